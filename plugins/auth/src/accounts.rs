@@ -1,0 +1,242 @@
+//! The account flows: register, login, authenticate, whoami and logout.
+//!
+//! Every rule hosts must not know lives here: which inputs are valid, how long a
+//! session lasts, when a token stops working, when a hash is replaced. The flows
+//! take the current time as an argument, so tests control the clock.
+
+use crate::email::{self, EmailError};
+use crate::error::{AuthFailure, Error};
+use crate::password;
+use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
+use crate::token::Tokens;
+
+const SECOND: Millis = 1_000;
+const DAY: Millis = 86_400 * SECOND;
+/// How long a session (and its token) lasts after register or login.
+pub const SESSION_LIFETIME: Millis = 30 * DAY;
+/// A session's last-seen time is written at most this often, so authenticating
+/// does not cost a database write per request.
+pub const TOUCH_INTERVAL: Millis = 60 * SECOND;
+
+const MAX_DISPLAY_NAME_CHARS: usize = 100;
+/// Client details are informational (`sessions list`); longer values are cut.
+const MAX_USER_AGENT_CHARS: usize = 512;
+const MAX_IP_CHARS: usize = 64;
+
+/// Who is calling, as the transport saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// A request to create an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+/// The result of a successful register or login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub token: String,
+    pub session_id: String,
+    pub expires_at: Millis,
+    pub user: User,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub session_id: String,
+    pub expires_at: Millis,
+}
+
+/// The account core over one store and one token configuration.
+#[derive(Debug)]
+pub struct Accounts<S> {
+    store: S,
+    tokens: Tokens,
+}
+
+impl<S: Store> Accounts<S> {
+    pub fn new(store: S, tokens: Tokens) -> Self {
+        Self { store, tokens }
+    }
+
+    /// Creates an account and signs it in.
+    pub fn register(
+        &self,
+        request: Registration,
+        client: Client,
+        now: Millis,
+    ) -> Result<SignedIn, Error> {
+        let email = email::parse(&request.email)?;
+        password::check_policy(&request.password, &request.email, &email)?;
+        let display_name = display_name(request.display_name)?;
+        let password_hash = password::hash(&request.password)?;
+        let new_user = NewUser {
+            email,
+            display_name,
+            password_hash: Some(password_hash),
+            created_at: now,
+        };
+        let user = self
+            .store
+            .create_user(new_user)
+            .map_err(|error| match error {
+                StoreError::Conflict(what) if what == "email" => Error::EmailTaken,
+                other => other.into(),
+            })?;
+        self.start_session(user, client, now)
+    }
+
+    /// Signs in with email and password. The answer for an unknown email, a wrong
+    /// password and an account without a password is the same, and takes about as
+    /// long. A hash made with outdated parameters is replaced.
+    pub fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Client,
+        now: Millis,
+    ) -> Result<SignedIn, Error> {
+        // Only normalised, not validated: an address stored under older rules must
+        // still be able to sign in, and a malformed one simply matches nothing.
+        let email = email::normalize(email);
+        if email.is_empty() {
+            return Err(EmailError::Empty.into());
+        }
+        if password.is_empty() {
+            return Err(Error::InvalidInput("password is required"));
+        }
+        let found = self.store.get_user_by_email(&email)?;
+        let Some((mut user, stored)) =
+            found.and_then(|user| user.password_hash.clone().map(|hash| (user, hash)))
+        else {
+            password::verify_dummy(password);
+            return Err(Error::InvalidCredentials);
+        };
+        if !password::verify(password, &stored)? {
+            return Err(Error::InvalidCredentials);
+        }
+        if password::needs_rehash(&stored)? {
+            let fresh = password::hash(password)?;
+            self.store.set_password_hash(&user.id, &fresh, now)?;
+            user.password_hash = Some(fresh);
+            user.updated_at = now;
+        }
+        self.start_session(user, client, now)
+    }
+
+    /// Checks the token and that its session is live, and records the activity.
+    pub fn authenticate(&self, token: &str, now: Millis) -> Result<Principal, Error> {
+        let session = self.live_session(token, now)?;
+        if now - session.last_seen_at > TOUCH_INTERVAL {
+            self.store.touch_session(&session.id, now)?;
+        }
+        Ok(Principal {
+            user_id: session.user_id,
+            session_id: session.id,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// The token's user.
+    pub fn whoami(&self, token: &str, now: Millis) -> Result<User, Error> {
+        let principal = self.authenticate(token, now)?;
+        self.store
+            .get_user(&principal.user_id)?
+            .ok_or(Error::NotFound("account"))
+    }
+
+    /// Revokes the token's session.
+    pub fn logout(&self, token: &str, now: Millis) -> Result<(), Error> {
+        // No touch first: the session is about to end.
+        let session = self.live_session(token, now)?;
+        // False only when a concurrent logout won the race; the outcome is the same.
+        self.store
+            .revoke_session(&session.user_id, &session.id, now)?;
+        Ok(())
+    }
+
+    fn start_session(&self, user: User, client: Client, now: Millis) -> Result<SignedIn, Error> {
+        let session = self.store.create_session(NewSession {
+            user_id: user.id.clone(),
+            user_agent: clip(client.user_agent, MAX_USER_AGENT_CHARS),
+            ip: clip(client.ip, MAX_IP_CHARS),
+            created_at: now,
+            expires_at: now.saturating_add(SESSION_LIFETIME),
+        })?;
+        let token = self
+            .tokens
+            .issue(&user.id, &session.id, now, session.expires_at)
+            .map_err(|error| Error::Internal(format!("could not sign the token: {error}")))?;
+        Ok(SignedIn {
+            token,
+            session_id: session.id,
+            expires_at: session.expires_at,
+            user,
+        })
+    }
+
+    /// The session `token` names, if the token is valid and the session live.
+    fn live_session(&self, token: &str, now: Millis) -> Result<Session, Error> {
+        let claims = self.tokens.verify(token, now)?;
+        // A session that no longer exists was deleted, which ends it like a revocation.
+        let session = self
+            .store
+            .get_session(&claims.sid)?
+            .ok_or(AuthFailure::SessionRevoked)?;
+        if session.user_id != claims.sub {
+            // Correctly signed yet inconsistent: never issued by this core.
+            return Err(AuthFailure::InvalidToken.into());
+        }
+        if session.revoked_at.is_some() {
+            return Err(AuthFailure::SessionRevoked.into());
+        }
+        if session.expires_at <= now {
+            return Err(AuthFailure::SessionExpired.into());
+        }
+        Ok(session)
+    }
+}
+
+/// Trims a display name; blank means none.
+fn display_name(raw: Option<String>) -> Result<Option<String>, Error> {
+    let Some(name) = raw
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    else {
+        return Ok(None);
+    };
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::InvalidInput(
+            "display name must be at most 100 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(
+            "display name must not contain control characters",
+        ));
+    }
+    Ok(Some(name.to_owned()))
+}
+
+/// Trims an informational value, drops it when blank and cuts it to `max` characters.
+fn clip(value: Option<String>, max: usize) -> Option<String> {
+    let value = value?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(trimmed.chars().take(max).collect())
+}
+
+#[cfg(test)]
+#[path = "accounts_tests.rs"]
+mod tests;

@@ -1,0 +1,127 @@
+//! The account core's error type: one variant per outcome a caller can act on.
+//!
+//! Every message is a lowercase fragment that is safe to show to the user, except
+//! `Internal`, whose text is for logs. No message ever carries a secret, a token or
+//! password material. `lib.rs` maps each variant onto the WIT `error-code`.
+
+use crate::email::EmailError;
+use crate::password::{HashError, PolicyViolation};
+use crate::store::StoreError;
+use crate::token::ConfigError;
+
+/// Why an account operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The email address is malformed (`invalid-input`).
+    #[error(transparent)]
+    InvalidEmail(#[from] EmailError),
+    /// Another field of the request is malformed (`invalid-input`).
+    #[error("{0}")]
+    InvalidInput(&'static str),
+    /// The new password does not meet the policy (`weak-password`).
+    #[error(transparent)]
+    WeakPassword(#[from] PolicyViolation),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Deliberately the same for an unknown email, a wrong password and an account
+    /// without a password, so a login never reveals whether an email is registered.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Unauthenticated(#[from] AuthFailure),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was violated; the payload names what was duplicated.
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    /// The database could not be reached. The store's own text stays out of the
+    /// message: it may name hosts or connection details.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// A bug or a misconfiguration; the text is for logs.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why a token did not authenticate its bearer (`unauthenticated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// Malformed, tampered, signed with another key or algorithm, wrong issuer,
+    /// missing claims, or naming a session that belongs to someone else.
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("token expired")]
+    TokenExpired,
+    /// The session was revoked (logout) or no longer exists.
+    #[error("session revoked")]
+    SessionRevoked,
+    #[error("session expired")]
+    SessionExpired,
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Error::NotFound("record"),
+            StoreError::Conflict(what) => Error::Conflict(what),
+            StoreError::QuotaExceeded => Error::QuotaExceeded,
+            StoreError::Unavailable(_) => Error::Unavailable,
+            StoreError::Internal(detail) => Error::Internal(format!("store: {detail}")),
+        }
+    }
+}
+
+impl From<HashError> for Error {
+    fn from(error: HashError) -> Self {
+        Error::Internal(error.to_string())
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Error::Internal(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(error: StoreError, expected: Error, message: &str) {
+        let mapped = Error::from(error);
+        assert_eq!(mapped, expected);
+        assert_eq!(mapped.to_string(), message);
+    }
+
+    #[test]
+    fn store_errors_map_to_account_errors() {
+        check(
+            StoreError::NotFound,
+            Error::NotFound("record"),
+            "record not found",
+        );
+        check(
+            StoreError::Conflict("oauth-connection".into()),
+            Error::Conflict("oauth-connection".into()),
+            "oauth-connection already exists",
+        );
+        check(
+            StoreError::QuotaExceeded,
+            Error::QuotaExceeded,
+            "quota exceeded",
+        );
+        check(
+            StoreError::Unavailable("connect to 10.0.0.5:5432 refused".into()),
+            Error::Unavailable,
+            "the database is unavailable",
+        );
+        check(
+            StoreError::Internal("no such table: users".into()),
+            Error::Internal("store: no such table: users".into()),
+            "store: no such table: users",
+        );
+    }
+}

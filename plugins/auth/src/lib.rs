@@ -1,0 +1,339 @@
+//! QHub's account core as a WebAssembly component (world `account-core`).
+//!
+//! This file only translates: WIT records in, [`accounts::Accounts`] flows over the
+//! `store` import, WIT records out. The rules themselves live in the modules below.
+
+mod accounts;
+mod email;
+mod error;
+mod password;
+mod store;
+mod token;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bindings::exports::qhub::plugin::accounts as wit;
+use bindings::qhub::plugin::{config, store as host, types};
+
+use crate::accounts::{Accounts, Client, Registration};
+use crate::error::Error;
+use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
+use crate::token::Tokens;
+
+// The workspace denies unsafe code, but the ABI glue wit-bindgen generates (and the
+// `export!` macro it defines) is necessarily unsafe. The allowance stays inside this
+// module, so none of the hand-written code may use `unsafe`.
+#[expect(unsafe_code, reason = "wit-bindgen's generated canonical ABI glue")]
+mod bindings {
+    use super::Component;
+
+    wit_bindgen::generate!({
+        world: "account-core",
+        path: "../../wit",
+    });
+
+    export!(Component);
+}
+
+/// The exported `accounts` interface.
+#[derive(Debug)]
+struct Component;
+
+impl wit::Guest for Component {
+    fn register(
+        request: wit::RegisterRequest,
+        client: wit::ClientInfo,
+    ) -> Result<wit::SignedIn, wit::Error> {
+        let request = Registration {
+            email: request.email,
+            password: request.password,
+            display_name: request.display_name,
+        };
+        run(|core, now| core.register(request, client.into(), now)).map(Into::into)
+    }
+
+    fn login(
+        email: String,
+        password: String,
+        client: wit::ClientInfo,
+    ) -> Result<wit::SignedIn, wit::Error> {
+        run(|core, now| core.login(&email, &password, client.into(), now)).map(Into::into)
+    }
+
+    fn authenticate(token: String) -> Result<wit::Principal, wit::Error> {
+        let principal = run(|core, now| core.authenticate(&token, now))?;
+        Ok(wit::Principal {
+            user_id: principal.user_id,
+            session_id: principal.session_id,
+            expires_at: principal.expires_at,
+        })
+    }
+
+    fn whoami(token: String) -> Result<wit::Profile, wit::Error> {
+        run(|core, now| core.whoami(&token, now)).map(Into::into)
+    }
+
+    fn logout(token: String) -> Result<(), wit::Error> {
+        run(|core, now| core.logout(&token, now))
+    }
+}
+
+/// Builds the core from the host's configuration (read on every call: a component
+/// instance serves one call, so there is nothing to cache) and runs `flow` with the
+/// current time.
+fn run<T>(
+    flow: impl FnOnce(&Accounts<HostStore>, Millis) -> Result<T, Error>,
+) -> Result<T, wit::Error> {
+    let tokens = Tokens::from_config(config::get).map_err(Error::from)?;
+    flow(&Accounts::new(HostStore, tokens), now()).map_err(Into::into)
+}
+
+/// Milliseconds since the epoch; `SystemTime` reads `wasi:clocks` on wasm32-wasip2.
+fn now() -> Millis {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Millis::try_from(since_epoch.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// The `store` import, wired by the host to a backend plugin.
+#[derive(Debug)]
+struct HostStore;
+
+impl Store for HostStore {
+    fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        let user = types::NewUser {
+            email: user.email,
+            display_name: user.display_name,
+            password_hash: user.password_hash,
+            created_at: user.created_at,
+        };
+        host::create_user(&user)
+            .map(user_from_wit)
+            .map_err(Into::into)
+    }
+
+    fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(host::get_user(id)?.map(user_from_wit))
+    }
+
+    fn get_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        Ok(host::get_user_by_email(email)?.map(user_from_wit))
+    }
+
+    fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError> {
+        Ok(host::set_password_hash(user_id, hash, now)?)
+    }
+
+    fn create_session(&self, session: NewSession) -> Result<Session, StoreError> {
+        let session = types::NewSession {
+            user_id: session.user_id,
+            user_agent: session.user_agent,
+            ip: session.ip,
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+        };
+        host::create_session(&session)
+            .map(session_from_wit)
+            .map_err(Into::into)
+    }
+
+    fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(host::get_session(id)?.map(session_from_wit))
+    }
+
+    fn touch_session(&self, id: &str, now: Millis) -> Result<(), StoreError> {
+        Ok(host::touch_session(id, now)?)
+    }
+
+    fn revoke_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        Ok(host::revoke_session(user_id, session_id, now)?)
+    }
+}
+
+fn user_from_wit(user: types::User) -> User {
+    User {
+        id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        password_hash: user.password_hash,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    }
+}
+
+fn session_from_wit(session: types::Session) -> Session {
+    Session {
+        id: session.id,
+        user_id: session.user_id,
+        user_agent: session.user_agent,
+        ip: session.ip,
+        created_at: session.created_at,
+        last_seen_at: session.last_seen_at,
+        expires_at: session.expires_at,
+        revoked_at: session.revoked_at,
+    }
+}
+
+impl From<types::StoreError> for StoreError {
+    fn from(error: types::StoreError) -> Self {
+        match error {
+            types::StoreError::NotFound => StoreError::NotFound,
+            types::StoreError::Conflict(what) => StoreError::Conflict(what),
+            types::StoreError::QuotaExceeded => StoreError::QuotaExceeded,
+            types::StoreError::Unavailable(detail) => StoreError::Unavailable(detail),
+            types::StoreError::Internal(detail) => StoreError::Internal(detail),
+        }
+    }
+}
+
+impl From<wit::ClientInfo> for Client {
+    fn from(client: wit::ClientInfo) -> Self {
+        Client {
+            user_agent: client.user_agent,
+            ip: client.ip,
+        }
+    }
+}
+
+impl From<User> for wit::Profile {
+    fn from(user: User) -> Self {
+        wit::Profile {
+            id: user.id,
+            email: user.email,
+            display_name: user.display_name,
+            created_at: user.created_at,
+        }
+    }
+}
+
+impl From<accounts::SignedIn> for wit::SignedIn {
+    fn from(signed_in: accounts::SignedIn) -> Self {
+        wit::SignedIn {
+            token: signed_in.token,
+            session_id: signed_in.session_id,
+            expires_at: signed_in.expires_at,
+            user: signed_in.user.into(),
+        }
+    }
+}
+
+impl From<Error> for wit::Error {
+    fn from(error: Error) -> Self {
+        use wit::ErrorCode as Code;
+        let code = match &error {
+            Error::InvalidEmail(_) | Error::InvalidInput(_) => Code::InvalidInput,
+            Error::WeakPassword(_) => Code::WeakPassword,
+            Error::EmailTaken => Code::EmailTaken,
+            Error::InvalidCredentials => Code::InvalidCredentials,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Conflict(_) => Code::Conflict,
+            Error::QuotaExceeded => Code::QuotaExceeded,
+            Error::Unavailable => Code::Unavailable,
+            Error::Internal(_) => Code::Internal,
+        };
+        wit::Error {
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::EmailError;
+    use crate::error::AuthFailure;
+    use crate::password::PolicyViolation;
+
+    fn check(error: Error, code: wit::ErrorCode, message: &str) {
+        let converted = wit::Error::from(error);
+        assert_eq!(converted.code, code);
+        assert_eq!(converted.message, message);
+    }
+
+    #[test]
+    fn errors_map_to_wit_codes() {
+        use wit::ErrorCode as Code;
+        check(
+            EmailError::At.into(),
+            Code::InvalidInput,
+            "invalid email address: expected exactly one @",
+        );
+        check(
+            Error::InvalidInput("password is required"),
+            Code::InvalidInput,
+            "password is required",
+        );
+        check(
+            PolicyViolation::TooShort.into(),
+            Code::WeakPassword,
+            "password must be at least 8 characters",
+        );
+        check(
+            Error::EmailTaken,
+            Code::EmailTaken,
+            "an account with this email already exists",
+        );
+        check(
+            Error::InvalidCredentials,
+            Code::InvalidCredentials,
+            "invalid email or password",
+        );
+        check(
+            AuthFailure::TokenExpired.into(),
+            Code::Unauthenticated,
+            "token expired",
+        );
+        check(
+            Error::NotFound("account"),
+            Code::NotFound,
+            "account not found",
+        );
+        check(
+            Error::Conflict("email".into()),
+            Code::Conflict,
+            "email already exists",
+        );
+        check(Error::QuotaExceeded, Code::QuotaExceeded, "quota exceeded");
+        check(
+            Error::Unavailable,
+            Code::Unavailable,
+            "the database is unavailable",
+        );
+        check(
+            token::ConfigError::MissingSecret.into(),
+            Code::Internal,
+            "jwt-secret is not configured",
+        );
+    }
+
+    #[test]
+    fn store_errors_convert_from_wit() {
+        let cases = [
+            (types::StoreError::NotFound, StoreError::NotFound),
+            (
+                types::StoreError::Conflict("email".into()),
+                StoreError::Conflict("email".into()),
+            ),
+            (types::StoreError::QuotaExceeded, StoreError::QuotaExceeded),
+            (
+                types::StoreError::Unavailable("down".into()),
+                StoreError::Unavailable("down".into()),
+            ),
+            (
+                types::StoreError::Internal("bug".into()),
+                StoreError::Internal("bug".into()),
+            ),
+        ];
+        for (wit_error, expected) in cases {
+            assert_eq!(StoreError::from(wit_error), expected);
+        }
+    }
+}
