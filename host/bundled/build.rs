@@ -1,0 +1,57 @@
+//! Builds every plugin crate for wasm32-wasip2 (through `qhub-plugin-build`, the same
+//! code `cargo xtask build-plugins` runs) and generates `plugins.rs`, which embeds the
+//! first-party components and their manifests. This is what lets a fresh clone run
+//! `cargo run -p qhub` without a separate build step.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let cargo = PathBuf::from(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+
+    // OUT_DIR is TARGET/PROFILE/build/PKG-HASH/out. The plugins get their own target
+    // directory beside the profiles: a nested cargo cannot share the outer build's
+    // lock, and every host profile (dev, test, release) then shares one plugin build.
+    let target_dir = out_dir
+        .ancestors()
+        .nth(4)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("target"));
+    let plugin_target = target_dir.join("plugins");
+    let dist = plugin_target.join("dist");
+
+    for watched in ["plugins", "wit", "Cargo.lock", "host/plugin-build/src"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let plugins = qhub_plugin_build::discover(&root).unwrap_or_else(|e| panic!("{e}"));
+    let built = qhub_plugin_build::build(&root, &cargo, &plugin_target, &dist, &plugins)
+        .unwrap_or_else(|e| panic!("building the plugins failed: {e}"));
+
+    let mut code = String::from(
+        "/// The first-party plugins, in build order.\npub static EMBEDDED: &[Embedded] = &[\n",
+    );
+    for plugin in built.iter().filter(|b| b.embed) {
+        writeln!(
+            code,
+            "    Embedded {{ manifest: include_str!({:?}), component: include_bytes!({:?}) }},",
+            plugin.manifest_path.display().to_string(),
+            plugin.wasm.display().to_string(),
+        )
+        .expect("writing to a String");
+    }
+    code.push_str("];\n");
+    writeln!(
+        code,
+        "/// Where the build left every plugin, test fixtures included.\npub const BUILD_DIR: &str = {:?};",
+        dist.display().to_string()
+    )
+    .expect("writing to a String");
+    std::fs::write(out_dir.join("plugins.rs"), code).expect("writing plugins.rs");
+}

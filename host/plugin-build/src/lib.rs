@@ -1,0 +1,11 @@
+//! Plugin manifests, and turning the plugin crates under `plugins/` into components.
+//!
+//! Used at build time (by `cargo xtask build-plugins` and by `qhub-bundled`'s build
+//! script, so there is one way to build a plugin) and at run time (the host reads
+//! manifests with [`Manifest::parse`]).
+
+mod build;
+mod manifest;
+
+pub use build::{BuildError, Built, PluginCrate, build, discover};
+pub use manifest::{Manifest, ManifestError, WIT_PACKAGE, sha256_hex};
