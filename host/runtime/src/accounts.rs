@@ -1,0 +1,226 @@
+//! [`AccountService`]: the account core wired to a store backend and a database,
+//! called the same way by every host (CLI today, the HTTP server next).
+//!
+//! Each call gets fresh instances of both plugins (about 0.1 ms each from their
+//! `InstancePre`), so no state leaks between requests and a trap in one call
+//! cannot poison the next.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::Linker;
+
+use crate::bindings::accounts::{
+    ClientInfo, Error as AccountError, Principal, Profile, RegisterRequest, SignedIn,
+};
+use crate::bindings::backend::{StoreBackend, StoreBackendPre};
+use crate::bindings::core::{AccountCore, AccountCorePre};
+use crate::error::{Error, PluginFault, Result};
+use crate::forward::BackendInstance;
+use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
+use crate::sql::Database;
+
+/// Runs one export of the account core in fresh instances, under the call timeout.
+macro_rules! call {
+    ($self:ident, |$core:ident, $store:ident| $call:expr) => {{
+        let (mut store, instance) = $self.instantiate().await?;
+        let outcome = {
+            let $core = instance.qhub_plugin_accounts();
+            let $store = &mut store;
+            tokio::time::timeout($self.runtime.limits().call_timeout, $call).await
+        };
+        $self.settle(&store, outcome)
+    }};
+}
+
+/// Why an account operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The core refused: wrong password, weak password, revoked session, ...
+    #[error("{}", .0.message)]
+    Account(AccountError),
+    /// A plugin trapped, timed out or could not be instantiated.
+    #[error(transparent)]
+    Runtime(#[from] Error),
+}
+
+impl From<PluginFault> for ServiceError {
+    fn from(fault: PluginFault) -> Self {
+        ServiceError::Runtime(Error::Plugin(fault))
+    }
+}
+
+/// The account core over one backend and database.
+#[derive(Clone)]
+pub struct AccountService {
+    runtime: Arc<Runtime>,
+    core: Arc<LoadedPlugin>,
+    core_pre: AccountCorePre<State>,
+    backend: Arc<LoadedPlugin>,
+    backend_pre: StoreBackendPre<State>,
+    db: Database,
+    config: Arc<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for AccountService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountService")
+            .field("core", &self.core.label())
+            .field("backend", &self.backend.label())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Links `plugin` against `linker`, naming the plugin when its imports don't fit.
+fn link<P>(
+    plugin: &LoadedPlugin,
+    linker: &Linker<State>,
+    wrap: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
+) -> Result<P> {
+    linker
+        .instantiate_pre(&plugin.component)
+        .and_then(wrap)
+        .map_err(|e| Error::Load {
+            plugin: plugin.label(),
+            message: format!("does not fit its world {}: {e:#}", plugin.manifest.world),
+        })
+}
+
+impl AccountService {
+    /// Wires `core` (world account-core) to `backend` (world store-backend) over `db`.
+    /// `config` holds the core's configuration keys (`jwt-secret`, `issuer`).
+    pub fn new(
+        runtime: Arc<Runtime>,
+        core: LoadedPlugin,
+        backend: LoadedPlugin,
+        db: Database,
+        config: BTreeMap<String, String>,
+    ) -> Result<AccountService> {
+        let engine = runtime.engine();
+
+        let mut backend_linker = Linker::<State>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut backend_linker)
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        StoreBackend::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
+            &mut backend_linker,
+            |s| s,
+        )
+        .map_err(|e| Error::Engine(e.to_string()))?;
+        let backend_pre = link(&backend, &backend_linker, StoreBackendPre::new)?;
+
+        let mut core_linker = Linker::<State>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut core_linker)
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        AccountCore::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
+            &mut core_linker,
+            |s| s,
+        )
+        .map_err(|e| Error::Engine(e.to_string()))?;
+        let core_pre = link(&core, &core_linker, AccountCorePre::new)?;
+
+        Ok(AccountService {
+            runtime,
+            core: Arc::new(core),
+            core_pre,
+            backend: Arc::new(backend),
+            backend_pre,
+            db,
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        client: ClientInfo,
+    ) -> Result<SignedIn, ServiceError> {
+        call!(self, |core, store| core
+            .call_register(store, &request, &client))
+    }
+
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: ClientInfo,
+    ) -> Result<SignedIn, ServiceError> {
+        call!(self, |core, store| core
+            .call_login(store, email, password, &client))
+    }
+
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
+        call!(self, |core, store| core.call_authenticate(store, token))
+    }
+
+    pub async fn whoami(&self, token: &str) -> Result<Profile, ServiceError> {
+        call!(self, |core, store| core.call_whoami(store, token))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
+        call!(self, |core, store| core.call_logout(store, token))
+    }
+
+    /// Fresh instances of the backend and of the core wired to it.
+    async fn instantiate(&self) -> Result<(wasmtime::Store<State>, AccountCore), ServiceError> {
+        let caps = Capabilities {
+            db: Some(self.db.clone()),
+            config: Arc::default(),
+        };
+        let mut backend_store = self.runtime.new_store(&self.backend, caps);
+        let bindings = self
+            .backend_pre
+            .instantiate_async(&mut backend_store)
+            .await
+            .map_err(|e| self.runtime.fault(backend_store.data(), e))?;
+
+        let caps = Capabilities {
+            db: None,
+            config: self.config.clone(),
+        };
+        let mut store = self.runtime.new_store(&self.core, caps);
+        store.data_mut().backend = Some(Box::new(BackendInstance {
+            store: backend_store,
+            bindings,
+            runtime_fault: None,
+            runtime: self.runtime.clone(),
+        }));
+        let core = self
+            .core_pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| self.runtime.fault(store.data(), e))?;
+        Ok((store, core))
+    }
+
+    /// Settles a finished call: a domain error stays one; a trap or a timeout becomes
+    /// a fault naming the plugin responsible.
+    fn settle<T>(
+        &self,
+        store: &wasmtime::Store<State>,
+        outcome: Result<wasmtime::Result<Result<T, AccountError>>, tokio::time::error::Elapsed>,
+    ) -> Result<T, ServiceError> {
+        match outcome {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(refused))) => Err(ServiceError::Account(refused)),
+            Ok(Err(err)) => {
+                let state = store.data();
+                let nested = state.backend.as_ref().and_then(|b| b.runtime_fault.clone());
+                Err(nested
+                    .unwrap_or_else(|| self.runtime.fault(state, err))
+                    .into())
+            }
+            Err(_elapsed) => Err(PluginFault {
+                plugin: store.data().label.clone(),
+                message: format!(
+                    "did not finish within {} ms (waiting on the database?)",
+                    self.runtime.limits().call_timeout.as_millis()
+                ),
+            }
+            .into()),
+        }
+    }
+}

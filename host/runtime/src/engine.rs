@@ -1,0 +1,105 @@
+//! The one wasmtime [`Engine`] of a process, with the limits every plugin runs under.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::error::{Error, Result};
+
+/// How often the epoch advances. A plugin's deadline is a whole number of ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every plugin instance.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock budget for one call into a plugin, its nested calls included.
+    /// A plugin still running then is trapped (epoch interruption).
+    pub call_timeout: Duration,
+    /// Linear memory a single instance may grow to. Argon2id at OWASP's minimum
+    /// needs 19 MiB, so the default leaves ample room without letting a runaway
+    /// plugin take the machine.
+    pub memory_bytes: usize,
+    /// How many bytes of a plugin's stderr (panic messages) are kept for errors.
+    pub stderr_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            call_timeout: Duration::from_secs(10),
+            memory_bytes: 128 << 20,
+            stderr_bytes: 8 << 10,
+        }
+    }
+}
+
+/// How instances get their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Allocate per instance. Right for a CLI, which instantiates a few times and exits.
+    OnDemand,
+    /// Try the pooling allocator (fast instantiation for servers); fall back to
+    /// on-demand when the machine refuses the address-space reservation.
+    PoolingIfAvailable,
+}
+
+/// Settings for a [`crate::Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    pub limits: Limits,
+    pub allocation: Allocation,
+}
+
+pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<Engine> {
+    if config.allocation == Allocation::PoolingIfAvailable {
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling
+            .total_component_instances(200)
+            .total_memories(400)
+            .total_tables(400)
+            .max_memory_size(config.limits.memory_bytes);
+        let mut wasm = base_config();
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        match Engine::new(&wasm) {
+            Ok(engine) => return Ok(engine),
+            Err(err) => {
+                tracing::warn!("pooling allocator unavailable, using on-demand allocation: {err}")
+            }
+        }
+    }
+    Engine::new(&base_config())
+        .map_err(|e| Error::Engine(format!("cannot create the wasm engine: {e}")))
+}
+
+fn base_config() -> Config {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true).epoch_interruption(true);
+    wasm
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread, which
+/// ends by itself once the engine is dropped.
+pub(crate) fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("qhub-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(err) = spawned {
+        // Without the ticker no deadline ever fires; refuse to run plugins unguarded.
+        panic!("cannot start the epoch thread that enforces plugin deadlines: {err}");
+    }
+}
+
+/// The epoch deadline, in ticks, for a call budget.
+pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}

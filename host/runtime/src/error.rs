@@ -1,0 +1,37 @@
+//! Errors of the runtime. Every failure inside a plugin names the plugin.
+
+use std::fmt;
+
+/// A plugin that failed: trapped, ran out of time or memory, or broke its contract.
+#[derive(Debug, Clone)]
+pub struct PluginFault {
+    /// `name version`, as the manifest says.
+    pub plugin: String,
+    pub message: String,
+}
+
+impl fmt::Display for PluginFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "plugin {}: {}", self.plugin, self.message)
+    }
+}
+
+impl std::error::Error for PluginFault {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Plugin(#[from] PluginFault),
+    #[error("plugin {plugin}: {message}")]
+    Load { plugin: String, message: String },
+    #[error("no plugin named {0:?} is loaded")]
+    MissingPlugin(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("{0}")]
+    Engine(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

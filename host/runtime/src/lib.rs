@@ -1,0 +1,31 @@
+//! The QHub plugin runtime: everything a host (the CLI, the HTTP server) needs to
+//! run the WebAssembly plugins, and nothing about accounts itself.
+//!
+//! - one wasmtime [`Engine`](wasmtime::Engine) per process, with epoch interruption
+//!   driven by a background thread, so a plugin that loops is stopped;
+//! - components compiled once and cached on disk ([`cache`]);
+//! - a fresh store per call, with memory limits, no ambient capabilities, and the
+//!   imports its world asks for: `sql` for backends ([`sql`]), `config` and a
+//!   forwarded `store` for the account core ([`forward`]);
+//! - errors that name the plugin at fault ([`PluginFault`]).
+
+mod accounts;
+mod bindings;
+pub mod cache;
+mod engine;
+mod error;
+mod forward;
+pub mod fsutil;
+mod runtime;
+pub mod sql;
+
+pub use accounts::{AccountService, ServiceError};
+pub use bindings::accounts::{
+    ClientInfo, Error as AccountError, ErrorCode, Principal, Profile, RegisterRequest, SignedIn,
+};
+pub use cache::Origin;
+pub use engine::{Allocation, EPOCH_TICK, Limits, RuntimeConfig};
+pub use error::{Error, PluginFault, Result};
+pub use qhub_plugin_build::Manifest;
+pub use runtime::{LoadedPlugin, Runtime};
+pub use sql::Database;

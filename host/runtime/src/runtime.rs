@@ -1,0 +1,189 @@
+//! [`Runtime`]: loads plugins (verified, compiled once, cached) and creates the
+//! per-call stores they run in, with their limits and capabilities.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use qhub_plugin_build::{Manifest, sha256_hex};
+use wasmtime::component::{Component, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::cache::{self, Cache, Origin};
+use crate::engine::{self, Limits, RuntimeConfig};
+use crate::error::{Error, PluginFault, Result};
+use crate::forward::BackendInstance;
+use crate::sql::Database;
+
+/// The process's plugin runtime. Create one and share it: it owns the wasmtime
+/// engine, the epoch thread and the compiled-component cache.
+#[derive(Debug)]
+pub struct Runtime {
+    engine: Engine,
+    cache: Option<Cache>,
+    limits: Limits,
+}
+
+/// A verified, compiled plugin, ready to be linked into a world.
+#[derive(Debug, Clone)]
+pub struct LoadedPlugin {
+    pub manifest: Manifest,
+    /// Whether this process compiled it or found it in the cache.
+    pub origin: Origin,
+    pub(crate) component: Component,
+}
+
+impl LoadedPlugin {
+    /// `name version`, as errors name the plugin.
+    pub fn label(&self) -> String {
+        label(&self.manifest)
+    }
+}
+
+fn label(manifest: &Manifest) -> String {
+    format!("{:?} {}", manifest.name, manifest.version)
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Runtime> {
+        let engine = engine::build_engine(&config)?;
+        engine::start_epoch_ticker(&engine);
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .and_then(|dir| Cache::open(dir, &engine));
+        Ok(Runtime {
+            engine,
+            cache,
+            limits: config.limits,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Loads a plugin from its manifest (TOML) and component bytes. The bytes must
+    /// hash to the manifest's sha256; compilation goes through the cache.
+    pub fn load(&self, manifest_toml: &str, bytes: &[u8]) -> Result<LoadedPlugin> {
+        let manifest = Manifest::parse(manifest_toml).map_err(|e| Error::Load {
+            plugin: "(unknown)".into(),
+            message: e.to_string(),
+        })?;
+        let load_err = |message: String| Error::Load {
+            plugin: label(&manifest),
+            message,
+        };
+        let actual = sha256_hex(bytes);
+        if actual != manifest.sha256 {
+            return Err(load_err(format!(
+                "component sha256 {actual} does not match the manifest's {}",
+                manifest.sha256
+            )));
+        }
+        let (component, origin) = cache::compile(&self.engine, self.cache.as_ref(), &actual, bytes)
+            .map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
+        tracing::debug!(plugin = %manifest.name, ?origin, "loaded plugin");
+        Ok(LoadedPlugin {
+            manifest,
+            origin,
+            component,
+        })
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A fresh store for one call into `plugin`, with its limits and capabilities.
+    pub(crate) fn new_store(&self, plugin: &LoadedPlugin, caps: Capabilities) -> Store<State> {
+        let stderr = MemoryOutputPipe::new(self.limits.stderr_bytes);
+        // No filesystem, environment, arguments or network: a plugin gets exactly the
+        // capabilities its world imports. Its stderr is kept to explain a trap.
+        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(4)
+            .tables(8)
+            .memories(2)
+            .build();
+        let state = State {
+            label: plugin.label(),
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            stderr,
+            caps,
+            backend: None,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(engine::deadline_ticks(self.limits.call_timeout));
+        store
+    }
+
+    /// Explains a failed call into the plugin whose store this is.
+    pub(crate) fn fault(&self, state: &State, err: wasmtime::Error) -> PluginFault {
+        if let Some(fault) = err.chain().find_map(|e| e.downcast_ref::<PluginFault>()) {
+            // A nested plugin (the backend) failed; it is the one to blame.
+            return fault.clone();
+        }
+        let mut message = match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!(
+                "stopped: ran longer than its limit of {} ms",
+                self.limits.call_timeout.as_millis()
+            ),
+            Some(trap) => format!("trapped: {trap}"),
+            None => format!("failed: {err:#}"),
+        };
+        let printed = String::from_utf8_lossy(&state.stderr.contents())
+            .trim()
+            .to_owned();
+        if !printed.is_empty() {
+            message.push_str(&format!(" (it printed: {printed})"));
+        }
+        PluginFault {
+            plugin: state.label.clone(),
+            message,
+        }
+    }
+}
+
+/// What the host grants one plugin instance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Capabilities {
+    /// For store backends: the database behind the `sql` import.
+    pub db: Option<Database>,
+    /// For plugins importing `config`: the keys meant for them.
+    pub config: Arc<BTreeMap<String, String>>,
+}
+
+/// The data of one plugin instance's store.
+pub struct State {
+    pub(crate) label: String,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    stderr: MemoryOutputPipe,
+    pub(crate) caps: Capabilities,
+    /// For the account core: the backend instance its `store` import forwards to.
+    pub(crate) backend: Option<Box<BackendInstance>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("plugin", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

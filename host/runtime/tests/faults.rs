@@ -1,0 +1,119 @@
+//! A plugin that misbehaves is stopped, named in the error, and does not take the
+//! host down: the same runtime goes on serving with well-behaved plugins.
+
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use qhub_runtime::{
+    AccountService, Allocation, ClientInfo, Database, Error, Limits, LoadedPlugin, RegisterRequest,
+    Runtime, RuntimeConfig, ServiceError,
+};
+
+fn load(runtime: &Runtime, name: &str) -> LoadedPlugin {
+    let dir = Path::new(qhub_bundled::BUILD_DIR);
+    let manifest = std::fs::read_to_string(dir.join(format!("{name}.plugin.toml"))).unwrap();
+    let bytes = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
+    runtime.load(&manifest, &bytes).unwrap()
+}
+
+fn config() -> BTreeMap<String, String> {
+    BTreeMap::from([("jwt-secret".to_owned(), "x".repeat(64))])
+}
+
+fn client() -> ClientInfo {
+    ClientInfo {
+        user_agent: Some("faults-test".into()),
+        ip: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_backend_is_stopped_and_named_and_the_host_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        call_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: None,
+            limits,
+            allocation: Allocation::PoolingIfAvailable,
+        })
+        .unwrap(),
+    );
+    let db = Database::open_sqlite(&dir.path().join("qhub.db"))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+
+    let hanging = AccountService::new(
+        runtime.clone(),
+        load(&runtime, "auth"),
+        load(&runtime, "test-hang"),
+        db.clone(),
+        config(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = hanging
+        .login("ada@example.com", "correct horse battery staple", client())
+        .await
+        .unwrap_err();
+    let ServiceError::Runtime(Error::Plugin(fault)) = err else {
+        panic!("expected a plugin fault, got {err:?}");
+    };
+    assert_eq!(
+        fault.plugin, "\"test-hang\" 0.1.0",
+        "the backend is blamed, not the core"
+    );
+    assert!(
+        fault
+            .message
+            .contains("ran longer than its limit of 500 ms"),
+        "{fault}"
+    );
+    // It was stopped by the deadline, not left to spin (generous bound: no timing test).
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    // Same runtime, same database: a healthy backend serves normally afterwards.
+    let healthy = AccountService::new(
+        runtime.clone(),
+        load(&runtime, "auth"),
+        load(&runtime, "store-d1"),
+        db,
+        config(),
+    )
+    .unwrap();
+    let request = RegisterRequest {
+        email: "ada@example.com".into(),
+        password: "correct horse battery staple".into(),
+        display_name: None,
+    };
+    let signed_in = healthy.register(request, client()).await.unwrap();
+    let profile = healthy.whoami(&signed_in.token).await.unwrap();
+    assert_eq!(profile.email, "ada@example.com");
+}
+
+#[test]
+fn a_component_that_does_not_match_its_manifest_is_refused() {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: None,
+        limits: Limits::default(),
+        allocation: Allocation::OnDemand,
+    })
+    .unwrap();
+    let dir = Path::new(qhub_bundled::BUILD_DIR);
+    let manifest = std::fs::read_to_string(dir.join("store-d1.plugin.toml")).unwrap();
+    let other = std::fs::read(dir.join("auth.wasm")).unwrap();
+    let err = runtime.load(&manifest, &other).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("\"store-d1\" 0.1.0") && message.contains("does not match"),
+        "{message}"
+    );
+}
