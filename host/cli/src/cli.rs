@@ -1,0 +1,55 @@
+//! The command-line grammar: one variant per command, each wrapping its `Args`.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{login, logout, plugins, register, whoami};
+use crate::context::Context;
+use crate::exit::CliResult;
+use crate::home::Home;
+
+/// QHub: accounts and quantum-job history for a quantum-computing hub.
+///
+/// Runs on an embedded SQLite database in QHUB_HOME (default ~/.qhub) with no
+/// server or setup. Exit codes: 0 ok, 1 error, 2 usage, 3 refused, 4 not logged in,
+/// 5 unavailable.
+#[derive(Debug, Parser)]
+#[command(name = "qhub", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an account and log in to it.
+    Register(register::Args),
+    /// Log in with email and password; the token is saved in QHUB_HOME/config.toml.
+    Login(login::Args),
+    /// Show the logged-in account.
+    Whoami(whoami::Args),
+    /// Log out: revoke this device's session and forget its token.
+    Logout(logout::Args),
+    /// Inspect the WebAssembly plugins.
+    #[command(subcommand)]
+    Plugins(plugins::Command),
+}
+
+impl Cli {
+    pub async fn run(self) -> CliResult {
+        let ctx = Context {
+            home: Home::locate()?,
+            json: self.json,
+        };
+        match self.command {
+            Command::Register(args) => args.run(&ctx).await,
+            Command::Login(args) => args.run(&ctx).await,
+            Command::Whoami(args) => args.run(&ctx).await,
+            Command::Logout(args) => args.run(&ctx).await,
+            Command::Plugins(command) => command.run(&ctx),
+        }
+    }
+}

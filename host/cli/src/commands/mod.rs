@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub mod login;
+pub mod logout;
+pub mod plugins;
+pub mod register;
+mod session;
+pub mod whoami;

@@ -1,0 +1,98 @@
+//! The CLI's one error type, and the exit codes it maps to.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success |
+//! | 1 | error: a plugin fault, a bug, an unusable `QHUB_HOME` |
+//! | 2 | usage: bad arguments, or input that cannot be read (no password given) |
+//! | 3 | refused: wrong credentials, weak password, email taken, invalid input |
+//! | 4 | not logged in: no token, or the token or its session is no longer valid |
+//! | 5 | unavailable: the database cannot be reached; retrying later may work |
+
+use std::process::ExitCode;
+
+use qhub_runtime::{ErrorCode, ServiceError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Error = 1,
+    Usage = 2,
+    Refused = 3,
+    NotLoggedIn = 4,
+    Unavailable = 5,
+}
+
+/// An error as the user sees it: `error: <message>` then `hint: <hint>`.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        CliError {
+            exit,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(Exit::Error, message)
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn not_logged_in(message: impl Into<String>) -> Self {
+        Self::new(Exit::NotLoggedIn, message).with_hint("log in with `qhub login --email <email>`")
+    }
+
+    pub fn report(&self) -> ExitCode {
+        eprintln!("error: {}", self.message);
+        if let Some(hint) = &self.hint {
+            eprintln!("hint: {hint}");
+        }
+        ExitCode::from(self.exit as u8)
+    }
+}
+
+impl From<ServiceError> for CliError {
+    fn from(err: ServiceError) -> Self {
+        let refused = match err {
+            ServiceError::Runtime(fault) => {
+                return CliError::internal(fault.to_string()).with_hint(
+                    "this is a bug or a broken plugin; rerun with QHUB_LOG=debug for details",
+                );
+            }
+            ServiceError::Account(refused) => refused,
+        };
+        let message = refused.message;
+        match refused.code {
+            ErrorCode::Unauthenticated => CliError::not_logged_in(message),
+            ErrorCode::InvalidCredentials => CliError::new(Exit::Refused, message)
+                .with_hint("check the email and password; to create an account use `qhub register --email <email>`"),
+            ErrorCode::EmailTaken => {
+                CliError::new(Exit::Refused, message).with_hint("log in instead: `qhub login --email <email>`")
+            }
+            ErrorCode::WeakPassword => CliError::new(Exit::Refused, message)
+                .with_hint("use 8 to 128 characters, not your email; a few random words make a strong password"),
+            ErrorCode::InvalidInput | ErrorCode::Conflict | ErrorCode::NotFound | ErrorCode::QuotaExceeded => {
+                CliError::new(Exit::Refused, message)
+            }
+            ErrorCode::Forbidden => CliError::new(Exit::Refused, message),
+            ErrorCode::RateLimited => {
+                CliError::new(Exit::Refused, message).with_hint("wait a little, then try again")
+            }
+            ErrorCode::Unavailable => CliError::new(Exit::Unavailable, message)
+                .with_hint("the database could not be reached; try again in a moment"),
+            ErrorCode::Internal => CliError::internal(message),
+        }
+    }
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;

@@ -1,0 +1,99 @@
+//! `QHUB_HOME` (default `~/.qhub`): the config file holding the session token, the
+//! embedded database, the embedded JWT secret and the compiled-plugin cache.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::{CliError, CliResult};
+
+/// The CLI's persistent settings, `config.toml` (mode 0600: it holds the token).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// The session token (a JWT) of the logged-in account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The email the token belongs to, for messages only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Home {
+    dir: PathBuf,
+}
+
+impl Home {
+    /// `QHUB_HOME`, or `~/.qhub`.
+    pub fn locate() -> CliResult<Home> {
+        let dir = match std::env::var_os("QHUB_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+                Some(home) => PathBuf::from(home).join(".qhub"),
+                None => {
+                    return Err(CliError::internal(
+                        "cannot find a home directory for qhub's files",
+                    )
+                    .with_hint(
+                        "set QHUB_HOME to a directory qhub may use, e.g. QHUB_HOME=$PWD/.qhub",
+                    ));
+                }
+            },
+        };
+        Ok(Home { dir })
+    }
+
+    /// Creates the directory (mode 0700) if needed.
+    pub fn ensure(&self) -> CliResult<()> {
+        qhub_runtime::fsutil::create_private_dir(&self.dir).map_err(|e| self.unusable(e))
+    }
+
+    fn unusable(&self, err: std::io::Error) -> CliError {
+        CliError::internal(format!("cannot use {}: {err}", self.dir.display()))
+            .with_hint("set QHUB_HOME to a writable directory")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("config.toml")
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.join("qhub.db")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.join("cache")
+    }
+
+    /// The embedded mode's JWT signing secret, created on first use (mode 0600).
+    /// No setup and no environment variable are needed for the embedded default.
+    pub fn jwt_secret(&self) -> CliResult<String> {
+        self.ensure()?;
+        let bytes = qhub_runtime::fsutil::read_or_create_secret(&self.dir.join("jwt-secret"), 32)
+            .map_err(|e| self.unusable(e))?;
+        Ok(hex::encode(bytes))
+    }
+
+    pub fn load_config(&self) -> CliResult<Config> {
+        let path = self.config_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                CliError::internal(format!("{} is not valid: {e}", path.display()))
+                    .with_hint("fix or delete the file, then log in again")
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(err) => Err(self.unusable(err)),
+        }
+    }
+
+    /// Saves the config atomically with mode 0600.
+    pub fn save_config(&self, config: &Config) -> CliResult<()> {
+        self.ensure()?;
+        let text = format!(
+            "# Written by qhub. It holds your session token: keep it private (mode 0600).\n{}",
+            toml::to_string(config).expect("the config always serialises")
+        );
+        qhub_runtime::fsutil::write_private(&self.config_path(), text.as_bytes())
+            .map_err(|e| self.unusable(e))
+    }
+}

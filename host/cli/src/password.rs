@@ -1,0 +1,62 @@
+//! Reading a password: from stdin with `--password-stdin`, else from a prompt
+//! without echo. With neither a terminal nor `--password-stdin` there is no safe way
+//! to ask, so the command fails with a hint instead of hanging or reading junk.
+
+use std::io::{BufRead, IsTerminal};
+
+use crate::exit::{CliError, CliResult, Exit};
+
+pub enum Confirm {
+    Once,
+    Twice,
+}
+
+pub fn read(from_stdin: bool, confirm: Confirm) -> CliResult<String> {
+    if from_stdin {
+        return read_stdin_line();
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(Exit::Usage, "no password given and no terminal to ask for one")
+            .with_hint("pipe it in with --password-stdin, e.g. `printf '%s\\n' \"$PASS\" | qhub login --email E --password-stdin`"));
+    }
+    let first = prompt("Password: ")?;
+    if let Confirm::Twice = confirm {
+        let second = prompt("Repeat password: ")?;
+        if first != second {
+            return Err(CliError::new(Exit::Usage, "the passwords did not match")
+                .with_hint("run the command again"));
+        }
+    }
+    Ok(first)
+}
+
+fn prompt(text: &str) -> CliResult<String> {
+    rpassword::prompt_password(text)
+        .map_err(|e| CliError::new(Exit::Usage, format!("cannot read the password: {e}")))
+}
+
+/// The first line of stdin, without its line ending. Nothing else is trimmed:
+/// spaces can be part of a password.
+fn read_stdin_line() -> CliResult<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::new(
+            Exit::Usage,
+            format!("cannot read the password from stdin: {e}"),
+        )
+    })?;
+    let password = line
+        .strip_suffix('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .unwrap_or(&line);
+    if password.is_empty() {
+        return Err(CliError::new(
+            Exit::Usage,
+            "--password-stdin was given but stdin held no password",
+        )
+        .with_hint(
+            "pipe the password in, e.g. `printf '%s\\n' \"$PASS\" | qhub ... --password-stdin`",
+        ));
+    }
+    Ok(password.to_owned())
+}

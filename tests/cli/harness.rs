@@ -1,0 +1,145 @@
+//! The one helper every CLI test drives the binary through.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A `qhub` with its own, fresh `QHUB_HOME`.
+pub struct Qhub {
+    home: tempfile::TempDir,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success, got {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts the exit code and that stderr mentions `needle`.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) -> &Self {
+        assert_eq!(self.code, code, "expected exit code {code}, got {self:#?}");
+        assert!(
+            self.stderr.contains(needle),
+            "stderr should mention {needle:?}: {self:#?}"
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+impl Qhub {
+    pub fn new() -> Qhub {
+        Qhub {
+            home: tempfile::tempdir().expect("temporary QHUB_HOME"),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    /// Runs `qhub args...` with `stdin` piped in (empty when `None`).
+    pub fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qhub"))
+            .args(args)
+            .env("QHUB_HOME", self.home.path())
+            .env_remove("QHUB_LOG")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the qhub binary runs");
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        if let Some(input) = stdin {
+            pipe.write_all(input.as_bytes()).expect("writing stdin");
+        }
+        drop(pipe);
+        let out = child.wait_with_output().expect("qhub finishes");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, None, &[])
+    }
+
+    /// `qhub register --email EMAIL --password-stdin` with [`PASSWORD`].
+    pub fn register(&self, email: &str) -> Run {
+        self.run_with(
+            &["register", "--email", email, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+            &[],
+        )
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> Run {
+        self.run_with(
+            &["login", "--email", email, "--password-stdin"],
+            Some(&format!("{password}\n")),
+            &[],
+        )
+    }
+
+    pub fn config(&self) -> String {
+        std::fs::read_to_string(self.path("config.toml")).expect("config.toml exists")
+    }
+
+    pub fn token(&self) -> String {
+        let config: toml::Table = toml::from_str(&self.config()).expect("config.toml is TOML");
+        config["token"]
+            .as_str()
+            .expect("a token is saved")
+            .to_owned()
+    }
+
+    /// Replaces the saved token.
+    pub fn set_token(&self, token: &str) {
+        let config = format!("token = {token:?}\n");
+        std::fs::write(self.path("config.toml"), config).expect("writing config.toml");
+    }
+
+    /// Runs SQL on the embedded database, as an operator with the sqlite file would.
+    pub fn sql(&self, statement: &str) {
+        let url = format!("sqlite://{}", self.path("qhub.db").display());
+        let statement = statement.to_owned();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio")
+            .block_on(async move {
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("open qhub.db");
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut conn)
+                    .await
+                    .expect("run SQL");
+            });
+    }
+}

@@ -1,0 +1,32 @@
+//! `qhub plugins list`.
+
+use crate::harness::Qhub;
+
+#[test]
+fn plugins_list_shows_the_built_components_and_their_hashes() {
+    let qhub = Qhub::new();
+    let list = qhub.run(&["plugins", "list", "--json"]).json();
+    let list = list.as_array().expect("a JSON array");
+    let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["auth", "store-d1"],
+        "test fixtures are not embedded"
+    );
+    for plugin in list {
+        let name = plugin["name"].as_str().unwrap();
+        let file = std::path::Path::new(qhub_bundled::BUILD_DIR).join(format!("{name}.wasm"));
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(
+            plugin["sha256"],
+            qhub_plugin_build::sha256_hex(&bytes),
+            "{name}"
+        );
+        assert_eq!(plugin["version"], env!("CARGO_PKG_VERSION"));
+    }
+    assert_eq!(list[0]["world"], "qhub:plugin/account-core@0.1.0");
+    assert_eq!(list[1]["world"], "qhub:plugin/store-backend@0.1.0");
+
+    let text = qhub.run(&["plugins", "list"]);
+    assert!(text.ok().starts_with("NAME"), "{text:#?}");
+}
