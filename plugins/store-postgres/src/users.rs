@@ -1,0 +1,144 @@
+//! Accounts: the `users` table, and deleting a user with everything they own.
+
+use crate::bindings::qhub::plugin::sql::Value;
+use crate::bindings::qhub::plugin::types::{NewUser, StoreError, Timestamp, User};
+use crate::columns::{Column, select_list, set_updated_at, time_param};
+use crate::row::{self, Row};
+use crate::sql::{self, params};
+
+const COLUMNS: &[Column] = &[
+    Column::uuid("id"),
+    Column::plain("email"),
+    Column::plain("display_name"),
+    Column::plain("password_hash"),
+    Column::time("created_at"),
+    Column::time("updated_at"),
+];
+
+fn decode(row: &Row<'_>) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.text("id")?,
+        email: row.text("email")?,
+        display_name: row.opt_text("display_name")?,
+        password_hash: row.opt_text("password_hash")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
+
+/// `conflict("email")` comes from `users_email_key` through the error mapping. An
+/// email that is not lowercase fails `users_email_check` (`internal`): the core
+/// normalises before it stores.
+pub(crate) fn create(user: NewUser) -> Result<User, StoreError> {
+    let sql = format!(
+        "INSERT INTO users (email, display_name, password_hash, created_at, updated_at) \
+         VALUES ($1::text, $2::text, $3::text, {created_at}, {created_at}) RETURNING {columns}",
+        created_at = time_param(4),
+        columns = select_list(COLUMNS),
+    );
+    let result = sql::query(
+        &sql,
+        params![
+            user.email,
+            user.display_name,
+            user.password_hash,
+            user.created_at
+        ],
+    )?;
+    row::returned(&result, decode)
+}
+
+pub(crate) fn get(id: String) -> Result<Option<User>, StoreError> {
+    if !sql::is_id(&id) {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {} FROM users WHERE id = $1::uuid",
+        select_list(COLUMNS)
+    );
+    let result = sql::query(&sql, params![id])?;
+    row::first(&result, decode)
+}
+
+/// Stored emails are lowercase (`users_email_check`), so lowering the argument makes
+/// the lookup case-insensitive, as D1's `COLLATE NOCASE` does, even though the
+/// caller already normalised it; `lower()` of a constant still uses the index.
+pub(crate) fn get_by_email(email: String) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM users WHERE email = lower($1::text)",
+        select_list(COLUMNS)
+    );
+    let result = sql::query(&sql, params![email])?;
+    row::first(&result, decode)
+}
+
+pub(crate) fn set_password_hash(
+    user_id: String,
+    password_hash: String,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    set_column(user_id, "password_hash", password_hash.into(), now)
+}
+
+pub(crate) fn set_display_name(
+    user_id: String,
+    display_name: Option<String>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    set_column(user_id, "display_name", display_name.into(), now)
+}
+
+/// Sets one text column of a user, and `updated_at`; `not-found` when there is no
+/// such user.
+fn set_column(
+    user_id: String,
+    column: &str,
+    value: Value,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if !sql::is_id(&user_id) {
+        return Err(StoreError::NotFound);
+    }
+    let sql = format!(
+        "UPDATE users SET {column} = $2::text, updated_at = {updated_at} WHERE id = $1::uuid",
+        updated_at = set_updated_at("updated_at", &time_param(3)),
+    );
+    let result = sql::query(&sql, params![user_id, value, now])?;
+    sql::found(result.rows_affected)
+}
+
+/// The tables holding rows owned by a user, children of `users`; deleted before the
+/// user itself. Keep in step with the migration when a table is added.
+const OWNED_TABLES: [&str; 6] = [
+    "user_sessions",
+    "oauth_connections",
+    "api_keys",
+    "user_preferences",
+    "usage_records",
+    "quantum_jobs",
+];
+
+/// One batch: explicit deletes from every child table, then the user, as store-d1
+/// does (the `ON DELETE CASCADE` foreign keys are a safety net). The last
+/// statement's count says whether the user existed.
+pub(crate) fn delete(user_id: String) -> Result<(), StoreError> {
+    if !sql::is_id(&user_id) {
+        return Err(StoreError::NotFound);
+    }
+    let mut stmts: Vec<_> = OWNED_TABLES
+        .iter()
+        .map(|table| {
+            sql::stmt(
+                &format!("DELETE FROM {table} WHERE user_id = $1::uuid"),
+                params![user_id.as_str()],
+            )
+        })
+        .collect();
+    stmts.push(sql::stmt(
+        "DELETE FROM users WHERE id = $1::uuid",
+        params![user_id],
+    ));
+    let results = sql::batch(&stmts)?;
+    let deleted = results.last().map_or(0, |result| result.rows_affected);
+    sql::found(deleted)
+}
