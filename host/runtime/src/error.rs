@@ -28,6 +28,11 @@ pub enum Error {
     MissingPlugin(String),
     #[error("database error: {0}")]
     Database(String),
+    #[error("{0}")]
+    InvalidUrl(String),
+    /// The database could not be reached; retrying later may work.
+    #[error("cannot reach the database: {0}")]
+    Unavailable(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("{0}")]

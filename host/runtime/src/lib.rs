@@ -28,4 +28,4 @@ pub use engine::{Allocation, EPOCH_TICK, Limits, RuntimeConfig};
 pub use error::{Error, PluginFault, Result};
 pub use qhub_plugin_build::Manifest;
 pub use runtime::{LoadedPlugin, Runtime};
-pub use sql::Database;
+pub use sql::{Database, Dialect, MigrationStatus};

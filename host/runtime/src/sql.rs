@@ -1,24 +1,23 @@
 //! The host's `sql` capability: runs a backend plugin's statements on a real
-//! database, and translates values and errors to and from the WIT types.
+//! database (SQLite or PostgreSQL), translating values and errors to and from the
+//! WIT types. It holds no business SQL: statements come from the backend plugin.
 //!
-//! It holds no business SQL: statements come from the backend plugin, verbatim.
+//! Which database, and so which backend plugin, is decided by the URL scheme:
+//! `sqlite:` (the embedded default, and Cloudflare D1's dialect) or `postgres:`.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+mod migrate;
+mod postgres;
+mod sqlite;
 
-use futures_util::TryStreamExt;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow,
-};
-use sqlx::{Arguments, AssertSqlSafe, Column, Either, Executor, Row, TypeInfo, ValueRef};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 
+pub use self::migrate::MigrationStatus;
 use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
 use crate::error::{Error, Result};
 
-/// Caps on what the host will buffer for a plugin: a result larger than this is
-/// refused with `too-large` instead of exhausting the host's memory.
+/// Caps on what the host buffers for a plugin: a larger result is refused with
+/// `too-large` instead of exhausting the host's memory.
 const MAX_ROWS: usize = 10_000;
 const MAX_RESULT_BYTES: usize = 16 << 20;
 const MAX_BATCH: usize = 100;
@@ -27,62 +26,76 @@ const MAX_BATCH: usize = 100;
 #[derive(Debug, Clone)]
 pub enum Database {
     Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The kind of database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Reads the scheme of a database URL.
+    pub fn of_url(url: &str) -> Result<Dialect> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            "d1" => Err(Error::InvalidUrl(
+                "d1:// databases are not supported by this qhub yet; use sqlite: or postgres:"
+                    .into(),
+            )),
+            _ => Err(Error::InvalidUrl(format!(
+                "unsupported database URL scheme {scheme:?}: use sqlite:PATH or postgres://USER@HOST/DB"
+            ))),
+        }
+    }
+
+    /// The first-party backend plugin that speaks this dialect.
+    pub fn backend_plugin(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "store-d1",
+            Dialect::Postgres => "store-postgres",
+        }
+    }
 }
 
 impl Database {
-    /// Opens (creating if missing) a SQLite database file, in WAL mode with a busy
-    /// timeout, so that concurrent writers queue instead of failing.
-    pub async fn open_sqlite(path: &Path) -> Result<Database> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(10));
-        Self::connect_sqlite(options).await
+    /// Connects to the database a URL names. PostgreSQL pools connect lazily and
+    /// reconnect by themselves, so a server outlives a database restart.
+    pub async fn connect(url: &str) -> Result<Database> {
+        match Dialect::of_url(url)? {
+            Dialect::Sqlite => sqlite::open_url(url).await,
+            Dialect::Postgres => postgres::open_url(url),
+        }
     }
 
-    /// Opens a SQLite database from a `sqlite:` URL.
-    pub async fn open_sqlite_url(url: &str) -> Result<Database> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::Database(format!("invalid database URL: {e}")))?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(10));
-        Self::connect_sqlite(options).await
+    /// Opens (creating if missing) a SQLite database file.
+    pub async fn open_sqlite(path: &std::path::Path) -> Result<Database> {
+        sqlite::open_path(path).await
     }
 
-    async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Database> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|e| Error::Database(e.to_string()))?;
-        Ok(Database::Sqlite(pool))
-    }
-
-    /// Applies the embedded migrations that have not run yet.
-    pub async fn migrate(&self) -> Result<()> {
+    pub fn dialect(&self) -> Dialect {
         match self {
-            Database::Sqlite(pool) => sqlx::migrate!("../../migrations/d1")
-                .run(pool)
-                .await
-                .map_err(|e| Error::Migration(e.to_string())),
+            Database::Sqlite(_) => Dialect::Sqlite,
+            Database::Postgres(_) => Dialect::Postgres,
         }
     }
 
     pub async fn close(&self) {
         match self {
             Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
         }
     }
 
     /// Runs one statement.
     pub async fn query(&self, stmt: Statement) -> Result<QueryResult, SqlError> {
         match self {
-            Database::Sqlite(pool) => run_sqlite(pool, stmt).await,
+            Database::Sqlite(pool) => sqlite::run(pool, stmt).await,
+            Database::Postgres(pool) => postgres::run(pool, stmt).await,
         }
     }
 
@@ -95,90 +108,54 @@ impl Database {
             ));
         }
         match self {
-            Database::Sqlite(pool) => {
-                // IMMEDIATE takes the write lock up front: two batches that both
-                // read-then-write (a quota check) serialise instead of deadlocking.
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_sqlx)?;
-                let mut results = Vec::with_capacity(stmts.len());
-                for stmt in stmts {
-                    results.push(run_sqlite(&mut *tx, stmt).await?);
-                }
-                tx.commit().await.map_err(map_sqlx)?;
-                Ok(results)
-            }
+            Database::Sqlite(pool) => sqlite::batch(pool, stmts).await,
+            Database::Postgres(pool) => postgres::batch(pool, stmts).await,
         }
     }
 }
 
-async fn run_sqlite<'c, E>(executor: E, stmt: Statement) -> Result<QueryResult, SqlError>
-where
-    E: Executor<'c, Database = sqlx::Sqlite>,
-{
-    let mut args = SqliteArguments::default();
-    for value in stmt.params {
-        let bound = match value {
-            Value::Null => args.add(None::<i64>),
-            Value::Integer(i) => args.add(i),
-            Value::Real(r) => args.add(r),
-            Value::Text(s) => args.add(s),
-            Value::Blob(b) => args.add(b),
-        };
-        bound.map_err(|e| sql_error(ErrorKind::Query, e.to_string()))?;
-    }
-    // The text comes from a backend plugin and values are bound as parameters;
-    // nothing the end user typed is spliced into it.
-    let query = sqlx::query_with(AssertSqlSafe(stmt.sql), args);
-    let mut stream = executor.fetch_many(query);
-    let mut result = QueryResult {
-        columns: Vec::new(),
-        rows: Vec::new(),
-        rows_affected: 0,
-    };
-    let mut bytes = 0usize;
-    while let Some(item) = stream.try_next().await.map_err(map_sqlx)? {
-        match item {
-            Either::Left(done) => result.rows_affected += done.rows_affected(),
-            Either::Right(row) => {
-                if result.columns.is_empty() {
-                    result.columns = row.columns().iter().map(|c| c.name().to_owned()).collect();
-                }
-                let values = decode_row(&row)?;
-                bytes += values.iter().map(value_size).sum::<usize>();
-                result.rows.push(values);
-                if result.rows.len() > MAX_ROWS || bytes > MAX_RESULT_BYTES {
-                    return Err(sql_error(
-                        ErrorKind::TooLarge,
-                        format!(
-                            "result exceeds the host's limit of {MAX_ROWS} rows or {MAX_RESULT_BYTES} bytes"
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(result)
+/// Accumulates rows into a [`QueryResult`] under the host's size caps.
+struct ResultBuilder {
+    result: QueryResult,
+    bytes: usize,
 }
 
-fn decode_row(row: &SqliteRow) -> Result<Vec<Value>, SqlError> {
-    (0..row.len())
-        .map(|i| {
-            let raw = row.try_get_raw(i).map_err(map_sqlx)?;
-            if raw.is_null() {
-                return Ok(Value::Null);
-            }
-            // SQLite is dynamically typed: the value's own storage class decides.
-            let class = raw.type_info().name().to_ascii_uppercase();
-            let decoded = match class.as_str() {
-                "INTEGER" | "BOOLEAN" | "INT8" => {
-                    row.try_get_unchecked::<i64, _>(i).map(Value::Integer)
-                }
-                "REAL" => row.try_get_unchecked::<f64, _>(i).map(Value::Real),
-                "BLOB" => row.try_get_unchecked::<Vec<u8>, _>(i).map(Value::Blob),
-                _ => row.try_get_unchecked::<String, _>(i).map(Value::Text),
-            };
-            decoded.map_err(map_sqlx)
-        })
-        .collect()
+impl ResultBuilder {
+    fn new() -> Self {
+        ResultBuilder {
+            result: QueryResult {
+                columns: Vec::new(),
+                rows: Vec::new(),
+                rows_affected: 0,
+            },
+            bytes: 0,
+        }
+    }
+
+    fn push(
+        &mut self,
+        columns: impl FnOnce() -> Vec<String>,
+        row: Vec<Value>,
+    ) -> Result<(), SqlError> {
+        if self.result.columns.is_empty() {
+            self.result.columns = columns();
+        }
+        self.bytes += row.iter().map(value_size).sum::<usize>();
+        self.result.rows.push(row);
+        if self.result.rows.len() > MAX_ROWS || self.bytes > MAX_RESULT_BYTES {
+            return Err(sql_error(
+                ErrorKind::TooLarge,
+                format!(
+                    "result exceeds the host's limit of {MAX_ROWS} rows or {MAX_RESULT_BYTES} bytes"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> QueryResult {
+        self.result
+    }
 }
 
 fn value_size(value: &Value) -> usize {
@@ -201,12 +178,19 @@ fn sql_error(kind: ErrorKind, message: String) -> SqlError {
 fn map_sqlx(err: sqlx::Error) -> SqlError {
     match err {
         sqlx::Error::Database(db) => {
-            let kind = match db.kind() {
-                sqlx::error::ErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
-                sqlx::error::ErrorKind::ForeignKeyViolation => ErrorKind::ForeignKeyViolation,
-                sqlx::error::ErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
-                sqlx::error::ErrorKind::CheckViolation => ErrorKind::CheckViolation,
-                _ => ErrorKind::Query,
+            // SQLSTATE class 08 (connection exception) and 57P (operator
+            // intervention: shutdown, restart) mean the server went away.
+            let code = db.code().unwrap_or_default();
+            let kind = if code.starts_with("08") || code.starts_with("57P") {
+                ErrorKind::Connection
+            } else {
+                match db.kind() {
+                    sqlx::error::ErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
+                    sqlx::error::ErrorKind::ForeignKeyViolation => ErrorKind::ForeignKeyViolation,
+                    sqlx::error::ErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
+                    sqlx::error::ErrorKind::CheckViolation => ErrorKind::CheckViolation,
+                    _ => ErrorKind::Query,
+                }
             };
             SqlError {
                 kind,
@@ -217,7 +201,8 @@ fn map_sqlx(err: sqlx::Error) -> SqlError {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::Tls(_) => sql_error(ErrorKind::Connection, err.to_string()),
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => sql_error(ErrorKind::Connection, err.to_string()),
         other => sql_error(ErrorKind::Other, other.to_string()),
     }
 }
@@ -226,93 +211,18 @@ fn map_sqlx(err: sqlx::Error) -> SqlError {
 mod tests {
     use super::*;
 
-    fn stmt(sql: &str, params: Vec<Value>) -> Statement {
-        Statement {
-            sql: sql.into(),
-            params,
-        }
-    }
-
-    async fn memory_db() -> Database {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .unwrap();
-        Database::Sqlite(pool)
-    }
-
-    #[tokio::test]
-    async fn values_round_trip_with_their_types() {
-        let db = memory_db().await;
-        let result = db
-            .query(stmt(
-                "SELECT ?1 AS n, ?2 AS i, ?3 AS r, ?4 AS t, ?5 AS b",
-                vec![
-                    Value::Null,
-                    Value::Integer(-7),
-                    Value::Real(1.5),
-                    Value::Text("héllo".into()),
-                    Value::Blob(vec![0, 255]),
-                ],
-            ))
-            .await
-            .unwrap();
-        assert_eq!(result.columns, ["n", "i", "r", "t", "b"]);
-        assert!(matches!(
-            result.rows[0].as_slice(),
-            [Value::Null, Value::Integer(-7), Value::Real(r), Value::Text(t), Value::Blob(b)]
-                if *r == 1.5 && t == "héllo" && b == &[0, 255]
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_failing_batch_leaves_nothing_behind() {
-        let db = memory_db().await;
-        db.query(stmt("CREATE TABLE t (k TEXT PRIMARY KEY)", vec![]))
-            .await
-            .unwrap();
-        let err = db
-            .batch(vec![
-                stmt("INSERT INTO t VALUES ('a')", vec![]),
-                stmt("INSERT INTO t VALUES ('a')", vec![]),
-            ])
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::UniqueViolation);
-        assert!(err.message.contains("t.k"), "{}", err.message);
-        let count = db
-            .query(stmt("SELECT count(*) FROM t", vec![]))
-            .await
-            .unwrap();
-        assert!(matches!(count.rows[0][0], Value::Integer(0)));
-    }
-
-    #[tokio::test]
-    async fn writes_report_rows_affected_and_errors_are_classified() {
-        let db = memory_db().await;
-        db.query(stmt("CREATE TABLE t (k TEXT NOT NULL)", vec![]))
-            .await
-            .unwrap();
-        let insert = db
-            .query(stmt("INSERT INTO t VALUES ('a'), ('b')", vec![]))
-            .await
-            .unwrap();
-        assert_eq!(insert.rows_affected, 2);
-        let not_null = db
-            .query(stmt("INSERT INTO t VALUES (NULL)", vec![]))
-            .await
-            .unwrap_err();
-        assert_eq!(not_null.kind, ErrorKind::NotNullViolation);
-        let syntax = db.query(stmt("SELEC 1", vec![])).await.unwrap_err();
-        assert_eq!(syntax.kind, ErrorKind::Query);
-    }
-
-    #[tokio::test]
-    async fn oversized_batches_are_refused() {
-        let db = memory_db().await;
-        let stmts = (0..=MAX_BATCH).map(|_| stmt("SELECT 1", vec![])).collect();
-        assert_eq!(db.batch(stmts).await.unwrap_err().kind, ErrorKind::TooLarge);
+    #[test]
+    fn the_url_scheme_picks_the_dialect_and_backend() {
+        let check = |url: &str, expected: Option<&str>| {
+            let got = Dialect::of_url(url).ok().map(Dialect::backend_plugin);
+            assert_eq!(got, expected, "{url}");
+        };
+        check("sqlite:qhub.db", Some("store-d1"));
+        check("sqlite::memory:", Some("store-d1"));
+        check("postgres://postgres@127.0.0.1/test", Some("store-postgres"));
+        check("postgresql://u@h/db", Some("store-postgres"));
+        check("d1://account/database", None);
+        check("mysql://x", None);
+        check("qhub.db", None);
     }
 }

@@ -1,0 +1,213 @@
+//! SQLite: the embedded default, and the dialect of Cloudflare D1.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow,
+};
+use sqlx::{Arguments, AssertSqlSafe, Column, Either, Executor, Row, TypeInfo, ValueRef};
+
+use super::{Database, ResultBuilder, map_sqlx};
+use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
+use crate::error::{Error, Result};
+
+/// WAL and a busy timeout let concurrent writers queue instead of failing.
+fn tune(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(10))
+}
+
+pub(super) async fn open_path(path: &Path) -> Result<Database> {
+    connect(tune(SqliteConnectOptions::new().filename(path))).await
+}
+
+pub(super) async fn open_url(url: &str) -> Result<Database> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::InvalidUrl(format!("invalid database URL: {e}")))?;
+    connect(tune(options)).await
+}
+
+async fn connect(options: SqliteConnectOptions) -> Result<Database> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| Error::Database(e.to_string()))?;
+    Ok(Database::Sqlite(pool))
+}
+
+pub(super) async fn batch(
+    pool: &SqlitePool,
+    stmts: Vec<Statement>,
+) -> Result<Vec<QueryResult>, SqlError> {
+    // IMMEDIATE takes the write lock up front: two batches that both read and
+    // then write (a quota check) serialise instead of deadlocking.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_sqlx)?;
+    let mut results = Vec::with_capacity(stmts.len());
+    for stmt in stmts {
+        results.push(run(&mut *tx, stmt).await?);
+    }
+    tx.commit().await.map_err(map_sqlx)?;
+    Ok(results)
+}
+
+pub(super) async fn run<'c, E>(executor: E, stmt: Statement) -> Result<QueryResult, SqlError>
+where
+    E: Executor<'c, Database = sqlx::Sqlite>,
+{
+    let mut args = SqliteArguments::default();
+    for value in stmt.params {
+        let bound = match value {
+            Value::Null => args.add(None::<i64>),
+            Value::Integer(i) => args.add(i),
+            Value::Real(r) => args.add(r),
+            Value::Text(s) => args.add(s),
+            Value::Blob(b) => args.add(b),
+        };
+        bound.map_err(|e| super::sql_error(ErrorKind::Query, e.to_string()))?;
+    }
+    // The text comes from a backend plugin and values are bound as parameters;
+    // nothing the end user typed is spliced into it.
+    let query = sqlx::query_with(AssertSqlSafe(stmt.sql), args);
+    let mut stream = executor.fetch_many(query);
+    let mut result = ResultBuilder::new();
+    while let Some(item) = stream.try_next().await.map_err(map_sqlx)? {
+        match item {
+            Either::Left(done) => result.result.rows_affected += done.rows_affected(),
+            Either::Right(row) => {
+                let values = decode_row(&row)?;
+                result.push(
+                    || row.columns().iter().map(|c| c.name().to_owned()).collect(),
+                    values,
+                )?;
+            }
+        }
+    }
+    Ok(result.finish())
+}
+
+fn decode_row(row: &SqliteRow) -> Result<Vec<Value>, SqlError> {
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).map_err(map_sqlx)?;
+            if raw.is_null() {
+                return Ok(Value::Null);
+            }
+            // SQLite is dynamically typed: the value's own storage class decides.
+            let class = raw.type_info().name().to_ascii_uppercase();
+            let decoded = match class.as_str() {
+                "INTEGER" | "BOOLEAN" | "INT8" => {
+                    row.try_get_unchecked::<i64, _>(i).map(Value::Integer)
+                }
+                "REAL" => row.try_get_unchecked::<f64, _>(i).map(Value::Real),
+                "BLOB" => row.try_get_unchecked::<Vec<u8>, _>(i).map(Value::Blob),
+                _ => row.try_get_unchecked::<String, _>(i).map(Value::Text),
+            };
+            decoded.map_err(map_sqlx)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::MAX_BATCH;
+
+    fn stmt(sql: &str, params: Vec<Value>) -> Statement {
+        Statement {
+            sql: sql.into(),
+            params,
+        }
+    }
+
+    async fn memory_db() -> Database {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        Database::Sqlite(pool)
+    }
+
+    #[tokio::test]
+    async fn values_round_trip_with_their_types() {
+        let db = memory_db().await;
+        let result = db
+            .query(stmt(
+                "SELECT ?1 AS n, ?2 AS i, ?3 AS r, ?4 AS t, ?5 AS b",
+                vec![
+                    Value::Null,
+                    Value::Integer(-7),
+                    Value::Real(1.5),
+                    Value::Text("héllo".into()),
+                    Value::Blob(vec![0, 255]),
+                ],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(result.columns, ["n", "i", "r", "t", "b"]);
+        assert!(matches!(
+            result.rows[0].as_slice(),
+            [Value::Null, Value::Integer(-7), Value::Real(r), Value::Text(t), Value::Blob(b)]
+                if *r == 1.5 && t == "héllo" && b == &[0, 255]
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_failing_batch_leaves_nothing_behind() {
+        let db = memory_db().await;
+        db.query(stmt("CREATE TABLE t (k TEXT PRIMARY KEY)", vec![]))
+            .await
+            .unwrap();
+        let err = db
+            .batch(vec![
+                stmt("INSERT INTO t VALUES ('a')", vec![]),
+                stmt("INSERT INTO t VALUES ('a')", vec![]),
+            ])
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::UniqueViolation);
+        assert!(err.message.contains("t.k"), "{}", err.message);
+        let count = db
+            .query(stmt("SELECT count(*) FROM t", vec![]))
+            .await
+            .unwrap();
+        assert!(matches!(count.rows[0][0], Value::Integer(0)));
+    }
+
+    #[tokio::test]
+    async fn writes_report_rows_affected_and_errors_are_classified() {
+        let db = memory_db().await;
+        db.query(stmt("CREATE TABLE t (k TEXT NOT NULL)", vec![]))
+            .await
+            .unwrap();
+        let insert = db
+            .query(stmt("INSERT INTO t VALUES ('a'), ('b')", vec![]))
+            .await
+            .unwrap();
+        assert_eq!(insert.rows_affected, 2);
+        let not_null = db
+            .query(stmt("INSERT INTO t VALUES (NULL)", vec![]))
+            .await
+            .unwrap_err();
+        assert_eq!(not_null.kind, ErrorKind::NotNullViolation);
+        let syntax = db.query(stmt("SELEC 1", vec![])).await.unwrap_err();
+        assert_eq!(syntax.kind, ErrorKind::Query);
+    }
+
+    #[tokio::test]
+    async fn oversized_batches_are_refused() {
+        let db = memory_db().await;
+        let stmts = (0..=MAX_BATCH).map(|_| stmt("SELECT 1", vec![])).collect();
+        assert_eq!(db.batch(stmts).await.unwrap_err().kind, ErrorKind::TooLarge);
+    }
+}
