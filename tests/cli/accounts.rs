@@ -1,174 +1,156 @@
 //! Register, login, whoami and logout, including the ways they must fail.
 
-use crate::harness::{PASSWORD, Qhub};
+use crate::harness::{PASSWORD, on_both_databases};
 
-#[test]
-fn register_whoami_logout_then_whoami_fails_with_a_hint() {
-    let qhub = Qhub::new();
-    let out = qhub.register("ada@example.com");
-    assert!(out.ok().contains("ada@example.com"), "{out:#?}");
+on_both_databases! {
+    fn register_whoami_logout_then_whoami_fails_with_a_hint(qhub) {
+        let out = qhub.register("ada@example.com");
+        assert!(out.ok().contains("ada@example.com"), "{out:#?}");
 
-    let me = qhub.run(&["whoami", "--json"]).json();
-    assert_eq!(me["email"], "ada@example.com");
-    assert!(me["id"].as_str().is_some_and(|id| !id.is_empty()));
+        let me = qhub.run(&["whoami", "--json"]).json();
+        assert_eq!(me["email"], "ada@example.com");
+        assert!(me["id"].as_str().is_some_and(|id| !id.is_empty()));
 
-    assert!(
-        qhub.run(&["logout"])
-            .ok()
-            .contains("logged out ada@example.com")
-    );
-    qhub.run(&["whoami"])
-        .fails(4, "not logged in")
-        .fails(4, "hint: log in with `qhub login");
-    let config: toml::Table = toml::from_str(&qhub.config()).unwrap();
-    assert!(
-        !config.contains_key("token"),
-        "logout forgets the token: {config:?}"
-    );
-}
+        assert!(
+            qhub.run(&["logout"])
+                .ok()
+                .contains("logged out ada@example.com")
+        );
+        qhub.run(&["whoami"])
+            .fails(4, "not logged in")
+            .fails(4, "hint: log in with `qhub login");
+        let config: toml::Table = toml::from_str(&qhub.config()).unwrap();
+        assert!(
+            !config.contains_key("token"),
+            "logout forgets the token: {config:?}"
+        );
+    }
 
-#[test]
-fn login_after_logout_gives_a_new_working_session() {
-    let qhub = Qhub::new();
-    qhub.register("grace@example.com").ok();
-    qhub.run(&["logout"]).ok();
-    let out = qhub
-        .run_with(
-            &[
-                "login",
-                "--json",
-                "--email",
-                "Grace@Example.com",
-                "--password-stdin",
-            ],
+    fn login_after_logout_gives_a_new_working_session(qhub) {
+        qhub.register("grace@example.com").ok();
+        qhub.run(&["logout"]).ok();
+        let out = qhub
+            .run_with(
+                &[
+                    "login",
+                    "--json",
+                    "--email",
+                    "Grace@Example.com",
+                    "--password-stdin",
+                ],
+                Some(&format!("{PASSWORD}\n")),
+                &[],
+            )
+            .json();
+        assert_eq!(
+            out["user"]["email"], "grace@example.com",
+            "emails are normalised"
+        );
+        assert_eq!(
+            qhub.run(&["whoami", "--json"]).json()["email"],
+            "grace@example.com"
+        );
+    }
+
+    fn wrong_passwords_and_unknown_emails_get_the_same_answer(qhub) {
+        qhub.register("ada@example.com").ok();
+        let wrong = qhub.login("ada@example.com", "not the password at all");
+        wrong.fails(3, "invalid email or password");
+        let unknown = qhub.login("nobody@example.com", PASSWORD);
+        unknown.fails(3, "invalid email or password");
+        assert_eq!(
+            wrong.stderr, unknown.stderr,
+            "the answer must not reveal which emails exist"
+        );
+    }
+
+    fn duplicate_emails_are_rejected_case_insensitively(qhub) {
+        qhub.register("ada@example.com").ok();
+        qhub.register("  ADA@Example.COM ")
+            .fails(3, "already exists")
+            .fails(3, "hint: log in instead");
+    }
+
+    fn weak_passwords_and_bad_emails_are_refused_with_reasons(qhub) {
+        let short = qhub.run_with(
+            &["register", "--email", "ada@example.com", "--password-stdin"],
+            Some("short\n"),
+            &[],
+        );
+        short.fails(3, "at least 8 characters");
+        let same = qhub.run_with(
+            &["register", "--email", "ada@example.com", "--password-stdin"],
+            Some("ADA@example.com\n"),
+            &[],
+        );
+        same.fails(3, "email");
+        qhub.run_with(
+            &["register", "--email", "not-an-email", "--password-stdin"],
             Some(&format!("{PASSWORD}\n")),
             &[],
         )
-        .json();
-    assert_eq!(
-        out["user"]["email"], "grace@example.com",
-        "emails are normalised"
-    );
-    assert_eq!(
-        qhub.run(&["whoami", "--json"]).json()["email"],
-        "grace@example.com"
-    );
-}
+        .fails(3, "email");
+        qhub.run(&["whoami"]).fails(4, "not logged in");
+    }
 
-#[test]
-fn wrong_passwords_and_unknown_emails_get_the_same_answer() {
-    let qhub = Qhub::new();
-    qhub.register("ada@example.com").ok();
-    let wrong = qhub.login("ada@example.com", "not the password at all");
-    wrong.fails(3, "invalid email or password");
-    let unknown = qhub.login("nobody@example.com", PASSWORD);
-    unknown.fails(3, "invalid email or password");
-    assert_eq!(
-        wrong.stderr, unknown.stderr,
-        "the answer must not reveal which emails exist"
-    );
-}
+    fn without_a_terminal_a_password_must_come_from_stdin(qhub) {
+        qhub.run(&["register", "--email", "ada@example.com"])
+            .fails(2, "hint: pipe it in with --password-stdin");
+        qhub.run_with(
+            &["login", "--email", "ada@example.com", "--password-stdin"],
+            Some(""),
+            &[],
+        )
+        .fails(2, "stdin held no password");
+    }
 
-#[test]
-fn duplicate_emails_are_rejected_case_insensitively() {
-    let qhub = Qhub::new();
-    qhub.register("ada@example.com").ok();
-    qhub.register("  ADA@Example.COM ")
-        .fails(3, "already exists")
-        .fails(3, "hint: log in instead");
-}
+    fn a_tampered_token_is_rejected(qhub) {
+        qhub.register("ada@example.com").ok();
+        let token = qhub.token();
+        // Change the payload (claims) but keep the signature: the signature no longer matches.
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        assert_eq!(parts.len(), 3, "a JWT has three parts");
+        let flipped = if parts[1].ends_with('A') { 'B' } else { 'A' };
+        parts[1].pop();
+        parts[1].push(flipped);
+        qhub.set_token(&parts.join("."));
+        qhub.run(&["whoami"]).fails(4, "invalid token");
+        qhub.set_token("garbage");
+        qhub.run(&["whoami"]).fails(4, "invalid token");
+    }
 
-#[test]
-fn weak_passwords_and_bad_emails_are_refused_with_reasons() {
-    let qhub = Qhub::new();
-    let short = qhub.run_with(
-        &["register", "--email", "ada@example.com", "--password-stdin"],
-        Some("short\n"),
-        &[],
-    );
-    short.fails(3, "at least 8 characters");
-    let same = qhub.run_with(
-        &["register", "--email", "ada@example.com", "--password-stdin"],
-        Some("ADA@example.com\n"),
-        &[],
-    );
-    same.fails(3, "email");
-    qhub.run_with(
-        &["register", "--email", "not-an-email", "--password-stdin"],
-        Some(&format!("{PASSWORD}\n")),
-        &[],
-    )
-    .fails(3, "email");
-    qhub.run(&["whoami"]).fails(4, "not logged in");
-}
+    fn an_expired_session_is_rejected_even_with_a_valid_token(qhub) {
+        qhub.register("ada@example.com").ok();
+        qhub.run(&["whoami"]).ok();
+        qhub.expire_sessions();
+        qhub.run(&["whoami"]).fails(4, "session expired");
+    }
 
-#[test]
-fn without_a_terminal_a_password_must_come_from_stdin() {
-    let qhub = Qhub::new();
-    qhub.run(&["register", "--email", "ada@example.com"])
-        .fails(2, "hint: pipe it in with --password-stdin");
-    qhub.run_with(
-        &["login", "--email", "ada@example.com", "--password-stdin"],
-        Some(""),
-        &[],
-    )
-    .fails(2, "stdin held no password");
-}
+    fn an_expired_token_is_rejected(qhub) {
+        qhub.register("ada@example.com").ok();
+        let claims = jwt_claims(&qhub.token());
+        // Sign, with the embedded secret, a token identical but for an expiry in the past.
+        let secret = std::fs::read(qhub.path("jwt-secret")).unwrap();
+        let mut expired = claims.clone();
+        expired["iat"] = serde_json::json!(1_000);
+        expired["exp"] = serde_json::json!(2_000);
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &expired,
+            &jsonwebtoken::EncodingKey::from_secret(hex::encode(secret).as_bytes()),
+        )
+        .unwrap();
+        qhub.set_token(&token);
+        qhub.run(&["whoami"]).fails(4, "token expired");
+    }
 
-#[test]
-fn a_tampered_token_is_rejected() {
-    let qhub = Qhub::new();
-    qhub.register("ada@example.com").ok();
-    let token = qhub.token();
-    // Change the payload (claims) but keep the signature: the signature no longer matches.
-    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-    assert_eq!(parts.len(), 3, "a JWT has three parts");
-    let flipped = if parts[1].ends_with('A') { 'B' } else { 'A' };
-    parts[1].pop();
-    parts[1].push(flipped);
-    qhub.set_token(&parts.join("."));
-    qhub.run(&["whoami"]).fails(4, "invalid token");
-    qhub.set_token("garbage");
-    qhub.run(&["whoami"]).fails(4, "invalid token");
-}
-
-#[test]
-fn an_expired_session_is_rejected_even_with_a_valid_token() {
-    let qhub = Qhub::new();
-    qhub.register("ada@example.com").ok();
-    qhub.run(&["whoami"]).ok();
-    qhub.sql("UPDATE user_sessions SET expires_at = 1000");
-    qhub.run(&["whoami"]).fails(4, "session expired");
-}
-
-#[test]
-fn an_expired_token_is_rejected() {
-    let qhub = Qhub::new();
-    qhub.register("ada@example.com").ok();
-    let claims = jwt_claims(&qhub.token());
-    // Sign, with the embedded secret, a token identical but for an expiry in the past.
-    let secret = std::fs::read(qhub.path("jwt-secret")).unwrap();
-    let mut expired = claims.clone();
-    expired["iat"] = serde_json::json!(1_000);
-    expired["exp"] = serde_json::json!(2_000);
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &expired,
-        &jsonwebtoken::EncodingKey::from_secret(hex::encode(secret).as_bytes()),
-    )
-    .unwrap();
-    qhub.set_token(&token);
-    qhub.run(&["whoami"]).fails(4, "token expired");
-}
-
-#[test]
-fn a_revoked_session_cannot_be_reused() {
-    let qhub = Qhub::new();
-    qhub.register("ada@example.com").ok();
-    let token = qhub.token();
-    qhub.run(&["logout"]).ok();
-    qhub.set_token(&token);
-    qhub.run(&["whoami"]).fails(4, "session revoked");
+    fn a_revoked_session_cannot_be_reused(qhub) {
+        qhub.register("ada@example.com").ok();
+        let token = qhub.token();
+        qhub.run(&["logout"]).ok();
+        qhub.set_token(&token);
+        qhub.run(&["whoami"]).fails(4, "session revoked");
+    }
 }
 
 fn jwt_claims(token: &str) -> serde_json::Value {

@@ -6,10 +6,34 @@ use std::process::{Command, Stdio};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// A `qhub` with its own, fresh `QHUB_HOME`.
+/// A `qhub` with its own, fresh `QHUB_HOME`, on the embedded SQLite database or
+/// on a fresh database of the real PostgreSQL server.
 pub struct Qhub {
     home: tempfile::TempDir,
+    postgres: Option<qhub_test_support::TempDatabase>,
 }
+
+/// Defines each scenario twice, as `NAME::sqlite` and `NAME::postgres`: the same
+/// test code on both databases.
+macro_rules! on_both_databases {
+    ($($(#[$meta:meta])* fn $name:ident($qhub:ident) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports, reason = "not every scenario uses its module's helpers")]
+            use super::*;
+            fn scenario($qhub: $crate::harness::Qhub) $body
+            #[test]
+            fn sqlite() {
+                scenario($crate::harness::Qhub::new())
+            }
+            #[test]
+            fn postgres() {
+                scenario($crate::harness::Qhub::postgres())
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_databases;
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -45,10 +69,24 @@ impl Run {
 }
 
 impl Qhub {
+    /// On the embedded SQLite database.
     pub fn new() -> Qhub {
         Qhub {
             home: tempfile::tempdir().expect("temporary QHUB_HOME"),
+            postgres: None,
         }
+    }
+
+    /// On a fresh PostgreSQL database (`--database` through `DATABASE_URL`).
+    pub fn postgres() -> Qhub {
+        Qhub {
+            postgres: Some(qhub_test_support::TempDatabase::create()),
+            ..Qhub::new()
+        }
+    }
+
+    pub fn database_url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|db| db.url())
     }
 
     pub fn home(&self) -> &Path {
@@ -65,6 +103,8 @@ impl Qhub {
             .args(args)
             .env("QHUB_HOME", self.home.path())
             .env_remove("QHUB_LOG")
+            .env_remove("DATABASE_URL")
+            .envs(self.database_url().map(|url| ("DATABASE_URL", url)))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -123,23 +163,43 @@ impl Qhub {
         std::fs::write(self.path("config.toml"), config).expect("writing config.toml");
     }
 
-    /// Runs SQL on the embedded database, as an operator with the sqlite file would.
-    pub fn sql(&self, statement: &str) {
-        let url = format!("sqlite://{}", self.path("qhub.db").display());
-        let statement = statement.to_owned();
+    /// Expires every session in the database, as an operator with SQL access could.
+    pub fn expire_sessions(&self) {
+        match self.database_url() {
+            Some(url) => self.sql(url, "UPDATE user_sessions SET expires_at = to_timestamp(1)"),
+            None => {
+                let url = format!("sqlite://{}", self.path("qhub.db").display());
+                self.sql(&url, "UPDATE user_sessions SET expires_at = 1000")
+            }
+        }
+    }
+
+    fn sql(&self, url: &str, statement: &str) {
+        let (url, statement) = (url.to_owned(), statement.to_owned());
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("tokio")
             .block_on(async move {
                 use sqlx::Connection;
-                let mut conn = sqlx::SqliteConnection::connect(&url)
-                    .await
-                    .expect("open qhub.db");
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .execute(&mut conn)
-                    .await
-                    .expect("run SQL");
+                let statement = sqlx::AssertSqlSafe(statement);
+                if url.starts_with("sqlite:") {
+                    let mut conn = sqlx::SqliteConnection::connect(&url)
+                        .await
+                        .expect("open qhub.db");
+                    sqlx::query(statement)
+                        .execute(&mut conn)
+                        .await
+                        .expect("run SQL");
+                } else {
+                    let mut conn = sqlx::PgConnection::connect(&url)
+                        .await
+                        .expect("open PostgreSQL");
+                    sqlx::query(statement)
+                        .execute(&mut conn)
+                        .await
+                        .expect("run SQL");
+                }
             });
     }
 }

@@ -1,9 +1,10 @@
 //! End-to-end tests of the `qhub` binary: each test gets its own `QHUB_HOME` and
-//! drives the real binary, real plugins and a real SQLite database.
+//! drives the real binary and real plugins, on SQLite and on the real PostgreSQL.
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 mod accounts;
 mod harness;
 mod home;
+mod migrate;
 mod plugins;

@@ -10,7 +10,7 @@ fn plugins_list_shows_the_built_components_and_their_hashes() {
     let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["auth", "store-d1"],
+        ["auth", "store-d1", "store-postgres"],
         "test fixtures are not embedded"
     );
     for plugin in list {
@@ -26,6 +26,8 @@ fn plugins_list_shows_the_built_components_and_their_hashes() {
     }
     assert_eq!(list[0]["world"], "qhub:plugin/account-core@0.1.0");
     assert_eq!(list[1]["world"], "qhub:plugin/store-backend@0.1.0");
+    assert_eq!(list[2]["world"], "qhub:plugin/store-backend@0.1.0");
+    assert_eq!(list[2]["world"], "qhub:plugin/store-backend@0.1.0");
 
     let text = qhub.run(&["plugins", "list"]);
     assert!(text.ok().starts_with("NAME"), "{text:#?}");

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{login, logout, plugins, register, whoami};
+use crate::commands::{login, logout, migrate, plugins, register, whoami};
 use crate::context::Context;
 use crate::exit::CliResult;
 use crate::home::Home;
@@ -18,6 +18,11 @@ pub struct Cli {
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
+
+    /// The database to use instead of the embedded one: sqlite:PATH or
+    /// postgres://USER@HOST/DB. The scheme picks the storage plugin.
+    #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -36,6 +41,9 @@ enum Command {
     /// Inspect the WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
+    /// Apply, list or revert database migrations.
+    #[command(subcommand)]
+    Migrate(migrate::Command),
 }
 
 impl Cli {
@@ -43,13 +51,16 @@ impl Cli {
         let ctx = Context {
             home: Home::locate()?,
             json: self.json,
+            database: self.database.filter(|url| !url.is_empty()),
         };
-        match self.command {
+        let result = match self.command {
             Command::Register(args) => args.run(&ctx).await,
             Command::Login(args) => args.run(&ctx).await,
             Command::Whoami(args) => args.run(&ctx).await,
             Command::Logout(args) => args.run(&ctx).await,
             Command::Plugins(command) => command.run(&ctx),
-        }
+            Command::Migrate(command) => command.run(&ctx).await,
+        };
+        result.map_err(|err| ctx.explain(err))
     }
 }

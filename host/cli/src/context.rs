@@ -1,30 +1,83 @@
-//! What a command runs against: the embedded default (the first-party plugins over
-//! a SQLite file in `QHUB_HOME`, no server, no setup).
+//! What a command runs against: the first-party plugins over the embedded SQLite
+//! file in `QHUB_HOME` (the default: no server, no setup), or over the database
+//! that `--database` / `DATABASE_URL` names.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use qhub_runtime::{
-    AccountService, Allocation, ClientInfo, Database, Limits, LoadedPlugin, Runtime, RuntimeConfig,
+    AccountService, Allocation, ClientInfo, Database, Dialect, Limits, LoadedPlugin, Runtime,
+    RuntimeConfig,
 };
 
-use crate::exit::{CliError, CliResult};
+use crate::exit::{CliError, CliResult, Exit};
 use crate::home::Home;
 
-/// The issuer of tokens minted by the embedded default.
+/// The issuer of tokens minted by the CLI itself (not by a server).
 const EMBEDDED_ISSUER: &str = "qhub-embedded";
 
 #[derive(Debug)]
 pub struct Context {
     pub home: Home,
     pub json: bool,
+    /// `--database` / `DATABASE_URL`; `None` is the embedded SQLite in `QHUB_HOME`.
+    pub database: Option<String>,
 }
 
 impl Context {
-    /// The account service of the embedded default: plugins loaded (from the
-    /// compiled cache when possible), database opened and migrated.
+    /// The dialect commands run against.
+    pub fn dialect(&self) -> Dialect {
+        self.database
+            .as_deref()
+            .and_then(|url| Dialect::of_url(url).ok())
+            .unwrap_or(Dialect::Sqlite)
+    }
+
+    /// Opens the database (not yet migrated).
+    pub async fn database(&self) -> CliResult<Database> {
+        let Some(url) = &self.database else {
+            self.home.ensure()?;
+            let path = self.home.database_path();
+            return Database::open_sqlite(&path).await.map_err(|e| {
+                CliError::internal(format!("cannot open the database {}: {e}", path.display()))
+                    .with_hint("check that QHUB_HOME is writable, or point QHUB_HOME elsewhere")
+            });
+        };
+        Database::connect(url)
+            .await
+            .map_err(|e| self.database_error(e))
+    }
+
+    /// A runtime error from opening or migrating the database, as the user sees it.
+    pub fn database_error(&self, err: qhub_runtime::Error) -> CliError {
+        match err {
+            qhub_runtime::Error::Unavailable(_) => {
+                CliError::new(Exit::Unavailable, err.to_string())
+            }
+            qhub_runtime::Error::InvalidUrl(message) => CliError::new(Exit::Usage, message)
+                .with_hint("e.g. --database sqlite:qhub.db or --database postgres://USER@HOST/DB"),
+            other => CliError::internal(other.to_string()),
+        }
+    }
+
+    /// Adds the hint that fits this database to an "unavailable" error.
+    pub fn explain(&self, mut err: CliError) -> CliError {
+        if err.exit == Exit::Unavailable {
+            err.hint = Some(match self.dialect() {
+                Dialect::Postgres => {
+                    "is PostgreSQL running? try `docker-compose up -d`, and check --database / DATABASE_URL".into()
+                }
+                Dialect::Sqlite => "check that the database file is on a reachable, writable disk".into(),
+            });
+        }
+        err
+    }
+
+    /// The account service: plugins loaded (from the compiled cache when possible),
+    /// database opened and migrated, the backend plugin matching the database.
     pub async fn accounts(&self) -> CliResult<AccountService> {
-        self.home.ensure()?;
+        let db = self.database().await?;
+        db.migrate().await.map_err(|e| self.database_error(e))?;
         let runtime = Arc::new(
             Runtime::new(RuntimeConfig {
                 cache_dir: Some(self.home.cache_dir()),
@@ -34,15 +87,7 @@ impl Context {
             .map_err(|e| CliError::internal(e.to_string()))?,
         );
         let core = load_embedded(&runtime, "auth")?;
-        let backend = load_embedded(&runtime, "store-d1")?;
-        let path = self.home.database_path();
-        let db = Database::open_sqlite(&path).await.map_err(|e| {
-            CliError::internal(format!("cannot open the database {}: {e}", path.display()))
-                .with_hint("check that QHUB_HOME is writable, or point QHUB_HOME elsewhere")
-        })?;
-        db.migrate()
-            .await
-            .map_err(|e| CliError::internal(e.to_string()))?;
+        let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;
         let config = BTreeMap::from([
             ("jwt-secret".to_owned(), self.home.jwt_secret()?),
             ("issuer".to_owned(), EMBEDDED_ISSUER.to_owned()),

@@ -88,8 +88,7 @@ impl From<ServiceError> for CliError {
             ErrorCode::RateLimited => {
                 CliError::new(Exit::Refused, message).with_hint("wait a little, then try again")
             }
-            ErrorCode::Unavailable => CliError::new(Exit::Unavailable, message)
-                .with_hint("the database could not be reached; try again in a moment"),
+            ErrorCode::Unavailable => CliError::new(Exit::Unavailable, message),
             ErrorCode::Internal => CliError::internal(message),
         }
     }

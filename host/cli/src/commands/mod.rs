@@ -2,6 +2,7 @@
 
 pub mod login;
 pub mod logout;
+pub mod migrate;
 pub mod plugins;
 pub mod register;
 mod session;

@@ -1,0 +1,95 @@
+//! `qhub migrate run|info|revert`: the database schema, like sqlx-cli.
+
+use qhub_runtime::MigrationStatus;
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::exit::CliResult;
+use crate::output;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Apply every migration not applied yet.
+    Run,
+    /// List the migrations and whether each is applied.
+    Info,
+    /// Revert the most recently applied migration.
+    Revert,
+}
+
+#[derive(Debug, Serialize)]
+struct MigrationJson {
+    version: i64,
+    description: String,
+    applied: bool,
+    reversible: bool,
+}
+
+impl From<MigrationStatus> for MigrationJson {
+    fn from(m: MigrationStatus) -> Self {
+        MigrationJson {
+            version: m.version,
+            description: m.description,
+            applied: m.applied,
+            reversible: m.reversible,
+        }
+    }
+}
+
+impl Command {
+    pub async fn run(self, ctx: &Context) -> CliResult {
+        let db = ctx.database().await?;
+        let outcome = match self {
+            Command::Run => run(ctx, &db).await,
+            Command::Info => info(ctx, &db).await,
+            Command::Revert => revert(ctx, &db).await,
+        };
+        db.close().await;
+        outcome
+    }
+}
+
+async fn run(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
+    let applied = db.migrate().await.map_err(|e| ctx.database_error(e))?;
+    if ctx.json {
+        output::json(&serde_json::json!({ "applied": applied }));
+    } else if applied.is_empty() {
+        println!("the database is up to date");
+    } else {
+        for version in applied {
+            println!("applied migration {version}");
+        }
+    }
+    Ok(())
+}
+
+async fn info(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
+    let migrations = db
+        .migration_info()
+        .await
+        .map_err(|e| ctx.database_error(e))?;
+    if ctx.json {
+        let rows: Vec<MigrationJson> = migrations.into_iter().map(Into::into).collect();
+        output::json(&rows);
+        return Ok(());
+    }
+    println!("{:<8} {:<9} DESCRIPTION", "VERSION", "STATUS");
+    for m in migrations {
+        let status = if m.applied { "applied" } else { "pending" };
+        println!("{:<8} {:<9} {}", m.version, status, m.description);
+    }
+    Ok(())
+}
+
+async fn revert(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
+    let reverted = db.revert_last().await.map_err(|e| ctx.database_error(e))?;
+    if ctx.json {
+        output::json(&serde_json::json!({ "reverted": reverted.map(MigrationJson::from) }));
+    } else {
+        match reverted {
+            Some(m) => println!("reverted migration {} ({})", m.version, m.description),
+            None => println!("no migration is applied; nothing to revert"),
+        }
+    }
+    Ok(())
+}
