@@ -1,11 +1,13 @@
 //! Quantum jobs and the usage they count against: the `quantum_jobs` and
 //! `usage_records` tables, with the quota enforced atomically on submission.
 
-use crate::bindings::qhub::plugin::types::{
+use qhub_store_common::schema::{status_text, status_words};
+use qhub_store_common::types::{
     JobStatus, NewQuantumJob, QuantumJob, Quota, StoreError, Timestamp, Usage,
 };
-use crate::row::{self, DecodeError, Row};
-use crate::sql::{self, params};
+use qhub_store_common::{params, records};
+
+use crate::sql::{self, D1};
 
 macro_rules! columns {
     () => {
@@ -13,63 +15,12 @@ macro_rules! columns {
     };
 }
 
-/// The text stored in `quantum_jobs.status`; the migration's
-/// `quantum_jobs_status_check` lists the same words.
-pub(crate) fn status_text(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Queued => "queued",
-        JobStatus::Running => "running",
-        JobStatus::Completed => "completed",
-        JobStatus::Failed => "failed",
-        JobStatus::Cancelled => "cancelled",
-    }
-}
-
-pub(crate) fn parse_status(text: &str) -> Option<JobStatus> {
-    Some(match text {
-        "queued" => JobStatus::Queued,
-        "running" => JobStatus::Running,
-        "completed" => JobStatus::Completed,
-        "failed" => JobStatus::Failed,
-        "cancelled" => JobStatus::Cancelled,
-        _ => return None,
-    })
-}
-
-fn decode(row: &Row<'_>) -> Result<QuantumJob, DecodeError> {
-    let status = row.text("status")?;
-    Ok(QuantumJob {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        status: parse_status(&status).ok_or_else(|| DecodeError::Invalid {
-            column: "status",
-            what: "job status",
-            reason: format!("unknown status {status:?}"),
-        })?,
-        backend: row.text("backend")?,
-        shots: row.uint("shots")?,
-        source: row.text("source")?,
-        result: row.opt_text("result")?,
-        error: row.opt_text("error")?,
-        created_at: row.int("created_at")?,
-        updated_at: row.int("updated_at")?,
-    })
-}
-
-fn decode_usage(row: &Row<'_>) -> Result<Usage, DecodeError> {
-    Ok(Usage {
-        period: row.text("period")?,
-        jobs: row.uint("jobs")?,
-        shots: row.uint("shots")?,
-    })
-}
-
 pub(crate) fn usage(user_id: String, period: String) -> Result<Usage, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "SELECT period, jobs, shots FROM usage_records WHERE user_id = ?1 AND period = ?2",
         params![user_id, period.as_str()],
     )?;
-    Ok(row::first(&result, decode_usage)?.unwrap_or(Usage {
+    Ok(D1.first(&result, records::usage)?.unwrap_or(Usage {
         period,
         jobs: 0,
         shots: 0,
@@ -133,18 +84,11 @@ pub(crate) fn submit(job: NewQuantumJob, quota: Quota) -> Result<QuantumJob, Sto
             ],
         ),
     ];
-    let results = sql::batch(&stmts)?;
-    let inserted = results.last().map(|result| row::first(result, decode));
-    match inserted {
-        Some(Ok(Some(job))) => Ok(job),
-        Some(Ok(None)) => Err(StoreError::QuotaExceeded),
-        Some(Err(err)) => Err(err),
-        None => Err(StoreError::Internal("batch returned no results".to_owned())),
-    }
+    records::submitted_job(&D1, &D1.batch(&stmts)?)
 }
 
 pub(crate) fn get(user_id: String, job_id: String) -> Result<Option<QuantumJob>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "SELECT ",
             columns!(),
@@ -152,7 +96,7 @@ pub(crate) fn get(user_id: String, job_id: String) -> Result<Option<QuantumJob>,
         ),
         params![user_id, job_id],
     )?;
-    row::first(&result, decode)
+    D1.first(&result, records::quantum_job)
 }
 
 /// Newest first. Two statement texts rather than `(?2 IS NULL OR status = ?2)`, so
@@ -163,7 +107,7 @@ pub(crate) fn list(
     limit: u32,
 ) -> Result<Vec<QuantumJob>, StoreError> {
     let result = match status {
-        None => sql::query(
+        None => D1.query(
             concat!(
                 "SELECT ",
                 columns!(),
@@ -172,7 +116,7 @@ pub(crate) fn list(
             ),
             params![user_id, limit],
         )?,
-        Some(status) => sql::query(
+        Some(status) => D1.query(
             concat!(
                 "SELECT ",
                 columns!(),
@@ -182,7 +126,7 @@ pub(crate) fn list(
             params![user_id, status_text(status), limit],
         )?,
     };
-    row::all(&result, decode)
+    D1.all(&result, records::quantum_job)
 }
 
 /// One conditional `UPDATE`: the status check and the change cannot interleave with
@@ -197,9 +141,7 @@ pub(crate) fn transition(
     error: Option<String>,
     now: Timestamp,
 ) -> Result<Option<QuantumJob>, StoreError> {
-    let mut from: Vec<&str> = from.iter().copied().map(status_text).collect();
-    from.sort_unstable();
-    from.dedup();
+    let from = status_words(from);
     if from.is_empty() {
         // No status qualifies, so no job can move.
         return Ok(None);
@@ -216,45 +158,6 @@ pub(crate) fn transition(
     );
     let mut params = params![user_id, job_id, status_text(status), result, error, now];
     params.extend(from.into_iter().map(Into::into));
-    let updated = sql::query(&sql, params)?;
-    row::first(&updated, decode)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALL: [JobStatus; 5] = [
-        JobStatus::Queued,
-        JobStatus::Running,
-        JobStatus::Completed,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-    ];
-
-    #[test]
-    fn status_text_round_trips() {
-        for status in ALL {
-            assert_eq!(parse_status(status_text(status)), Some(status));
-        }
-    }
-
-    #[test]
-    fn status_words_match_the_migration_check() {
-        let migration = include_str!("../../../migrations/d1/0001_init.sql");
-        let words = ALL
-            .map(|status| format!("'{}'", status_text(status)))
-            .join(", ");
-        assert!(
-            migration.contains(&format!("CHECK (status IN ({words}))")),
-            "quantum_jobs_status_check should list {words}"
-        );
-    }
-
-    #[test]
-    fn unknown_status_text_is_rejected() {
-        for text in ["", "Queued", "QUEUED", "canceled", "done", " queued"] {
-            assert_eq!(parse_status(text), None, "{text:?}");
-        }
-    }
+    let updated = D1.query(&sql, params)?;
+    D1.first(&updated, records::quantum_job)
 }

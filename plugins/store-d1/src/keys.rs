@@ -1,9 +1,10 @@
 //! API keys: the `api_keys` table. Only a hash of each secret is stored; scopes are
 //! a JSON array of strings in a TEXT column.
 
-use crate::bindings::qhub::plugin::types::{ApiKey, NewApiKey, StoreError, Timestamp};
-use crate::row::{self, DecodeError, Row};
-use crate::sql::{self, params};
+use qhub_store_common::types::{ApiKey, NewApiKey, StoreError, Timestamp};
+use qhub_store_common::{params, records};
+
+use crate::sql::{self, D1};
 
 macro_rules! columns {
     () => {
@@ -12,26 +13,10 @@ macro_rules! columns {
     };
 }
 
-fn decode(row: &Row<'_>) -> Result<ApiKey, DecodeError> {
-    Ok(ApiKey {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        name: row.text("name")?,
-        prefix: row.text("prefix")?,
-        secret_hash: row.text("secret_hash")?,
-        scopes: row.string_list("scopes")?,
-        created_at: row.int("created_at")?,
-        expires_at: row.opt_int("expires_at")?,
-        last_used_at: row.opt_int("last_used_at")?,
-        revoked_at: row.opt_int("revoked_at")?,
-    })
-}
-
 /// `conflict("api-key")` when the prefix or the secret hash already exists.
 pub(crate) fn create(key: NewApiKey) -> Result<ApiKey, StoreError> {
-    let scopes = serde_json::to_string(&key.scopes)
-        .map_err(|err| StoreError::Internal(format!("encoding scopes: {err}")))?;
-    let result = sql::query(
+    let scopes = records::scopes_json(&key.scopes)?;
+    let result = D1.query(
         concat!(
             "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, created_at, \
              expires_at, last_used_at, revoked_at) \
@@ -49,12 +34,12 @@ pub(crate) fn create(key: NewApiKey) -> Result<ApiKey, StoreError> {
             key.expires_at,
         ],
     )?;
-    row::returned(&result, decode)
+    D1.returned(&result, records::api_key)
 }
 
 /// Returns the key whatever its state (revoked, expired); the core judges it.
 pub(crate) fn get_by_hash(secret_hash: String) -> Result<Option<ApiKey>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "SELECT ",
             columns!(),
@@ -62,12 +47,12 @@ pub(crate) fn get_by_hash(secret_hash: String) -> Result<Option<ApiKey>, StoreEr
         ),
         params![secret_hash],
     )?;
-    row::first(&result, decode)
+    D1.first(&result, records::api_key)
 }
 
 /// Newest first, revoked ones included so a user sees their history.
 pub(crate) fn list(user_id: String) -> Result<Vec<ApiKey>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "SELECT ",
             columns!(),
@@ -75,12 +60,12 @@ pub(crate) fn list(user_id: String) -> Result<Vec<ApiKey>, StoreError> {
         ),
         params![user_id],
     )?;
-    row::all(&result, decode)
+    D1.all(&result, records::api_key)
 }
 
 /// False when the user has no such key, or it was already revoked.
 pub(crate) fn revoke(user_id: String, key_id: String, now: Timestamp) -> Result<bool, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "UPDATE api_keys SET revoked_at = ?3 \
          WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL",
         params![user_id, key_id, now],
@@ -91,7 +76,7 @@ pub(crate) fn revoke(user_id: String, key_id: String, now: Timestamp) -> Result<
 /// `last_used_at` never moves backwards, so requests finishing out of order do not
 /// rewind it.
 pub(crate) fn touch(key_id: String, now: Timestamp) -> Result<(), StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, ?2), ?2) WHERE id = ?1",
         params![key_id, now],
     )?;

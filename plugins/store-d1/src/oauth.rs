@@ -1,9 +1,10 @@
 //! Identities at OAuth/OIDC providers linked to accounts: the `oauth_connections`
 //! table.
 
-use crate::bindings::qhub::plugin::types::{NewOauthConnection, OauthConnection, StoreError};
-use crate::row::{self, DecodeError, Row};
-use crate::sql::{self, params};
+use qhub_store_common::types::{NewOauthConnection, OauthConnection, StoreError};
+use qhub_store_common::{params, records};
+
+use crate::sql::{self, D1};
 
 macro_rules! columns {
     () => {
@@ -11,21 +12,10 @@ macro_rules! columns {
     };
 }
 
-fn decode(row: &Row<'_>) -> Result<OauthConnection, DecodeError> {
-    Ok(OauthConnection {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        provider: row.text("provider")?,
-        subject: row.text("subject")?,
-        email: row.opt_text("email")?,
-        created_at: row.int("created_at")?,
-    })
-}
-
 /// `conflict("oauth-connection")` comes from
 /// `oauth_connections_provider_subject_key` through the error mapping.
 pub(crate) fn create(connection: NewOauthConnection) -> Result<OauthConnection, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "INSERT INTO oauth_connections (id, user_id, provider, subject, email, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING ",
@@ -40,14 +30,14 @@ pub(crate) fn create(connection: NewOauthConnection) -> Result<OauthConnection, 
             connection.created_at,
         ],
     )?;
-    row::returned(&result, decode)
+    D1.returned(&result, records::oauth_connection)
 }
 
 pub(crate) fn get(
     provider: String,
     subject: String,
 ) -> Result<Option<OauthConnection>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "SELECT ",
             columns!(),
@@ -55,12 +45,12 @@ pub(crate) fn get(
         ),
         params![provider, subject],
     )?;
-    row::first(&result, decode)
+    D1.first(&result, records::oauth_connection)
 }
 
 /// Oldest first: the order in which the user linked them.
 pub(crate) fn list(user_id: String) -> Result<Vec<OauthConnection>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "SELECT ",
             columns!(),
@@ -68,11 +58,11 @@ pub(crate) fn list(user_id: String) -> Result<Vec<OauthConnection>, StoreError> 
         ),
         params![user_id],
     )?;
-    row::all(&result, decode)
+    D1.all(&result, records::oauth_connection)
 }
 
 pub(crate) fn delete(user_id: String, connection_id: String) -> Result<bool, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "DELETE FROM oauth_connections WHERE id = ?2 AND user_id = ?1",
         params![user_id, connection_id],
     )?;

@@ -1,24 +1,17 @@
 //! User preferences: the `user_preferences` table, one JSON document per key.
 
-use crate::bindings::qhub::plugin::types::{Preference, StoreError, Timestamp};
-use crate::row::{self, DecodeError, Row};
-use crate::sql::{self, params};
+use qhub_store_common::types::{Preference, StoreError, Timestamp};
+use qhub_store_common::{params, records};
 
-fn decode(row: &Row<'_>) -> Result<Preference, DecodeError> {
-    Ok(Preference {
-        key: row.text("key")?,
-        value: row.text("value")?,
-        updated_at: row.int("updated_at")?,
-    })
-}
+use crate::sql::D1;
 
 /// Ordered by key, so listings are stable.
 pub(crate) fn list(user_id: String) -> Result<Vec<Preference>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "SELECT key, value, updated_at FROM user_preferences WHERE user_id = ?1 ORDER BY key",
         params![user_id],
     )?;
-    row::all(&result, decode)
+    D1.all(&result, records::preference)
 }
 
 /// An upsert, so concurrent writers of one key cannot collide; the last one wins.
@@ -30,7 +23,7 @@ pub(crate) fn set(
     value: String,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sql::query(
+    D1.query(
         "INSERT INTO user_preferences (user_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (user_id, key) DO UPDATE SET \
          value = excluded.value, updated_at = excluded.updated_at",
@@ -40,7 +33,7 @@ pub(crate) fn set(
 }
 
 pub(crate) fn delete(user_id: String, key: String) -> Result<bool, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "DELETE FROM user_preferences WHERE user_id = ?1 AND key = ?2",
         params![user_id, key],
     )?;

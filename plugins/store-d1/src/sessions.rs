@@ -3,9 +3,10 @@
 //! A session is live at `now` when it is not revoked and `expires_at > now`; every
 //! query below uses that same rule.
 
-use crate::bindings::qhub::plugin::types::{NewSession, Session, StoreError, Timestamp};
-use crate::row::{self, DecodeError, Row};
-use crate::sql::{self, params};
+use qhub_store_common::types::{NewSession, Session, StoreError, Timestamp};
+use qhub_store_common::{params, records};
+
+use crate::sql::{self, D1};
 
 macro_rules! columns {
     () => {
@@ -13,22 +14,9 @@ macro_rules! columns {
     };
 }
 
-fn decode(row: &Row<'_>) -> Result<Session, DecodeError> {
-    Ok(Session {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        user_agent: row.opt_text("user_agent")?,
-        ip: row.opt_text("ip")?,
-        created_at: row.int("created_at")?,
-        last_seen_at: row.int("last_seen_at")?,
-        expires_at: row.int("expires_at")?,
-        revoked_at: row.opt_int("revoked_at")?,
-    })
-}
-
 /// `not-found` when the user does not exist (the foreign key).
 pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "INSERT INTO user_sessions \
              (id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at) \
@@ -44,22 +32,22 @@ pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
             session.expires_at,
         ],
     )?;
-    row::returned(&result, decode)
+    D1.returned(&result, records::session)
 }
 
 /// Returns the session whatever its state; the core judges liveness.
 pub(crate) fn get(id: String) -> Result<Option<Session>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!("SELECT ", columns!(), " FROM user_sessions WHERE id = ?1"),
         params![id],
     )?;
-    row::first(&result, decode)
+    D1.first(&result, records::session)
 }
 
 /// `not-found` when no live session has this id. `last_seen_at` never moves
 /// backwards, so requests finishing out of order do not rewind it.
 pub(crate) fn touch(id: String, now: Timestamp) -> Result<(), StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "UPDATE user_sessions SET last_seen_at = MAX(last_seen_at, ?2) \
          WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
         params![id, now],
@@ -68,7 +56,7 @@ pub(crate) fn touch(id: String, now: Timestamp) -> Result<(), StoreError> {
 }
 
 pub(crate) fn list(user_id: String, now: Timestamp) -> Result<Vec<Session>, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         concat!(
             "SELECT ",
             columns!(),
@@ -78,7 +66,7 @@ pub(crate) fn list(user_id: String, now: Timestamp) -> Result<Vec<Session>, Stor
         ),
         params![user_id, now],
     )?;
-    row::all(&result, decode)
+    D1.all(&result, records::session)
 }
 
 /// Scoped by user, so one user can never revoke another's session.
@@ -87,7 +75,7 @@ pub(crate) fn revoke(
     session_id: String,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "UPDATE user_sessions SET revoked_at = ?3 \
          WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL AND expires_at > ?3",
         params![user_id, session_id, now],
@@ -100,7 +88,7 @@ pub(crate) fn revoke_all(
     keep: Option<String>,
     now: Timestamp,
 ) -> Result<u32, StoreError> {
-    let result = sql::query(
+    let result = D1.query(
         "UPDATE user_sessions SET revoked_at = ?2 \
          WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
          AND (?3 IS NULL OR id <> ?3)",

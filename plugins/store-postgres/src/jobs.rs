@@ -1,12 +1,14 @@
 //! Quantum jobs and the usage they count against: the `quantum_jobs` and
 //! `usage_records` tables, with the quota enforced atomically on submission.
 
-use crate::bindings::qhub::plugin::types::{
+use qhub_store_common::schema::{status_text, status_words};
+use qhub_store_common::types::{
     JobStatus, NewQuantumJob, QuantumJob, Quota, StoreError, Timestamp, Usage,
 };
+use qhub_store_common::{params, records};
+
 use crate::columns::{Column, select_list, set_updated_at, time_param};
-use crate::row::{self, Row};
-use crate::sql::{self, params};
+use crate::sql::{self, POSTGRES};
 
 const COLUMNS: &[Column] = &[
     Column::uuid("id"),
@@ -21,57 +23,6 @@ const COLUMNS: &[Column] = &[
     Column::time("updated_at"),
 ];
 
-/// The text stored in `quantum_jobs.status`; the migration's
-/// `quantum_jobs_status_check` lists the same words.
-pub(crate) fn status_text(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Queued => "queued",
-        JobStatus::Running => "running",
-        JobStatus::Completed => "completed",
-        JobStatus::Failed => "failed",
-        JobStatus::Cancelled => "cancelled",
-    }
-}
-
-pub(crate) fn parse_status(text: &str) -> Option<JobStatus> {
-    Some(match text {
-        "queued" => JobStatus::Queued,
-        "running" => JobStatus::Running,
-        "completed" => JobStatus::Completed,
-        "failed" => JobStatus::Failed,
-        "cancelled" => JobStatus::Cancelled,
-        _ => return None,
-    })
-}
-
-fn decode(row: &Row<'_>) -> Result<QuantumJob, StoreError> {
-    let status = row.text("status")?;
-    Ok(QuantumJob {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        status: parse_status(&status).ok_or_else(|| {
-            StoreError::Internal(format!(
-                "decoding a row: column `status` holds an unknown job status {status:?}"
-            ))
-        })?,
-        backend: row.text("backend")?,
-        shots: row.uint("shots")?,
-        source: row.text("source")?,
-        result: row.opt_text("result")?,
-        error: row.opt_text("error")?,
-        created_at: row.int("created_at")?,
-        updated_at: row.int("updated_at")?,
-    })
-}
-
-fn decode_usage(row: &Row<'_>) -> Result<Usage, StoreError> {
-    Ok(Usage {
-        period: row.text("period")?,
-        jobs: row.uint("jobs")?,
-        shots: row.uint("shots")?,
-    })
-}
-
 pub(crate) fn usage(user_id: String, period: String) -> Result<Usage, StoreError> {
     let zero = |period| Usage {
         period,
@@ -81,12 +32,14 @@ pub(crate) fn usage(user_id: String, period: String) -> Result<Usage, StoreError
     if !sql::is_id(&user_id) {
         return Ok(zero(period));
     }
-    let result = sql::query(
+    let result = POSTGRES.query(
         "SELECT period, jobs, shots FROM usage_records \
          WHERE user_id = $1::uuid AND period = $2::text",
         params![user_id, period.as_str()],
     )?;
-    Ok(row::first(&result, decode_usage)?.unwrap_or_else(|| zero(period)))
+    Ok(POSTGRES
+        .first(&result, records::usage)?
+        .unwrap_or_else(|| zero(period)))
 }
 
 /// Inserts a queued job and counts it against the quota in one atomic batch.
@@ -158,14 +111,7 @@ pub(crate) fn submit(job: NewQuantumJob, quota: Quota) -> Result<QuantumJob, Sto
             ],
         ),
     ];
-    let results = sql::batch(&stmts)?;
-    let inserted = results.last().map(|result| row::first(result, decode));
-    match inserted {
-        Some(Ok(Some(job))) => Ok(job),
-        Some(Ok(None)) => Err(StoreError::QuotaExceeded),
-        Some(Err(err)) => Err(err),
-        None => Err(StoreError::Internal("batch returned no results".to_owned())),
-    }
+    records::submitted_job(&POSTGRES, &POSTGRES.batch(&stmts)?)
 }
 
 pub(crate) fn get(user_id: String, job_id: String) -> Result<Option<QuantumJob>, StoreError> {
@@ -176,8 +122,8 @@ pub(crate) fn get(user_id: String, job_id: String) -> Result<Option<QuantumJob>,
         "SELECT {} FROM quantum_jobs WHERE id = $2::uuid AND user_id = $1::uuid",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![user_id, job_id])?;
-    row::first(&result, decode)
+    let result = POSTGRES.query(&sql, params![user_id, job_id])?;
+    POSTGRES.first(&result, records::quantum_job)
 }
 
 /// Newest first. Two statement texts rather than `($2 IS NULL OR status = $2)`, so
@@ -192,14 +138,14 @@ pub(crate) fn list(
     }
     let columns = select_list(COLUMNS);
     let result = match status {
-        None => sql::query(
+        None => POSTGRES.query(
             &format!(
                 "SELECT {columns} FROM quantum_jobs WHERE user_id = $1::uuid \
                  ORDER BY created_at DESC, id DESC LIMIT $2::bigint"
             ),
             params![user_id, limit],
         )?,
-        Some(status) => sql::query(
+        Some(status) => POSTGRES.query(
             &format!(
                 "SELECT {columns} FROM quantum_jobs WHERE user_id = $1::uuid AND status = $2::text \
                  ORDER BY created_at DESC, id DESC LIMIT $3::bigint"
@@ -207,7 +153,7 @@ pub(crate) fn list(
             params![user_id, status_text(status), limit],
         )?,
     };
-    row::all(&result, decode)
+    POSTGRES.all(&result, records::quantum_job)
 }
 
 /// One conditional `UPDATE`: the status check and the change cannot interleave with
@@ -223,9 +169,7 @@ pub(crate) fn transition(
     error: Option<String>,
     now: Timestamp,
 ) -> Result<Option<QuantumJob>, StoreError> {
-    let mut from: Vec<&str> = from.iter().copied().map(status_text).collect();
-    from.sort_unstable();
-    from.dedup();
+    let from = status_words(from);
     if from.is_empty() || !sql::is_id(&user_id) || !sql::is_id(&job_id) {
         // No status qualifies, or no job can have these ids: nothing moves.
         return Ok(None);
@@ -245,45 +189,6 @@ pub(crate) fn transition(
     );
     let mut params = params![user_id, job_id, status_text(status), result, error, now];
     params.extend(from.into_iter().map(Into::into));
-    let updated = sql::query(&sql, params)?;
-    row::first(&updated, decode)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALL: [JobStatus; 5] = [
-        JobStatus::Queued,
-        JobStatus::Running,
-        JobStatus::Completed,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-    ];
-
-    #[test]
-    fn status_text_round_trips() {
-        for status in ALL {
-            assert_eq!(parse_status(status_text(status)), Some(status));
-        }
-    }
-
-    #[test]
-    fn status_words_match_the_migration_check() {
-        let migration = include_str!("../../../migrations/postgres/0001_init.up.sql");
-        let words = ALL
-            .map(|status| format!("'{}'", status_text(status)))
-            .join(", ");
-        assert!(
-            migration.contains(&format!("CHECK (status IN ({words}))")),
-            "quantum_jobs_status_check should list {words}"
-        );
-    }
-
-    #[test]
-    fn unknown_status_text_is_rejected() {
-        for text in ["", "Queued", "QUEUED", "canceled", "done", " queued"] {
-            assert_eq!(parse_status(text), None, "{text:?}");
-        }
-    }
+    let updated = POSTGRES.query(&sql, params)?;
+    POSTGRES.first(&updated, records::quantum_job)
 }

@@ -1,10 +1,11 @@
 //! API keys: the `api_keys` table. Only a hash of each secret is stored; scopes are
 //! a `jsonb` array of strings.
 
-use crate::bindings::qhub::plugin::types::{ApiKey, NewApiKey, StoreError, Timestamp};
+use qhub_store_common::types::{ApiKey, NewApiKey, StoreError, Timestamp};
+use qhub_store_common::{params, records};
+
 use crate::columns::{Column, select_list, time_param};
-use crate::row::{self, Row};
-use crate::sql::{self, params};
+use crate::sql::{self, POSTGRES};
 
 const COLUMNS: &[Column] = &[
     Column::uuid("id"),
@@ -19,28 +20,12 @@ const COLUMNS: &[Column] = &[
     Column::time("revoked_at"),
 ];
 
-fn decode(row: &Row<'_>) -> Result<ApiKey, StoreError> {
-    Ok(ApiKey {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        name: row.text("name")?,
-        prefix: row.text("prefix")?,
-        secret_hash: row.text("secret_hash")?,
-        scopes: row.string_list("scopes")?,
-        created_at: row.int("created_at")?,
-        expires_at: row.opt_int("expires_at")?,
-        last_used_at: row.opt_int("last_used_at")?,
-        revoked_at: row.opt_int("revoked_at")?,
-    })
-}
-
 /// `conflict("api-key")` when the prefix or the secret hash already exists.
 pub(crate) fn create(key: NewApiKey) -> Result<ApiKey, StoreError> {
     if !sql::is_id(&key.user_id) {
         return Err(StoreError::NotFound);
     }
-    let scopes = serde_json::to_string(&key.scopes)
-        .map_err(|err| StoreError::Internal(format!("encoding scopes: {err}")))?;
+    let scopes = records::scopes_json(&key.scopes)?;
     let sql = format!(
         "INSERT INTO api_keys (user_id, name, prefix, secret_hash, scopes, created_at, \
          expires_at, last_used_at, revoked_at) \
@@ -50,7 +35,7 @@ pub(crate) fn create(key: NewApiKey) -> Result<ApiKey, StoreError> {
         expires_at = time_param(7),
         columns = select_list(COLUMNS),
     );
-    let result = sql::query(
+    let result = POSTGRES.query(
         &sql,
         params![
             key.user_id,
@@ -62,7 +47,7 @@ pub(crate) fn create(key: NewApiKey) -> Result<ApiKey, StoreError> {
             key.expires_at,
         ],
     )?;
-    row::returned(&result, decode)
+    POSTGRES.returned(&result, records::api_key)
 }
 
 /// Returns the key whatever its state (revoked, expired); the core judges it.
@@ -71,8 +56,8 @@ pub(crate) fn get_by_hash(secret_hash: String) -> Result<Option<ApiKey>, StoreEr
         "SELECT {} FROM api_keys WHERE secret_hash = $1::text",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![secret_hash])?;
-    row::first(&result, decode)
+    let result = POSTGRES.query(&sql, params![secret_hash])?;
+    POSTGRES.first(&result, records::api_key)
 }
 
 /// Newest first, revoked ones included so a user sees their history.
@@ -84,8 +69,8 @@ pub(crate) fn list(user_id: String) -> Result<Vec<ApiKey>, StoreError> {
         "SELECT {} FROM api_keys WHERE user_id = $1::uuid ORDER BY created_at DESC, id DESC",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![user_id])?;
-    row::all(&result, decode)
+    let result = POSTGRES.query(&sql, params![user_id])?;
+    POSTGRES.all(&result, records::api_key)
 }
 
 /// False when the user has no such key, or it was already revoked.
@@ -98,7 +83,7 @@ pub(crate) fn revoke(user_id: String, key_id: String, now: Timestamp) -> Result<
          WHERE id = $2::uuid AND user_id = $1::uuid AND revoked_at IS NULL",
         now = time_param(3),
     );
-    let result = sql::query(&sql, params![user_id, key_id, now])?;
+    let result = POSTGRES.query(&sql, params![user_id, key_id, now])?;
     Ok(result.rows_affected > 0)
 }
 
@@ -112,6 +97,6 @@ pub(crate) fn touch(key_id: String, now: Timestamp) -> Result<(), StoreError> {
         "UPDATE api_keys SET last_used_at = greatest(last_used_at, {now}) WHERE id = $1::uuid",
         now = time_param(2),
     );
-    let result = sql::query(&sql, params![key_id, now])?;
+    let result = POSTGRES.query(&sql, params![key_id, now])?;
     sql::found(result.rows_affected)
 }

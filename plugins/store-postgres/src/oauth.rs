@@ -1,10 +1,11 @@
 //! Identities at OAuth/OIDC providers linked to accounts: the `oauth_connections`
 //! table.
 
-use crate::bindings::qhub::plugin::types::{NewOauthConnection, OauthConnection, StoreError};
+use qhub_store_common::types::{NewOauthConnection, OauthConnection, StoreError};
+use qhub_store_common::{params, records};
+
 use crate::columns::{Column, select_list, time_param};
-use crate::row::{self, Row};
-use crate::sql::{self, params};
+use crate::sql::{self, POSTGRES};
 
 const COLUMNS: &[Column] = &[
     Column::uuid("id"),
@@ -14,17 +15,6 @@ const COLUMNS: &[Column] = &[
     Column::plain("email"),
     Column::time("created_at"),
 ];
-
-fn decode(row: &Row<'_>) -> Result<OauthConnection, StoreError> {
-    Ok(OauthConnection {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        provider: row.text("provider")?,
-        subject: row.text("subject")?,
-        email: row.opt_text("email")?,
-        created_at: row.int("created_at")?,
-    })
-}
 
 /// `conflict("oauth-connection")` comes from
 /// `oauth_connections_provider_subject_key` through the error mapping.
@@ -38,7 +28,7 @@ pub(crate) fn create(connection: NewOauthConnection) -> Result<OauthConnection, 
         created_at = time_param(5),
         columns = select_list(COLUMNS),
     );
-    let result = sql::query(
+    let result = POSTGRES.query(
         &sql,
         params![
             connection.user_id,
@@ -48,7 +38,7 @@ pub(crate) fn create(connection: NewOauthConnection) -> Result<OauthConnection, 
             connection.created_at,
         ],
     )?;
-    row::returned(&result, decode)
+    POSTGRES.returned(&result, records::oauth_connection)
 }
 
 pub(crate) fn get(
@@ -59,8 +49,8 @@ pub(crate) fn get(
         "SELECT {} FROM oauth_connections WHERE provider = $1::text AND subject = $2::text",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![provider, subject])?;
-    row::first(&result, decode)
+    let result = POSTGRES.query(&sql, params![provider, subject])?;
+    POSTGRES.first(&result, records::oauth_connection)
 }
 
 /// Oldest first: the order in which the user linked them.
@@ -72,15 +62,15 @@ pub(crate) fn list(user_id: String) -> Result<Vec<OauthConnection>, StoreError> 
         "SELECT {} FROM oauth_connections WHERE user_id = $1::uuid ORDER BY created_at, id",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![user_id])?;
-    row::all(&result, decode)
+    let result = POSTGRES.query(&sql, params![user_id])?;
+    POSTGRES.all(&result, records::oauth_connection)
 }
 
 pub(crate) fn delete(user_id: String, connection_id: String) -> Result<bool, StoreError> {
     if !sql::is_id(&user_id) || !sql::is_id(&connection_id) {
         return Ok(false);
     }
-    let result = sql::query(
+    let result = POSTGRES.query(
         "DELETE FROM oauth_connections WHERE id = $2::uuid AND user_id = $1::uuid",
         params![user_id, connection_id],
     )?;

@@ -1,23 +1,16 @@
 //! User preferences: the `user_preferences` table, one `jsonb` document per key.
 
-use crate::bindings::qhub::plugin::types::{Preference, StoreError, Timestamp};
+use qhub_store_common::types::{Preference, StoreError, Timestamp};
+use qhub_store_common::{params, records};
+
 use crate::columns::{Column, select_list, set_updated_at, time_param};
-use crate::row::{self, Row};
-use crate::sql::{self, params};
+use crate::sql::{self, POSTGRES};
 
 const COLUMNS: &[Column] = &[
     Column::plain("key"),
     Column::json("value"),
     Column::time("updated_at"),
 ];
-
-fn decode(row: &Row<'_>) -> Result<Preference, StoreError> {
-    Ok(Preference {
-        key: row.text("key")?,
-        value: row.text("value")?,
-        updated_at: row.int("updated_at")?,
-    })
-}
 
 /// Ordered by key, byte by byte (`COLLATE "C"`) like SQLite's default collation,
 /// so listings are stable and the same whatever the database's locale.
@@ -29,8 +22,8 @@ pub(crate) fn list(user_id: String) -> Result<Vec<Preference>, StoreError> {
         "SELECT {} FROM user_preferences WHERE user_id = $1::uuid ORDER BY key COLLATE \"C\"",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![user_id])?;
-    row::all(&result, decode)
+    let result = POSTGRES.query(&sql, params![user_id])?;
+    POSTGRES.all(&result, records::preference)
 }
 
 /// An upsert, so concurrent writers of one key cannot collide; the last one wins.
@@ -53,7 +46,7 @@ pub(crate) fn set(
         now = time_param(4),
         updated_at = set_updated_at("user_preferences.updated_at", "excluded.updated_at"),
     );
-    sql::query(&sql, params![user_id, key, value, now])?;
+    POSTGRES.query(&sql, params![user_id, key, value, now])?;
     Ok(())
 }
 
@@ -61,7 +54,7 @@ pub(crate) fn delete(user_id: String, key: String) -> Result<bool, StoreError> {
     if !sql::is_id(&user_id) {
         return Ok(false);
     }
-    let result = sql::query(
+    let result = POSTGRES.query(
         "DELETE FROM user_preferences WHERE user_id = $1::uuid AND key = $2::text",
         params![user_id, key],
     )?;

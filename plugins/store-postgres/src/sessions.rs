@@ -3,10 +3,11 @@
 //! A session is live at `now` when it is not revoked and `expires_at > now`; every
 //! query below uses that same rule.
 
-use crate::bindings::qhub::plugin::types::{NewSession, Session, StoreError, Timestamp};
+use qhub_store_common::types::{NewSession, Session, StoreError, Timestamp};
+use qhub_store_common::{params, records};
+
 use crate::columns::{Column, select_list, time_param};
-use crate::row::{self, Row};
-use crate::sql::{self, params};
+use crate::sql::{self, POSTGRES};
 
 const COLUMNS: &[Column] = &[
     Column::uuid("id"),
@@ -18,19 +19,6 @@ const COLUMNS: &[Column] = &[
     Column::time("expires_at"),
     Column::time("revoked_at"),
 ];
-
-fn decode(row: &Row<'_>) -> Result<Session, StoreError> {
-    Ok(Session {
-        id: row.text("id")?,
-        user_id: row.text("user_id")?,
-        user_agent: row.opt_text("user_agent")?,
-        ip: row.opt_text("ip")?,
-        created_at: row.int("created_at")?,
-        last_seen_at: row.int("last_seen_at")?,
-        expires_at: row.int("expires_at")?,
-        revoked_at: row.opt_int("revoked_at")?,
-    })
-}
 
 /// `not-found` when the user does not exist (the foreign key).
 pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
@@ -46,7 +34,7 @@ pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
         expires_at = time_param(5),
         columns = select_list(COLUMNS),
     );
-    let result = sql::query(
+    let result = POSTGRES.query(
         &sql,
         params![
             session.user_id,
@@ -56,7 +44,7 @@ pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
             session.expires_at,
         ],
     )?;
-    row::returned(&result, decode)
+    POSTGRES.returned(&result, records::session)
 }
 
 /// Returns the session whatever its state; the core judges liveness.
@@ -68,8 +56,8 @@ pub(crate) fn get(id: String) -> Result<Option<Session>, StoreError> {
         "SELECT {} FROM user_sessions WHERE id = $1::uuid",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![id])?;
-    row::first(&result, decode)
+    let result = POSTGRES.query(&sql, params![id])?;
+    POSTGRES.first(&result, records::session)
 }
 
 /// `not-found` when no live session has this id. `last_seen_at` never moves
@@ -83,7 +71,7 @@ pub(crate) fn touch(id: String, now: Timestamp) -> Result<(), StoreError> {
          WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > {now}",
         now = time_param(2),
     );
-    let result = sql::query(&sql, params![id, now])?;
+    let result = POSTGRES.query(&sql, params![id, now])?;
     sql::found(result.rows_affected)
 }
 
@@ -98,8 +86,8 @@ pub(crate) fn list(user_id: String, now: Timestamp) -> Result<Vec<Session>, Stor
         columns = select_list(COLUMNS),
         now = time_param(2),
     );
-    let result = sql::query(&sql, params![user_id, now])?;
-    row::all(&result, decode)
+    let result = POSTGRES.query(&sql, params![user_id, now])?;
+    POSTGRES.all(&result, records::session)
 }
 
 /// Scoped by user, so one user can never revoke another's session.
@@ -116,7 +104,7 @@ pub(crate) fn revoke(
          WHERE id = $2::uuid AND user_id = $1::uuid AND revoked_at IS NULL AND expires_at > {now}",
         now = time_param(3),
     );
-    let result = sql::query(&sql, params![user_id, session_id, now])?;
+    let result = POSTGRES.query(&sql, params![user_id, session_id, now])?;
     Ok(result.rows_affected > 0)
 }
 
@@ -136,7 +124,7 @@ pub(crate) fn revoke_all(
          AND ($3::uuid IS NULL OR id <> $3::uuid)",
         now = time_param(2),
     );
-    let result = sql::query(&sql, params![user_id, now, keep])?;
+    let result = POSTGRES.query(&sql, params![user_id, now, keep])?;
     // The revocations are committed by now, so saturate rather than fail.
     Ok(u32::try_from(result.rows_affected).unwrap_or(u32::MAX))
 }

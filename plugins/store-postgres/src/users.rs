@@ -1,10 +1,12 @@
 //! Accounts: the `users` table, and deleting a user with everything they own.
 
-use crate::bindings::qhub::plugin::sql::Value;
-use crate::bindings::qhub::plugin::types::{NewUser, StoreError, Timestamp, User};
+use qhub_store_common::bindings::qhub::plugin::sql::Value;
+use qhub_store_common::schema::delete_user_statements;
+use qhub_store_common::types::{NewUser, StoreError, Timestamp, User};
+use qhub_store_common::{params, records};
+
 use crate::columns::{Column, select_list, set_updated_at, time_param};
-use crate::row::{self, Row};
-use crate::sql::{self, params};
+use crate::sql::{self, POSTGRES};
 
 const COLUMNS: &[Column] = &[
     Column::uuid("id"),
@@ -14,17 +16,6 @@ const COLUMNS: &[Column] = &[
     Column::time("created_at"),
     Column::time("updated_at"),
 ];
-
-fn decode(row: &Row<'_>) -> Result<User, StoreError> {
-    Ok(User {
-        id: row.text("id")?,
-        email: row.text("email")?,
-        display_name: row.opt_text("display_name")?,
-        password_hash: row.opt_text("password_hash")?,
-        created_at: row.int("created_at")?,
-        updated_at: row.int("updated_at")?,
-    })
-}
 
 /// `conflict("email")` comes from `users_email_key` through the error mapping. An
 /// email that is not lowercase fails `users_email_check` (`internal`): the core
@@ -36,7 +27,7 @@ pub(crate) fn create(user: NewUser) -> Result<User, StoreError> {
         created_at = time_param(4),
         columns = select_list(COLUMNS),
     );
-    let result = sql::query(
+    let result = POSTGRES.query(
         &sql,
         params![
             user.email,
@@ -45,7 +36,7 @@ pub(crate) fn create(user: NewUser) -> Result<User, StoreError> {
             user.created_at
         ],
     )?;
-    row::returned(&result, decode)
+    POSTGRES.returned(&result, records::user)
 }
 
 pub(crate) fn get(id: String) -> Result<Option<User>, StoreError> {
@@ -56,8 +47,8 @@ pub(crate) fn get(id: String) -> Result<Option<User>, StoreError> {
         "SELECT {} FROM users WHERE id = $1::uuid",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![id])?;
-    row::first(&result, decode)
+    let result = POSTGRES.query(&sql, params![id])?;
+    POSTGRES.first(&result, records::user)
 }
 
 /// Stored emails are lowercase (`users_email_check`), so lowering the argument makes
@@ -68,8 +59,8 @@ pub(crate) fn get_by_email(email: String) -> Result<Option<User>, StoreError> {
         "SELECT {} FROM users WHERE email = lower($1::text)",
         select_list(COLUMNS)
     );
-    let result = sql::query(&sql, params![email])?;
-    row::first(&result, decode)
+    let result = POSTGRES.query(&sql, params![email])?;
+    POSTGRES.first(&result, records::user)
 }
 
 pub(crate) fn set_password_hash(
@@ -103,42 +94,17 @@ fn set_column(
         "UPDATE users SET {column} = $2::text, updated_at = {updated_at} WHERE id = $1::uuid",
         updated_at = set_updated_at("updated_at", &time_param(3)),
     );
-    let result = sql::query(&sql, params![user_id, value, now])?;
+    let result = POSTGRES.query(&sql, params![user_id, value, now])?;
     sql::found(result.rows_affected)
 }
 
-/// The tables holding rows owned by a user, children of `users`; deleted before the
-/// user itself. Keep in step with the migration when a table is added.
-const OWNED_TABLES: [&str; 6] = [
-    "user_sessions",
-    "oauth_connections",
-    "api_keys",
-    "user_preferences",
-    "usage_records",
-    "quantum_jobs",
-];
-
-/// One batch: explicit deletes from every child table, then the user, as store-d1
-/// does (the `ON DELETE CASCADE` foreign keys are a safety net). The last
+/// One atomic batch of explicit deletes ([`delete_user_statements`]), as store-d1
+/// does (the `ON DELETE CASCADE` foreign keys are a safety net); the last
 /// statement's count says whether the user existed.
 pub(crate) fn delete(user_id: String) -> Result<(), StoreError> {
     if !sql::is_id(&user_id) {
         return Err(StoreError::NotFound);
     }
-    let mut stmts: Vec<_> = OWNED_TABLES
-        .iter()
-        .map(|table| {
-            sql::stmt(
-                &format!("DELETE FROM {table} WHERE user_id = $1::uuid"),
-                params![user_id.as_str()],
-            )
-        })
-        .collect();
-    stmts.push(sql::stmt(
-        "DELETE FROM users WHERE id = $1::uuid",
-        params![user_id],
-    ));
-    let results = sql::batch(&stmts)?;
-    let deleted = results.last().map_or(0, |result| result.rows_affected);
-    sql::found(deleted)
+    let results = POSTGRES.batch(&delete_user_statements(&user_id, "$1::uuid"))?;
+    sql::found(results.last().map_or(0, |result| result.rows_affected))
 }
