@@ -8,3 +8,4 @@ mod harness;
 mod home;
 mod migrate;
 mod plugins;
+mod server;

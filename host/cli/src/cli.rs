@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{login, logout, migrate, plugins, register, whoami};
+use crate::commands::{login, logout, migrate, plugins, register, serve, whoami};
 use crate::context::Context;
 use crate::exit::CliResult;
 use crate::home::Home;
@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL")]
     database: Option<String>,
 
+    /// A QHub server to talk to instead of running the plugins here
+    /// (e.g. http://127.0.0.1:8787). Default: the server you logged in to, if any.
+    #[arg(long, global = true, env = "QHUB_SERVER", value_name = "URL")]
+    server: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +46,8 @@ enum Command {
     /// Inspect the WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
+    /// Serve the HTTP/JSON API (requires JWT_SECRET).
+    Serve(serve::Args),
     /// Apply, list or revert database migrations.
     #[command(subcommand)]
     Migrate(migrate::Command),
@@ -52,6 +59,7 @@ impl Cli {
             home: Home::locate()?,
             json: self.json,
             database: self.database.filter(|url| !url.is_empty()),
+            server: self.server.filter(|url| !url.is_empty()),
         };
         let result = match self.command {
             Command::Register(args) => args.run(&ctx).await,
@@ -59,6 +67,7 @@ impl Cli {
             Command::Whoami(args) => args.run(&ctx).await,
             Command::Logout(args) => args.run(&ctx).await,
             Command::Plugins(command) => command.run(&ctx),
+            Command::Serve(args) => args.run(&ctx).await,
             Command::Migrate(command) => command.run(&ctx).await,
         };
         result.map_err(|err| ctx.explain(err))

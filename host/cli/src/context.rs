@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use qhub_runtime::{
-    AccountService, Allocation, ClientInfo, Database, Dialect, Limits, LoadedPlugin, Runtime,
-    RuntimeConfig,
+    AccountService, Allocation, Database, Dialect, Limits, LoadedPlugin, Runtime, RuntimeConfig,
 };
 
+use crate::backend::{self, Backend};
 use crate::exit::{CliError, CliResult, Exit};
 use crate::home::Home;
 
@@ -22,6 +22,8 @@ pub struct Context {
     pub json: bool,
     /// `--database` / `DATABASE_URL`; `None` is the embedded SQLite in `QHUB_HOME`.
     pub database: Option<String>,
+    /// `--server` / `QHUB_SERVER`: remote mode.
+    pub server: Option<String>,
 }
 
 impl Context {
@@ -60,37 +62,82 @@ impl Context {
         }
     }
 
-    /// Adds the hint that fits this database to an "unavailable" error.
+    /// Adds the hint that fits where the command went to an "unavailable" error
+    /// that has none yet.
     pub fn explain(&self, mut err: CliError) -> CliError {
-        if err.exit == Exit::Unavailable {
-            err.hint = Some(match self.dialect() {
+        if err.exit != Exit::Unavailable || err.hint.is_some() {
+            return err;
+        }
+        let remote =
+            self.server.is_some() || self.home.load_config().is_ok_and(|c| c.server.is_some());
+        err.hint = Some(if remote {
+            "the server could not reach its database; try again in a moment".into()
+        } else {
+            match self.dialect() {
                 Dialect::Postgres => {
                     "is PostgreSQL running? try `docker-compose up -d`, and check --database / DATABASE_URL".into()
                 }
                 Dialect::Sqlite => "check that the database file is on a reachable, writable disk".into(),
-            });
-        }
+            }
+        });
         err
     }
 
-    /// The account service: plugins loaded (from the compiled cache when possible),
-    /// database opened and migrated, the backend plugin matching the database.
-    pub async fn accounts(&self) -> CliResult<AccountService> {
+    /// Where account commands go: `--server`/`QHUB_SERVER`, else the server the
+    /// saved token came from, else the plugins in this process.
+    pub async fn backend(&self) -> CliResult<Backend> {
+        let server = match &self.server {
+            Some(server) => Some(server.clone()),
+            None => self.home.load_config()?.server,
+        };
+        if let Some(server) = server {
+            return Ok(Backend::Remote(qhub_client::Client::new(
+                &server,
+                &backend::user_agent(),
+            )?));
+        }
+        let secret = self.home.jwt_secret()?;
+        let service = self
+            .service(secret, EMBEDDED_ISSUER, Allocation::OnDemand)
+            .await?;
+        Ok(Backend::Local(Box::new(service)))
+    }
+
+    /// The token to send: `QHUB_TOKEN`, else the saved one.
+    pub fn token(&self) -> CliResult<String> {
+        if let Some(token) = std::env::var("QHUB_TOKEN").ok().filter(|t| !t.is_empty()) {
+            return Ok(token);
+        }
+        self.home
+            .load_config()?
+            .token
+            .ok_or_else(|| CliError::not_logged_in("not logged in"))
+    }
+
+    /// The account service over this context's database: plugins loaded (from the
+    /// compiled cache when possible), database migrated, the backend plugin
+    /// matching the database's dialect.
+    pub async fn service(
+        &self,
+        jwt_secret: String,
+        issuer: &str,
+        allocation: Allocation,
+    ) -> CliResult<AccountService> {
         let db = self.database().await?;
         db.migrate().await.map_err(|e| self.database_error(e))?;
         let runtime = Arc::new(
             Runtime::new(RuntimeConfig {
                 cache_dir: Some(self.home.cache_dir()),
                 limits: Limits::default(),
-                allocation: Allocation::OnDemand,
+                allocation,
             })
             .map_err(|e| CliError::internal(e.to_string()))?,
         );
         let core = load_embedded(&runtime, "auth")?;
         let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;
         let config = BTreeMap::from([
-            ("jwt-secret".to_owned(), self.home.jwt_secret()?),
-            ("issuer".to_owned(), EMBEDDED_ISSUER.to_owned()),
+            ("jwt-secret".to_owned(), jwt_secret),
+            ("issuer".to_owned(), issuer.to_owned()),
         ]);
         AccountService::new(runtime, core, backend, db, config)
             .map_err(|e| CliError::internal(e.to_string()))
@@ -107,26 +154,4 @@ fn load_embedded(runtime: &Runtime, name: &str) -> CliResult<LoadedPlugin> {
     runtime
         .load(embedded.manifest, embedded.component)
         .map_err(|e| CliError::internal(e.to_string()))
-}
-
-/// How this client describes itself to the session it creates (shown by
-/// `sessions list` to tell devices apart).
-pub fn client_info() -> ClientInfo {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty());
-    let mut agent = format!(
-        "qhub/{} ({}; {})",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    );
-    if let Some(host) = host {
-        agent.push_str(&format!(" on {host}"));
-    }
-    ClientInfo {
-        user_agent: Some(agent),
-        ip: None,
-    }
 }

@@ -63,31 +63,58 @@ impl CliError {
 
 impl From<ServiceError> for CliError {
     fn from(err: ServiceError) -> Self {
-        let refused = match err {
-            ServiceError::Runtime(fault) => {
-                return CliError::internal(fault.to_string()).with_hint(
-                    "this is a bug or a broken plugin; rerun with QHUB_LOG=debug for details",
-                );
-            }
-            ServiceError::Account(refused) => refused,
-        };
-        let message = refused.message;
-        match refused.code {
+        match err {
+            ServiceError::Runtime(fault) => CliError::internal(fault.to_string()).with_hint(
+                "this is a bug or a broken plugin; rerun with QHUB_LOG=debug for details",
+            ),
+            ServiceError::Account(refused) => CliError::refused(refused.code, refused.message),
+        }
+    }
+}
+
+impl From<qhub_client::ClientError> for CliError {
+    fn from(err: qhub_client::ClientError) -> Self {
+        use qhub_client::ClientError;
+        match err {
+            ClientError::Api {
+                code: Some(code),
+                message,
+                ..
+            } => CliError::refused(code, message),
+            ClientError::Api {
+                status, message, ..
+            } => CliError::internal(format!("the server answered {status}: {message}"))
+                .with_hint("the server may be newer than this qhub; update qhub"),
+            ClientError::Unreachable { .. } => CliError::new(Exit::Unavailable, err.to_string())
+                .with_hint(
+                    "is the server running? check --server, QHUB_SERVER or `server` in config.toml",
+                ),
+            ClientError::Protocol { .. } => CliError::internal(err.to_string())
+                .with_hint("check that --server points at a QHub server"),
+            ClientError::InvalidUrl(_) => CliError::new(Exit::Usage, err.to_string()),
+        }
+    }
+}
+
+impl CliError {
+    /// An error the account core answered with, embedded or through a server.
+    pub fn refused(code: ErrorCode, message: String) -> Self {
+        match code {
             ErrorCode::Unauthenticated => CliError::not_logged_in(message),
-            ErrorCode::InvalidCredentials => CliError::new(Exit::Refused, message)
-                .with_hint("check the email and password; to create an account use `qhub register --email <email>`"),
+            ErrorCode::InvalidCredentials => CliError::new(Exit::Refused, message).with_hint(
+                "check the email and password; to create an account use `qhub register --email <email>`",
+            ),
             ErrorCode::EmailTaken => {
                 CliError::new(Exit::Refused, message).with_hint("log in instead: `qhub login --email <email>`")
             }
             ErrorCode::WeakPassword => CliError::new(Exit::Refused, message)
                 .with_hint("use 8 to 128 characters, not your email; a few random words make a strong password"),
-            ErrorCode::InvalidInput | ErrorCode::Conflict | ErrorCode::NotFound | ErrorCode::QuotaExceeded => {
-                CliError::new(Exit::Refused, message)
-            }
-            ErrorCode::Forbidden => CliError::new(Exit::Refused, message),
-            ErrorCode::RateLimited => {
-                CliError::new(Exit::Refused, message).with_hint("wait a little, then try again")
-            }
+            ErrorCode::InvalidInput
+            | ErrorCode::Conflict
+            | ErrorCode::NotFound
+            | ErrorCode::QuotaExceeded
+            | ErrorCode::Forbidden => CliError::new(Exit::Refused, message),
+            ErrorCode::RateLimited => CliError::new(Exit::Refused, message).with_hint("wait a little, then try again"),
             ErrorCode::Unavailable => CliError::new(Exit::Unavailable, message),
             ErrorCode::Internal => CliError::internal(message),
         }

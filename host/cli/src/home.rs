@@ -16,6 +16,10 @@ pub struct Config {
     /// The email the token belongs to, for messages only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The server the token was issued by; absent for the embedded default.
+    /// Commands go to this server unless `--server` or `QHUB_SERVER` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! `qhub`: the QHub command line. Parses arguments, runs the command, and turns
 //! its outcome into one of the documented exit codes (see `exit.rs`).
 
+mod backend;
 mod cli;
 mod commands;
 mod context;

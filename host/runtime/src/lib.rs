@@ -12,6 +12,7 @@
 mod accounts;
 mod bindings;
 pub mod cache;
+mod codes;
 mod engine;
 mod error;
 mod forward;
@@ -24,6 +25,7 @@ pub use bindings::accounts::{
     ClientInfo, Error as AccountError, ErrorCode, Principal, Profile, RegisterRequest, SignedIn,
 };
 pub use cache::Origin;
+pub use codes::{code_from_name, code_name};
 pub use engine::{Allocation, EPOCH_TICK, Limits, RuntimeConfig};
 pub use error::{Error, PluginFault, Result};
 pub use qhub_plugin_build::Manifest;

@@ -1,6 +1,8 @@
 //! `qhub login`: log in with email and password.
 
-use crate::context::{Context, client_info};
+use qhub_api::LoginRequest;
+
+use crate::context::Context;
 use crate::exit::CliResult;
 use crate::password::{self, Confirm};
 
@@ -17,10 +19,12 @@ pub struct Args {
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         let password = password::read(self.password_stdin, Confirm::Once)?;
-        let accounts = ctx.accounts().await?;
-        let signed_in = accounts
-            .login(&self.email, &password, client_info())
-            .await?;
-        super::session::keep(ctx, signed_in, "logged in as")
+        let backend = ctx.backend().await?;
+        let request = LoginRequest {
+            email: self.email,
+            password,
+        };
+        let signed_in = backend.login(request).await?;
+        super::session::keep(ctx, &backend, signed_in, "logged in as")
     }
 }

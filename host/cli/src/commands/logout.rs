@@ -1,10 +1,9 @@
 //! `qhub logout`: revoke this device's session and forget the token.
 
-use qhub_runtime::{ErrorCode, ServiceError};
 use serde_json::json;
 
 use crate::context::Context;
-use crate::exit::CliResult;
+use crate::exit::{CliResult, Exit};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -13,18 +12,25 @@ pub struct Args {}
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         let mut config = ctx.home.load_config()?;
-        let Some(token) = config.token.take() else {
+        let from_env = std::env::var("QHUB_TOKEN").ok().filter(|t| !t.is_empty());
+        let Some(token) = from_env.clone().or_else(|| config.token.clone()) else {
             report(ctx, false, "not logged in; nothing to do");
             return Ok(());
         };
-        match ctx.accounts().await?.logout(&token).await {
+        match ctx.backend().await?.logout(&token).await {
             Ok(()) => {}
             // Already revoked or expired: the session is over either way, so the
             // local token is just as useless; forget it and succeed.
-            Err(ServiceError::Account(e)) if e.code == ErrorCode::Unauthenticated => {}
-            Err(other) => return Err(other.into()),
+            Err(err) if err.exit == Exit::NotLoggedIn => {}
+            Err(other) => return Err(other),
+        }
+        if from_env.is_some() {
+            report(ctx, true, "logged out the session of QHUB_TOKEN");
+            return Ok(());
         }
         let email = config.email.take();
+        config.token = None;
+        config.server = None;
         ctx.home.save_config(&config)?;
         match email {
             Some(email) => report(ctx, true, &format!("logged out {email}")),

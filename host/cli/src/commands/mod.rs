@@ -5,5 +5,6 @@ pub mod logout;
 pub mod migrate;
 pub mod plugins;
 pub mod register;
+pub mod serve;
 mod session;
 pub mod whoami;

@@ -1,8 +1,8 @@
 //! `qhub register`: create an account and log in to it.
 
-use qhub_runtime::RegisterRequest;
+use qhub_api::RegisterRequest;
 
-use crate::context::{Context, client_info};
+use crate::context::Context;
 use crate::exit::CliResult;
 use crate::password::{self, Confirm};
 
@@ -22,13 +22,13 @@ pub struct Args {
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         let password = password::read(self.password_stdin, Confirm::Twice)?;
-        let accounts = ctx.accounts().await?;
+        let backend = ctx.backend().await?;
         let request = RegisterRequest {
             email: self.email,
             password,
             display_name: self.name,
         };
-        let signed_in = accounts.register(request, client_info()).await?;
-        super::session::keep(ctx, signed_in, "registered and logged in as")
+        let signed_in = backend.register(request).await?;
+        super::session::keep(ctx, &backend, signed_in, "registered and logged in as")
     }
 }

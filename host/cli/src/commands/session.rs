@@ -1,58 +1,45 @@
 //! What register and login share: keeping the new token and reporting the account.
 
-use qhub_runtime::{Profile, SignedIn};
-use serde::Serialize;
+use qhub_api::SignedIn;
 
+use crate::backend::Backend;
 use crate::context::Context;
 use crate::exit::CliResult;
 use crate::home::Config;
 use crate::output;
 
-/// A profile as `--json` prints it.
-#[derive(Debug, Serialize)]
-pub struct ProfileJson {
-    pub id: String,
-    pub email: String,
-    pub display_name: Option<String>,
-    pub created_at: String,
-}
-
-impl From<Profile> for ProfileJson {
-    fn from(p: Profile) -> Self {
-        ProfileJson {
-            id: p.id,
-            email: p.email,
-            display_name: p.display_name,
-            created_at: output::timestamp(p.created_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
+/// `--json` output of register and login: the session without its token (the
+/// token is a credential; it goes to config.toml, mode 0600, and nowhere else).
+#[derive(Debug, serde::Serialize)]
 struct SignedInJson {
-    user: ProfileJson,
+    user: qhub_api::Profile,
     session_id: String,
     expires_at: String,
+    server: Option<String>,
 }
 
-/// Saves the token in `config.toml` (mode 0600) and reports who is now logged in.
-/// The token itself is never printed.
-pub fn keep(ctx: &Context, signed_in: SignedIn, verb: &str) -> CliResult {
+/// Saves the token (and the server that issued it) and reports who is logged in.
+pub fn keep(ctx: &Context, backend: &Backend, signed_in: SignedIn, verb: &str) -> CliResult {
     let mut config = ctx.home.load_config().unwrap_or_else(|_| Config::default());
     config.token = Some(signed_in.token);
     config.email = Some(signed_in.user.email.clone());
+    config.server = backend.server();
     ctx.home.save_config(&config)?;
     if ctx.json {
         output::json(&SignedInJson {
-            user: signed_in.user.into(),
+            user: signed_in.user,
             session_id: signed_in.session_id,
-            expires_at: output::timestamp(signed_in.expires_at),
+            expires_at: signed_in.expires_at,
+            server: config.server,
         });
     } else {
+        let place = config
+            .server
+            .map(|s| format!(" at {s}"))
+            .unwrap_or_default();
         println!(
-            "{verb} {}; session valid until {}",
-            signed_in.user.email,
-            output::timestamp(signed_in.expires_at)
+            "{verb} {}{place}; session valid until {}",
+            signed_in.user.email, signed_in.expires_at
         );
     }
     Ok(())

@@ -1,0 +1,141 @@
+//! The QHub HTTP API as data: the routes, the JSON bodies, and the OpenAPI
+//! document (`openapi.json`, committed and checked against [`ROUTES`] by a test).
+//! The server writes these types, the CLI's remote mode reads them, and `--json`
+//! output uses the same shapes, so all three agree.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// The OpenAPI 3.1 document served at `/v1/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Every route: method and path. The server is built from this table and the
+/// OpenAPI document must describe exactly these.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/v1/openapi.json"),
+    ("POST", "/v1/accounts"),
+    ("POST", "/v1/sessions"),
+    ("DELETE", "/v1/sessions/current"),
+    ("GET", "/v1/me"),
+];
+
+/// Largest request body the server reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// A new session: the token (JWT) and who it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub token: String,
+    pub session_id: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    pub user: Profile,
+}
+
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// One of the account core's error codes (`invalid-credentials`, ...).
+    pub code: String,
+    /// A lowercase sentence fragment, safe to show.
+    pub message: String,
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC (`2026-11-26T05:28:50Z`).
+pub fn timestamp(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+impl From<qhub_runtime::Profile> for Profile {
+    fn from(p: qhub_runtime::Profile) -> Self {
+        Profile {
+            id: p.id,
+            email: p.email,
+            display_name: p.display_name,
+            created_at: timestamp(p.created_at),
+        }
+    }
+}
+
+impl From<qhub_runtime::SignedIn> for SignedIn {
+    fn from(s: qhub_runtime::SignedIn) -> Self {
+        SignedIn {
+            token: s.token,
+            session_id: s.session_id,
+            expires_at: timestamp(s.expires_at),
+            user: s.user.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed OpenAPI document describes exactly the served routes.
+    #[test]
+    fn openapi_document_matches_the_routes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .expect("operations")
+                    .keys()
+                    .map(move |method| (method.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(
+            documented, served,
+            "openapi.json is stale: update it with the routes"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp(1_700_000_000_000), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,159 @@
+//! The CLI's remote mode: the HTTP API of a QHub server (native `qhub serve` or the
+//! Worker), with its JSON errors turned back into the account core's error codes.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use qhub_api::{ErrorBody, LoginRequest, Profile, RegisterRequest, SignedIn};
+use qhub_runtime::{ErrorCode, code_from_name};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// Why a request did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error body.
+    #[error("{message}")]
+    Api {
+        status: u16,
+        /// `None` when the server sent a code this client does not know.
+        code: Option<ErrorCode>,
+        message: String,
+    },
+    /// No answer: connection refused, DNS, TLS, timeout.
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// An answer that is not the API's (a proxy page, a truncated body...).
+    #[error("unexpected answer from {url}: {reason}")]
+    Protocol { url: String, reason: String },
+    #[error("invalid server URL {0:?}: use http://HOST:PORT or https://HOST")]
+    InvalidUrl(String),
+}
+
+/// A client for one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: url::Url,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for the server at `base` (`http://127.0.0.1:8787`).
+    pub fn new(base: &str, user_agent: &str) -> Result<Client, ClientError> {
+        let mut url =
+            url::Url::parse(base).map_err(|_| ClientError::InvalidUrl(base.to_owned()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(ClientError::InvalidUrl(base.to_owned()));
+        }
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| ClientError::Unreachable {
+                url: base.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Client { base: url, http })
+    }
+
+    pub fn base(&self) -> &str {
+        self.base.as_str()
+    }
+
+    pub async fn register(&self, request: &RegisterRequest) -> Result<SignedIn, ClientError> {
+        self.send(self.request(Method::POST, "v1/accounts").json(request))
+            .await
+    }
+
+    pub async fn login(&self, request: &LoginRequest) -> Result<SignedIn, ClientError> {
+        self.send(self.request(Method::POST, "v1/sessions").json(request))
+            .await
+    }
+
+    pub async fn whoami(&self, token: &str) -> Result<Profile, ClientError> {
+        self.send(self.request(Method::GET, "v1/me").bearer_auth(token))
+            .await
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), ClientError> {
+        let request = self
+            .request(Method::DELETE, "v1/sessions/current")
+            .bearer_auth(token);
+        self.exchange(request).await.map(drop)
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = self.base.join(path).expect("API paths are relative URLs");
+        self.http.request(method, url)
+    }
+
+    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ClientError> {
+        let body = self.exchange(request).await?;
+        serde_json::from_slice(&body).map_err(|e| self.protocol(format!("malformed JSON: {e}")))
+    }
+
+    /// Sends a request; a non-2xx answer becomes [`ClientError::Api`].
+    async fn exchange(&self, request: RequestBuilder) -> Result<Vec<u8>, ClientError> {
+        let response = request.send().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.to_string(),
+            reason: root_cause(&e),
+        })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.protocol(format!("reading the body: {e}")))?;
+        if status.is_success() {
+            return Ok(body.to_vec());
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(err) => Err(ClientError::Api {
+                status: status.as_u16(),
+                code: code_from_name(&err.error.code),
+                message: err.error.message,
+            }),
+            Err(_) => Err(self.protocol(format!(
+                "HTTP {status} without an API error body{}",
+                hint_for(status)
+            ))),
+        }
+    }
+
+    fn protocol(&self, reason: String) -> ClientError {
+        ClientError::Protocol {
+            url: self.base.to_string(),
+            reason,
+        }
+    }
+}
+
+fn hint_for(status: StatusCode) -> &'static str {
+    if status == StatusCode::NOT_FOUND {
+        " (is this a QHub server?)"
+    } else {
+        ""
+    }
+}
+
+/// The innermost cause: "connection refused" rather than "error sending request".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// reqwest is built without a default TLS crypto provider; use ring's, once.
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

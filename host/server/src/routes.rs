@@ -1,0 +1,106 @@
+//! The routes of [`qhub_api::ROUTES`], each a thin translation to the account core.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use qhub_api::{LoginRequest, Profile, RegisterRequest, SignedIn};
+use qhub_runtime::{AccountService, ClientInfo, ErrorCode};
+
+use crate::error::ApiError;
+
+pub(crate) fn router(accounts: AccountService) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/accounts", post(register))
+        .route("/v1/sessions", post(login))
+        .route("/v1/sessions/current", delete(logout))
+        .route("/v1/me", get(whoami))
+        .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
+        .with_state(accounts)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        qhub_api::OPENAPI_JSON,
+    )
+}
+
+/// Who is calling, as the transport sees it; stored with the session.
+fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
+    ClientInfo {
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        ip: Some(peer.ip().to_string()),
+    }
+}
+
+/// The bearer token of the request.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "missing bearer token"))
+}
+
+async fn register(
+    State(accounts): State<AccountService>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<RegisterRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
+    let Json(body) = body?;
+    let request = qhub_runtime::RegisterRequest {
+        email: body.email,
+        password: body.password,
+        display_name: body.display_name,
+    };
+    let signed_in = accounts
+        .register(request, client_info(&headers, peer))
+        .await?;
+    Ok((StatusCode::CREATED, Json(signed_in.into())))
+}
+
+async fn login(
+    State(accounts): State<AccountService>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Json<SignedIn>, ApiError> {
+    let Json(body) = body?;
+    let signed_in = accounts
+        .login(&body.email, &body.password, client_info(&headers, peer))
+        .await?;
+    Ok(Json(signed_in.into()))
+}
+
+async fn logout(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    accounts.logout(bearer(&headers)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn whoami(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Profile>, ApiError> {
+    let profile = accounts.whoami(bearer(&headers)?).await?;
+    Ok(Json(profile.into()))
+}

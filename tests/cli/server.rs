@@ -1,0 +1,222 @@
+//! `qhub serve` as a real process on a random loopback port: its HTTP API, and the
+//! CLI in remote mode against it, on SQLite and on PostgreSQL.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::harness::{PASSWORD, Qhub, on_both_databases};
+
+/// A running `qhub serve`, stopped (SIGTERM, graceful) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    /// Kept open so the server can still write to its stdout.
+    _stdout: BufReader<std::process::ChildStdout>,
+    _qhub: Qhub,
+}
+
+impl Server {
+    /// Starts a server over `qhub`'s database (its `QHUB_HOME` SQLite, or its
+    /// PostgreSQL database) and waits until it listens.
+    fn start(qhub: Qhub) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qhub"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(qhub.home())
+            .env("QHUB_HOME", qhub.home())
+            .env("JWT_SECRET", "test-secret-that-is-at-least-32-bytes-long")
+            .env_remove("DATABASE_URL")
+            .env_remove("QHUB_SERVER")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = qhub.database_url() {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.spawn().expect("qhub serve starts");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        stdout
+            .read_line(&mut line)
+            .expect("qhub serve prints where it listens");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        Server {
+            child,
+            url,
+            _stdout: stdout,
+            _qhub: qhub,
+        }
+    }
+
+    /// One HTTP request; returns the status and the JSON body (`null` if none).
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let (body, token) = (body.map(str::to_owned), token.map(str::to_owned));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let mut request = reqwest::Client::new().request(method, url);
+                if let Some(body) = body {
+                    request = request
+                        .header("content-type", "application/json")
+                        .body(body);
+                }
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.expect("the server answers");
+                let status = response.status().as_u16();
+                let bytes = response.bytes().await.unwrap();
+                let value = if bytes.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&bytes)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {bytes:?}"))
+                };
+                (status, value)
+            })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM: the server shuts down gracefully and exits 0.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().expect("qhub serve exits");
+        if !std::thread::panicking() {
+            assert!(
+                status.success(),
+                "qhub serve did not shut down cleanly: {status}"
+            );
+        }
+    }
+}
+
+on_both_databases! {
+    fn the_cli_works_through_the_server_and_revocation_is_immediate(qhub) {
+        let server = Server::start(qhub);
+        let client = Qhub::new();
+        let remote = [("QHUB_SERVER", server.url.as_str())];
+        let out = client.run_with(
+            &["register", "--email", "ada@example.com", "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+            &remote,
+        );
+        assert!(out.ok().contains(&server.url), "{out:#?}");
+        // The saved config remembers the server: no flag needed any more.
+        assert_eq!(client.run(&["whoami", "--json"]).json()["email"], "ada@example.com");
+
+        client.run(&["logout"]).ok();
+        client.login("ada@example.com", PASSWORD).fails(3, "invalid email or password");
+        let login = client.run_with(
+            &["login", "--json", "--email", "ada@example.com", "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+            &remote,
+        );
+        assert_eq!(login.json()["server"], server.url.as_str());
+        let token = client.token();
+
+        // Revoke the session on the server; the very next request is refused.
+        let (status, _) = server.http("DELETE", "/v1/sessions/current", None, Some(&token));
+        assert_eq!(status, 204);
+        client.run(&["whoami"]).fails(4, "session revoked").fails(4, "hint: log in");
+        client
+            .run_with(&["whoami"], None, &[("QHUB_TOKEN", "not-a-token")])
+            .fails(4, "invalid token");
+    }
+
+    fn the_http_api_answers_with_json_and_the_right_statuses(qhub) {
+        let server = Server::start(qhub);
+        assert_eq!(server.http("GET", "/healthz", None, None), (200, json!({"status": "ok"})));
+        let (status, doc) = server.http("GET", "/v1/openapi.json", None, None);
+        assert_eq!(status, 200);
+        assert_eq!(doc, serde_json::from_str::<Value>(qhub_api::OPENAPI_JSON).unwrap());
+
+        let register = json!({"email": "Ada@Example.com", "password": PASSWORD}).to_string();
+        let (status, signed_in) = server.http("POST", "/v1/accounts", Some(&register), None);
+        assert_eq!(status, 201, "{signed_in}");
+        assert_eq!(signed_in["user"]["email"], "ada@example.com");
+        let token = signed_in["token"].as_str().unwrap().to_owned();
+
+        let (status, err) = server.http("POST", "/v1/accounts", Some(&register), None);
+        assert_eq!((status, &err["error"]["code"]), (409, &json!("email-taken")));
+        let weak = json!({"email": "bob@example.com", "password": "short"}).to_string();
+        let (status, err) = server.http("POST", "/v1/accounts", Some(&weak), None);
+        assert_eq!((status, &err["error"]["code"]), (422, &json!("weak-password")));
+
+        let wrong = json!({"email": "ada@example.com", "password": "wrong password!"}).to_string();
+        let (status, err) = server.http("POST", "/v1/sessions", Some(&wrong), None);
+        assert_eq!((status, &err["error"]["code"]), (401, &json!("invalid-credentials")));
+
+        let (status, me) = server.http("GET", "/v1/me", None, Some(&token));
+        assert_eq!((status, &me["email"]), (200, &json!("ada@example.com")));
+        let (status, err) = server.http("GET", "/v1/me", None, None);
+        assert_eq!((status, &err["error"]["message"]), (401, &json!("missing bearer token")));
+        let (status, err) = server.http("GET", "/v1/me", None, Some("a.b.c"));
+        assert_eq!((status, &err["error"]["code"]), (401, &json!("unauthenticated")));
+
+        let (status, err) = server.http("POST", "/v1/sessions", Some("{not json"), None);
+        assert_eq!(err["error"]["code"], "invalid-input", "{status} {err}");
+        assert!(status == 400 || status == 422, "{status}");
+        let huge = format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(qhub_api::MAX_BODY_BYTES));
+        let (status, err) = server.http("POST", "/v1/sessions", Some(&huge), None);
+        assert_eq!((status, &err["error"]["code"]), (413, &json!("invalid-input")));
+
+        // Nothing was lost to the bad requests: the account still works.
+        let (status, _) = server.http("GET", "/v1/me", None, Some(&token));
+        assert_eq!(status, 200);
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_jwt_secret() {
+    let qhub = Qhub::new();
+    qhub.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        None,
+        &[("JWT_SECRET", "")],
+    )
+    .fails(2, "JWT_SECRET not set")
+    .fails(2, "hint: set JWT_SECRET");
+    qhub.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        None,
+        &[("JWT_SECRET", "too-short")],
+    )
+    .fails(2, "shorter than 32 bytes");
+}
+
+#[test]
+fn an_unreachable_server_gets_a_clear_error_and_a_hint() {
+    let qhub = Qhub::new();
+    let run = qhub.run_with(
+        &["whoami"],
+        None,
+        &[("QHUB_SERVER", "http://127.0.0.1:1"), ("QHUB_TOKEN", "t")],
+    );
+    run.fails(5, "cannot reach the server at http://127.0.0.1:1/")
+        .fails(5, "hint: is the server running?");
+    qhub.run_with(
+        &["whoami"],
+        None,
+        &[("QHUB_SERVER", "ftp://x"), ("QHUB_TOKEN", "t")],
+    )
+    .fails(2, "invalid server URL");
+}
