@@ -114,6 +114,38 @@ impl Database {
     }
 }
 
+/// Streams a statement's rows and row counts into a [`QueryResult`], under the
+/// host's caps. Generic over the driver; `decode` and `affected` are its parts.
+async fn collect<'e, 'c: 'e, 'q: 'e, DB, E, Q>(
+    executor: E,
+    query: Q,
+    decode: fn(&DB::Row) -> Result<Vec<Value>, SqlError>,
+    affected: fn(&DB::QueryResult) -> u64,
+) -> Result<QueryResult, SqlError>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'c, Database = DB> + 'e,
+    Q: sqlx::Execute<'q, DB> + 'q,
+{
+    use futures_util::TryStreamExt;
+    use sqlx::{Column, Either, Row};
+    let mut stream = executor.fetch_many(query);
+    let mut result = ResultBuilder::new();
+    while let Some(item) = stream.try_next().await.map_err(map_sqlx)? {
+        match item {
+            Either::Left(done) => result.result.rows_affected += affected(&done),
+            Either::Right(row) => {
+                let values = decode(&row)?;
+                result.push(
+                    || row.columns().iter().map(|c| c.name().to_owned()).collect(),
+                    values,
+                )?;
+            }
+        }
+    }
+    Ok(result.finish())
+}
+
 /// Accumulates rows into a [`QueryResult`] under the host's size caps.
 struct ResultBuilder {
     result: QueryResult,

@@ -1,34 +1,21 @@
 //! A plugin that misbehaves is stopped, named in the error, and does not take the
 //! host down: the same runtime goes on serving with well-behaved plugins.
 
-#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{client, load};
 use qhub_runtime::{
-    AccountService, Allocation, ClientInfo, Database, Error, Limits, LoadedPlugin, RegisterRequest,
-    Runtime, RuntimeConfig, ServiceError,
+    AccountService, Allocation, Database, Error, Limits, RegisterRequest, Runtime, RuntimeConfig,
+    ServiceError,
 };
-
-fn load(runtime: &Runtime, name: &str) -> LoadedPlugin {
-    let dir = Path::new(qhub_bundled::BUILD_DIR);
-    let manifest = std::fs::read_to_string(dir.join(format!("{name}.plugin.toml"))).unwrap();
-    let bytes = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
-    runtime.load(&manifest, &bytes).unwrap()
-}
 
 fn config() -> BTreeMap<String, String> {
     BTreeMap::from([("jwt-secret".to_owned(), "x".repeat(64))])
-}
-
-fn client() -> ClientInfo {
-    ClientInfo {
-        user_agent: Some("faults-test".into()),
-        ip: None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,7 +48,11 @@ async fn a_looping_backend_is_stopped_and_named_and_the_host_keeps_working() {
     .unwrap();
     let started = Instant::now();
     let err = hanging
-        .login("ada@example.com", "correct horse battery staple", client())
+        .login(
+            "ada@example.com",
+            "correct horse battery staple",
+            client("faults-test"),
+        )
         .await
         .unwrap_err();
     let ServiceError::Runtime(Error::Plugin(fault)) = err else {
@@ -94,7 +85,10 @@ async fn a_looping_backend_is_stopped_and_named_and_the_host_keeps_working() {
         password: "correct horse battery staple".into(),
         display_name: None,
     };
-    let signed_in = healthy.register(request, client()).await.unwrap();
+    let signed_in = healthy
+        .register(request, client("faults-test"))
+        .await
+        .unwrap();
     let profile = healthy.whoami(&signed_in.token).await.unwrap();
     assert_eq!(profile.email, "ada@example.com");
 }

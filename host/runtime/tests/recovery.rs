@@ -6,14 +6,16 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
+use common::{client, load};
 use qhub_runtime::{
-    AccountService, Allocation, ClientInfo, Database, ErrorCode, Limits, LoadedPlugin,
-    RegisterRequest, Runtime, RuntimeConfig, ServiceError,
+    AccountService, Allocation, Database, ErrorCode, Limits, RegisterRequest, Runtime,
+    RuntimeConfig, ServiceError,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -57,20 +59,6 @@ impl Proxy {
     }
 }
 
-fn load(runtime: &Runtime, name: &str) -> LoadedPlugin {
-    let dir = Path::new(qhub_bundled::BUILD_DIR);
-    let manifest = std::fs::read_to_string(dir.join(format!("{name}.plugin.toml"))).unwrap();
-    let bytes = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
-    runtime.load(&manifest, &bytes).unwrap()
-}
-
-fn client() -> ClientInfo {
-    ClientInfo {
-        user_agent: Some("recovery-test".into()),
-        ip: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_reported_and_recovered_from() {
     let db = qhub_test_support::TempDatabase::create();
@@ -105,14 +93,14 @@ async fn a_database_outage_is_reported_and_recovered_from() {
                 password: password.into(),
                 display_name: None,
             },
-            client(),
+            client("recovery-test"),
         )
         .await
         .unwrap();
 
     proxy.down().await;
     let err = service
-        .login("ada@example.com", password, client())
+        .login("ada@example.com", password, client("recovery-test"))
         .await
         .unwrap_err();
     match err {
@@ -130,7 +118,7 @@ async fn a_database_outage_is_reported_and_recovered_from() {
     // Back on the same port: the very same service works again, no restart.
     let _proxy = Proxy::start(proxy.addr).await;
     let signed_in = service
-        .login("ada@example.com", password, client())
+        .login("ada@example.com", password, client("recovery-test"))
         .await
         .unwrap();
     assert_eq!(

@@ -8,11 +8,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Arguments, AssertSqlSafe, Column, Either, Executor, Row, TypeInfo, ValueRef};
+use sqlx::{Arguments, AssertSqlSafe, Column, Executor, Row, TypeInfo, ValueRef};
 
-use super::{Database, ResultBuilder, map_sqlx, sql_error};
+use super::{Database, map_sqlx, sql_error};
 use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
 use crate::error::{Error, Result};
 
@@ -58,21 +57,13 @@ where
     }
     // The text comes from a backend plugin and values are bound as parameters.
     let query = sqlx::query_with(AssertSqlSafe(stmt.sql), args).persistent(false);
-    let mut stream = executor.fetch_many(query);
-    let mut result = ResultBuilder::new();
-    while let Some(item) = stream.try_next().await.map_err(map_sqlx)? {
-        match item {
-            Either::Left(done) => result.result.rows_affected += done.rows_affected(),
-            Either::Right(row) => {
-                let values = decode_row(&row)?;
-                result.push(
-                    || row.columns().iter().map(|c| c.name().to_owned()).collect(),
-                    values,
-                )?;
-            }
-        }
-    }
-    Ok(result.finish())
+    super::collect(
+        executor,
+        query,
+        decode_row,
+        sqlx::postgres::PgQueryResult::rows_affected,
+    )
+    .await
 }
 
 fn decode_row(row: &PgRow) -> Result<Vec<Value>, SqlError> {

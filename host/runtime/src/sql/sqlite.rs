@@ -4,14 +4,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow,
 };
-use sqlx::{Arguments, AssertSqlSafe, Column, Either, Executor, Row, TypeInfo, ValueRef};
+use sqlx::{Arguments, AssertSqlSafe, Executor, Row, TypeInfo, ValueRef};
 
-use super::{Database, ResultBuilder, map_sqlx};
+use super::{Database, map_sqlx};
 use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
 use crate::error::{Error, Result};
 
@@ -77,21 +76,13 @@ where
     // The text comes from a backend plugin and values are bound as parameters;
     // nothing the end user typed is spliced into it.
     let query = sqlx::query_with(AssertSqlSafe(stmt.sql), args);
-    let mut stream = executor.fetch_many(query);
-    let mut result = ResultBuilder::new();
-    while let Some(item) = stream.try_next().await.map_err(map_sqlx)? {
-        match item {
-            Either::Left(done) => result.result.rows_affected += done.rows_affected(),
-            Either::Right(row) => {
-                let values = decode_row(&row)?;
-                result.push(
-                    || row.columns().iter().map(|c| c.name().to_owned()).collect(),
-                    values,
-                )?;
-            }
-        }
-    }
-    Ok(result.finish())
+    super::collect(
+        executor,
+        query,
+        decode_row,
+        sqlx::sqlite::SqliteQueryResult::rows_affected,
+    )
+    .await
 }
 
 fn decode_row(row: &SqliteRow) -> Result<Vec<Value>, SqlError> {
