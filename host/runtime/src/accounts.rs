@@ -8,17 +8,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime::component::Linker;
+use wasmtime::component::HasSelf;
 
 use crate::bindings::accounts::{
     ClientInfo, Error as AccountError, Principal, Profile, RegisterRequest, SignedIn,
 };
-use crate::bindings::backend::{StoreBackend, StoreBackendPre};
 use crate::bindings::core::{AccountCore, AccountCorePre};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
 use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
 use crate::sql::Database;
+use crate::store::{self, StoreService};
 
 /// Runs one export of the account core in fresh instances, under the call timeout.
 macro_rules! call {
@@ -56,9 +56,7 @@ pub struct AccountService {
     runtime: Arc<Runtime>,
     core: Arc<LoadedPlugin>,
     core_pre: AccountCorePre<State>,
-    backend: Arc<LoadedPlugin>,
-    backend_pre: StoreBackendPre<State>,
-    db: Database,
+    backend: StoreService,
     config: Arc<BTreeMap<String, String>>,
 }
 
@@ -66,24 +64,9 @@ impl std::fmt::Debug for AccountService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountService")
             .field("core", &self.core.label())
-            .field("backend", &self.backend.label())
+            .field("backend", &self.backend.plugin().label())
             .finish_non_exhaustive()
     }
-}
-
-/// Links `plugin` against `linker`, naming the plugin when its imports don't fit.
-fn link<P>(
-    plugin: &LoadedPlugin,
-    linker: &Linker<State>,
-    wrap: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
-) -> Result<P> {
-    linker
-        .instantiate_pre(&plugin.component)
-        .and_then(wrap)
-        .map_err(|e| Error::Load {
-            plugin: plugin.label(),
-            message: format!("does not fit its world {}: {e:#}", plugin.manifest.world),
-        })
 }
 
 impl AccountService {
@@ -96,41 +79,23 @@ impl AccountService {
         db: Database,
         config: BTreeMap<String, String>,
     ) -> Result<AccountService> {
-        let engine = runtime.engine();
-
-        let mut backend_linker = Linker::<State>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut backend_linker)
-            .map_err(|e| Error::Engine(e.to_string()))?;
-        StoreBackend::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
-            &mut backend_linker,
-            |s| s,
-        )
-        .map_err(|e| Error::Engine(e.to_string()))?;
-        let backend_pre = link(&backend, &backend_linker, StoreBackendPre::new)?;
-
-        let mut core_linker = Linker::<State>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut core_linker)
-            .map_err(|e| Error::Engine(e.to_string()))?;
-        AccountCore::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
-            &mut core_linker,
-            |s| s,
-        )
-        .map_err(|e| Error::Engine(e.to_string()))?;
-        let core_pre = link(&core, &core_linker, AccountCorePre::new)?;
+        let backend = StoreService::new(runtime.clone(), backend, db)?;
+        let linker = store::linker(&runtime, |l| {
+            AccountCore::add_to_linker::<_, HasSelf<State>>(l, |s| s)
+        })?;
+        let core_pre = store::link(&core, &linker, AccountCorePre::new)?;
 
         Ok(AccountService {
             runtime,
             core: Arc::new(core),
             core_pre,
-            backend: Arc::new(backend),
-            backend_pre,
-            db,
+            backend,
             config: Arc::new(config),
         })
     }
 
     pub fn database(&self) -> &Database {
-        &self.db
+        self.backend.database()
     }
 
     pub async fn register(
@@ -166,27 +131,15 @@ impl AccountService {
 
     /// Fresh instances of the backend and of the core wired to it.
     async fn instantiate(&self) -> Result<(wasmtime::Store<State>, AccountCore), ServiceError> {
-        let caps = Capabilities {
-            db: Some(self.db.clone()),
-            config: Arc::default(),
-        };
-        let mut backend_store = self.runtime.new_store(&self.backend, caps);
-        let bindings = self
-            .backend_pre
-            .instantiate_async(&mut backend_store)
-            .await
-            .map_err(|e| self.runtime.fault(backend_store.data(), e))?;
-
+        let backend = self.backend.instance().await?;
         let caps = Capabilities {
             db: None,
             config: self.config.clone(),
         };
         let mut store = self.runtime.new_store(&self.core, caps);
         store.data_mut().backend = Some(Box::new(BackendInstance {
-            store: backend_store,
-            bindings,
+            instance: backend,
             runtime_fault: None,
-            runtime: self.runtime.clone(),
         }));
         let core = self
             .core_pre

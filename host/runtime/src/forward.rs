@@ -8,9 +8,6 @@
 //! The cost is one extra lift/lower of the arguments per store call, which is small
 //! next to the SQL round trip it precedes.
 
-use wasmtime::Store;
-
-use crate::bindings::backend::StoreBackend;
 use crate::bindings::core::qhub::plugin::store as store_import;
 use crate::bindings::types::{
     ApiKey, JobStatus, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession, NewUser,
@@ -18,15 +15,14 @@ use crate::bindings::types::{
 };
 use crate::bindings::{core, sql};
 use crate::error::PluginFault;
-use crate::runtime::{Runtime, State};
+use crate::runtime::State;
+use crate::store::StoreInstance;
 
 /// A live backend instance that the account core's `store` import forwards to.
 pub(crate) struct BackendInstance {
-    pub(crate) store: Store<State>,
-    pub(crate) bindings: StoreBackend,
+    pub(crate) instance: StoreInstance,
     /// Set when the backend failed; kept to explain the core's resulting trap.
     pub(crate) runtime_fault: Option<PluginFault>,
-    pub(crate) runtime: std::sync::Arc<Runtime>,
 }
 
 impl BackendInstance {
@@ -34,7 +30,7 @@ impl BackendInstance {
     /// backend, so the error the user sees blames the plugin that broke.
     fn attribute<T>(&mut self, result: wasmtime::Result<T>) -> wasmtime::Result<T> {
         result.map_err(|err| {
-            let fault = self.runtime.fault(self.store.data(), err);
+            let fault = self.instance.fault(err);
             self.runtime_fault = Some(fault.clone());
             wasmtime::Error::from(fault)
         })
@@ -87,8 +83,8 @@ macro_rules! forward {
             $(
                 async fn $name(&mut self, $($arg: $ty),*) -> wasmtime::Result<Result<$ok, StoreError>> {
                     let backend = self.backend()?;
-                    let guest = backend.bindings.qhub_plugin_store();
-                    let result = guest.$call(&mut backend.store, $($pass),*).await;
+                    let (guest, store) = backend.instance.parts();
+                    let result = guest.$call(store, $($pass),*).await;
                     backend.attribute(result)
                 }
             )*

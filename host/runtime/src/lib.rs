@@ -10,7 +10,7 @@
 //! - errors that name the plugin at fault ([`PluginFault`]).
 
 mod accounts;
-mod bindings;
+pub mod bindings;
 pub mod cache;
 mod codes;
 mod engine;
@@ -19,6 +19,7 @@ mod forward;
 pub mod fsutil;
 mod runtime;
 pub mod sql;
+mod store;
 
 pub use accounts::{AccountService, ServiceError};
 pub use bindings::accounts::{
@@ -31,3 +32,4 @@ pub use error::{Error, PluginFault, Result};
 pub use qhub_plugin_build::Manifest;
 pub use runtime::{LoadedPlugin, Runtime};
 pub use sql::{Database, Dialect, MigrationStatus};
+pub use store::{StoreInstance, StoreService};
