@@ -1,4 +1,5 @@
-//! The account flows: register, login, authenticate, whoami and logout.
+//! The account flows: register, login, authenticate, whoami and logout, a user's
+//! view and control of their own sessions, and changing the password.
 //!
 //! Every rule hosts must not know lives here: which inputs are valid, how long a
 //! session lasts, when a token stops working, when a hash is replaced. The flows
@@ -53,6 +54,19 @@ pub struct Principal {
     pub user_id: String,
     pub session_id: String,
     pub expires_at: Millis,
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+    pub expires_at: Millis,
+    /// Whether this is the session of the token that asked.
+    pub current: bool,
 }
 
 /// The account core over one store and one token configuration.
@@ -160,6 +174,96 @@ impl<S: Store> Accounts<S> {
         // False only when a concurrent logout won the race; the outcome is the same.
         self.store
             .revoke_session(&session.user_id, &session.id, now)?;
+        Ok(())
+    }
+
+    /// The live sessions of the token's user, newest first, the token's own marked.
+    pub fn list_sessions(&self, token: &str, now: Millis) -> Result<Vec<SessionInfo>, Error> {
+        let principal = self.authenticate(token, now)?;
+        let sessions = self.store.list_sessions(&principal.user_id, now)?;
+        Ok(sessions
+            .into_iter()
+            .map(|session| SessionInfo {
+                current: session.id == principal.session_id,
+                id: session.id,
+                user_agent: session.user_agent,
+                ip: session.ip,
+                created_at: session.created_at,
+                last_seen_at: session.last_seen_at,
+                expires_at: session.expires_at,
+            })
+            .collect())
+    }
+
+    /// Revokes one live session of the token's user, which may be the token's own.
+    pub fn revoke_session(&self, token: &str, session_id: &str, now: Millis) -> Result<(), Error> {
+        let principal = self.authenticate(token, now)?;
+        // The store only looks among this user's sessions, so another user's session
+        // id gets the same answer as one that never existed.
+        if self
+            .store
+            .revoke_session(&principal.user_id, session_id, now)?
+        {
+            Ok(())
+        } else {
+            Err(Error::NoSuchSession)
+        }
+    }
+
+    /// Revokes every live session of the token's user except the token's own;
+    /// returns how many.
+    pub fn revoke_other_sessions(&self, token: &str, now: Millis) -> Result<u32, Error> {
+        let principal = self.authenticate(token, now)?;
+        Ok(self
+            .store
+            .revoke_sessions(&principal.user_id, Some(&principal.session_id), now)?)
+    }
+
+    /// Revokes every live session of the token's user, the token's own included;
+    /// returns how many.
+    pub fn logout_all(&self, token: &str, now: Millis) -> Result<u32, Error> {
+        // No touch first, as in `logout`: the session is about to end.
+        let session = self.live_session(token, now)?;
+        Ok(self.store.revoke_sessions(&session.user_id, None, now)?)
+    }
+
+    /// Replaces the password of the token's user after checking the current one, and
+    /// revokes every other session of the user: whoever knew the old password may
+    /// hold one. The token's own session stays valid.
+    ///
+    /// The hash is replaced before the sessions are revoked, so no one can sign in
+    /// with the old password in between. Should the revocation fail, the new password
+    /// is in place and `revoke_other_sessions` finishes the job.
+    pub fn change_password(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+        now: Millis,
+    ) -> Result<(), Error> {
+        let principal = self.authenticate(token, now)?;
+        let user = self
+            .store
+            .get_user(&principal.user_id)?
+            .ok_or(Error::NotFound("account"))?;
+        // An account that only signs in through OAuth has no password to confirm.
+        let Some(stored) = user.password_hash.as_deref() else {
+            return Err(Error::WrongPassword);
+        };
+        if !password::verify(current, stored)? {
+            return Err(Error::WrongPassword);
+        }
+        // The stored email is already normalised, so it serves as both forms.
+        password::check_policy(new, &user.email, &user.email)?;
+        if new == current {
+            return Err(Error::InvalidInput(
+                "the new password must differ from the current one",
+            ));
+        }
+        let fresh = password::hash(new)?;
+        self.store.set_password_hash(&user.id, &fresh, now)?;
+        self.store
+            .revoke_sessions(&user.id, Some(&principal.session_id), now)?;
         Ok(())
     }
 

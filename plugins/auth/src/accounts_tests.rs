@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 
 use super::*;
+use crate::password::PolicyViolation;
 use crate::token::Claims;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -131,6 +132,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+        self.fail()?;
+        // Newest first; among sessions created in the same millisecond, the one
+        // created last comes first (the sort is stable).
+        let mut live: Vec<Session> = self
+            .sessions
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|s| s.user_id == user_id && is_live(s, now))
+            .cloned()
+            .collect();
+        live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(live)
+    }
+
     fn revoke_session(
         &self,
         user_id: &str,
@@ -139,12 +156,9 @@ impl Store for MemoryStore {
     ) -> Result<bool, StoreError> {
         self.fail()?;
         let mut sessions = self.sessions.borrow_mut();
-        let live = sessions.iter_mut().find(|s| {
-            s.id == session_id
-                && s.user_id == user_id
-                && s.revoked_at.is_none()
-                && s.expires_at > now
-        });
+        let live = sessions
+            .iter_mut()
+            .find(|s| s.id == session_id && s.user_id == user_id && is_live(s, now));
         let Some(session) = live else {
             return Ok(false);
         };
@@ -152,6 +166,31 @@ impl Store for MemoryStore {
         self.wrote("revoke-session");
         Ok(true)
     }
+
+    fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: Millis,
+    ) -> Result<u32, StoreError> {
+        self.fail()?;
+        let mut revoked = 0;
+        for session in self.sessions.borrow_mut().iter_mut() {
+            if session.user_id == user_id
+                && Some(session.id.as_str()) != keep
+                && is_live(session, now)
+            {
+                session.revoked_at = Some(now);
+                revoked += 1;
+            }
+        }
+        self.wrote("revoke-sessions");
+        Ok(revoked)
+    }
+}
+
+fn is_live(session: &Session, now: Millis) -> bool {
+    session.revoked_at.is_none() && session.expires_at > now
 }
 
 fn accounts() -> Accounts<MemoryStore> {
@@ -176,6 +215,24 @@ fn cli() -> Client {
 fn register(accounts: &Accounts<MemoryStore>) -> SignedIn {
     accounts
         .register(registration(EMAIL, PASSWORD), cli(), NOW)
+        .expect("registration succeeds")
+}
+
+/// Signs `EMAIL` in again at `at`, which starts another session.
+fn sign_in(accounts: &Accounts<MemoryStore>, at: Millis) -> SignedIn {
+    accounts
+        .login(EMAIL, PASSWORD, cli(), at)
+        .expect("login succeeds")
+}
+
+/// Registers a second account, whose sessions the first user must never reach.
+fn register_bob(accounts: &Accounts<MemoryStore>) -> SignedIn {
+    accounts
+        .register(
+            registration("bob@example.com", "bob's own passphrase"),
+            cli(),
+            NOW,
+        )
         .expect("registration succeeds")
 }
 
@@ -536,4 +593,359 @@ fn display_names_are_optional_and_trimmed() {
             "display name must not contain control characters"
         ))
     );
+}
+
+#[test]
+fn session_flows_authenticate_the_token_first() {
+    type Flow = fn(&Accounts<MemoryStore>, &str, Millis) -> Result<(), Error>;
+    let flows: [(&str, Flow); 5] = [
+        ("list-sessions", |a, token, now| {
+            a.list_sessions(token, now).map(drop)
+        }),
+        ("revoke-session", |a, token, now| {
+            a.revoke_session(token, "session-1", now)
+        }),
+        ("revoke-other-sessions", |a, token, now| {
+            a.revoke_other_sessions(token, now).map(drop)
+        }),
+        ("logout-all", |a, token, now| {
+            a.logout_all(token, now).map(drop)
+        }),
+        ("change-password", |a, token, now| {
+            a.change_password(token, PASSWORD, "a brand new passphrase", now)
+        }),
+    ];
+    for (name, flow) in flows {
+        let accounts = accounts();
+        let signed_in = register(&accounts);
+        let expired = signed_in.expires_at;
+        let cases = [
+            ("garbage", NOW, AuthFailure::InvalidToken),
+            (signed_in.token.as_str(), expired, AuthFailure::TokenExpired),
+        ];
+        for (token, now, failure) in cases {
+            let error = flow(&accounts, token, now).expect_err(name);
+            assert_eq!(error, Error::Unauthenticated(failure), "{name}");
+        }
+        accounts
+            .store
+            .edit_session(&signed_in.session_id, |s| s.expires_at = NOW + DAY);
+        let error = flow(&accounts, &signed_in.token, NOW + 2 * DAY).expect_err(name);
+        assert_eq!(
+            error,
+            Error::Unauthenticated(AuthFailure::SessionExpired),
+            "{name}"
+        );
+        accounts.logout(&signed_in.token, NOW).expect("logs out");
+        let error = flow(&accounts, &signed_in.token, NOW).expect_err(name);
+        assert_eq!(error.to_string(), "session revoked", "{name}");
+        // Nothing was revoked or changed on behalf of a token that failed.
+        let writes = accounts.store.writes.borrow();
+        assert_eq!(
+            *writes,
+            ["create-user", "create-session", "revoke-session"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn list_sessions_shows_the_users_live_sessions_newest_first() {
+    let accounts = accounts();
+    let first = register(&accounts);
+    let second = sign_in(&accounts, NOW + SECOND);
+    let revoked = sign_in(&accounts, NOW + 2 * SECOND);
+    let expiring = sign_in(&accounts, NOW + 3 * SECOND);
+    let newest = accounts
+        .login(EMAIL, PASSWORD, Client::default(), NOW + 4 * SECOND)
+        .expect("login succeeds");
+    register_bob(&accounts);
+    accounts
+        .logout(&revoked.token, NOW + 5 * SECOND)
+        .expect("logs out");
+    accounts
+        .store
+        .edit_session(&expiring.session_id, |s| s.expires_at = NOW + 5 * SECOND);
+
+    let later = NOW + 2 * TOUCH_INTERVAL;
+    let sessions = accounts
+        .list_sessions(&second.token, later)
+        .expect("authenticates");
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            newest.session_id.as_str(),
+            second.session_id.as_str(),
+            first.session_id.as_str()
+        ]
+    );
+    let current: Vec<&str> = sessions
+        .iter()
+        .filter(|s| s.current)
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(current, [second.session_id.as_str()]);
+    // Listing is activity: the current session was touched before it was read.
+    assert_eq!(
+        sessions[1],
+        SessionInfo {
+            id: second.session_id.clone(),
+            user_agent: Some("qhub-cli/0.1.0 (linux)".into()),
+            ip: Some("127.0.0.1".into()),
+            created_at: NOW + SECOND,
+            last_seen_at: later,
+            expires_at: NOW + SECOND + SESSION_LIFETIME,
+            current: true,
+        }
+    );
+    assert_eq!(
+        (sessions[0].user_agent.as_deref(), sessions[0].ip.as_deref()),
+        (None, None)
+    );
+}
+
+#[test]
+fn revoke_session_ends_one_session_of_the_user() {
+    let accounts = accounts();
+    let current = register(&accounts);
+    let other = sign_in(&accounts, NOW);
+    let later = NOW + SECOND;
+
+    accounts
+        .revoke_session(&current.token, &other.session_id, later)
+        .expect("revokes");
+    unauthenticated(
+        accounts.authenticate(&other.token, later),
+        AuthFailure::SessionRevoked,
+    );
+    accounts
+        .authenticate(&current.token, later)
+        .expect("still signed in");
+
+    // Already revoked: no longer live, so there is no such session.
+    let error = accounts
+        .revoke_session(&current.token, &other.session_id, later)
+        .expect_err("already revoked");
+    assert_eq!(error, Error::NoSuchSession);
+
+    // The current session may revoke itself.
+    accounts
+        .revoke_session(&current.token, &current.session_id, later)
+        .expect("revokes");
+    unauthenticated(
+        accounts.authenticate(&current.token, later),
+        AuthFailure::SessionRevoked,
+    );
+}
+
+#[test]
+fn revoke_session_never_reaches_another_users_session() {
+    let accounts = accounts();
+    let ada = register(&accounts);
+    let bob = register_bob(&accounts);
+    for id in [bob.session_id.as_str(), "session-999", ""] {
+        let error = accounts
+            .revoke_session(&ada.token, id, NOW)
+            .expect_err("not ada's session");
+        assert_eq!(error, Error::NoSuchSession, "{id:?}");
+        assert_eq!(error.to_string(), "no such session");
+    }
+    accounts
+        .whoami(&bob.token, NOW)
+        .expect("bob still signed in");
+    assert_eq!(accounts.store.session(&bob.session_id).revoked_at, None);
+}
+
+#[test]
+fn revoke_other_sessions_keeps_the_current_one() {
+    let accounts = accounts();
+    let first = register(&accounts);
+    let current = sign_in(&accounts, NOW);
+    let third = sign_in(&accounts, NOW);
+    let bob = register_bob(&accounts);
+    let later = NOW + SECOND;
+
+    let revoked = accounts
+        .revoke_other_sessions(&current.token, later)
+        .expect("authenticates");
+    assert_eq!(revoked, 2);
+    for other in [&first, &third] {
+        unauthenticated(
+            accounts.authenticate(&other.token, later),
+            AuthFailure::SessionRevoked,
+        );
+    }
+    accounts
+        .authenticate(&current.token, later)
+        .expect("still signed in");
+    accounts
+        .whoami(&bob.token, later)
+        .expect("bob still signed in");
+    assert_eq!(accounts.revoke_other_sessions(&current.token, later), Ok(0));
+}
+
+#[test]
+fn logout_all_ends_every_session_of_the_user() {
+    let accounts = accounts();
+    let current = register(&accounts);
+    let other = sign_in(&accounts, NOW);
+    let bob = register_bob(&accounts);
+    let later = NOW + SECOND;
+
+    assert_eq!(accounts.logout_all(&current.token, later), Ok(2));
+    for token in [&current.token, &other.token] {
+        unauthenticated(
+            accounts.authenticate(token, later),
+            AuthFailure::SessionRevoked,
+        );
+    }
+    unauthenticated(
+        accounts.logout_all(&current.token, later),
+        AuthFailure::SessionRevoked,
+    );
+    accounts
+        .whoami(&bob.token, later)
+        .expect("bob still signed in");
+}
+
+#[test]
+fn change_password_replaces_the_hash_and_ends_other_sessions() {
+    let accounts = accounts();
+    let current = register(&accounts);
+    let other = sign_in(&accounts, NOW);
+    let bob = register_bob(&accounts);
+    let new_password = "a brand new passphrase";
+    let later = NOW + SECOND;
+
+    accounts
+        .change_password(&current.token, PASSWORD, new_password, later)
+        .expect("password changed");
+
+    let user = accounts
+        .store
+        .get_user(&current.user.id)
+        .expect("store works")
+        .expect("user exists");
+    let hash = user.password_hash.expect("has a hash");
+    assert_eq!(password::verify(new_password, &hash), Ok(true));
+    assert_eq!(password::needs_rehash(&hash), Ok(false));
+    assert_eq!(user.updated_at, later);
+
+    unauthenticated(
+        accounts.authenticate(&other.token, later),
+        AuthFailure::SessionRevoked,
+    );
+    accounts
+        .authenticate(&current.token, later)
+        .expect("current session stays valid");
+    accounts
+        .whoami(&bob.token, later)
+        .expect("bob still signed in");
+    assert_eq!(
+        accounts.store.writes.borrow().last_chunk(),
+        Some(&["set-password-hash", "revoke-sessions"])
+    );
+
+    let error = accounts
+        .login(EMAIL, PASSWORD, cli(), later)
+        .expect_err("old password no longer works");
+    assert_eq!(error, Error::InvalidCredentials);
+    accounts
+        .login(EMAIL, new_password, cli(), later)
+        .expect("new password works");
+}
+
+#[test]
+fn change_password_refusals_change_nothing() {
+    let accounts = accounts();
+    let current = register(&accounts);
+    let other = sign_in(&accounts, NOW);
+    let stored = accounts.store.users.borrow()[0].password_hash.clone();
+    let writes = accounts.store.writes.borrow().len();
+
+    let cases = [
+        (
+            "wrong password",
+            "a brand new passphrase",
+            Error::WrongPassword,
+        ),
+        ("", "a brand new passphrase", Error::WrongPassword),
+        // The current password is checked before anything about the new one.
+        ("wrong password", "short", Error::WrongPassword),
+        (PASSWORD, "short", PolicyViolation::TooShort.into()),
+        (
+            PASSWORD,
+            &"x".repeat(password::MAX_PASSWORD_CHARS + 1),
+            PolicyViolation::TooLong.into(),
+        ),
+        (
+            PASSWORD,
+            " ADA@example.com",
+            PolicyViolation::SameAsEmail.into(),
+        ),
+        (
+            PASSWORD,
+            PASSWORD,
+            Error::InvalidInput("the new password must differ from the current one"),
+        ),
+    ];
+    for (current_password, new_password, expected) in cases {
+        let error = accounts
+            .change_password(&current.token, current_password, new_password, NOW)
+            .expect_err("must be refused");
+        assert_eq!(error, expected, "{current_password:?} -> {new_password:?}");
+        let message = error.to_string();
+        for secret in [current_password, new_password] {
+            assert!(secret.is_empty() || !message.contains(secret), "{message}");
+        }
+    }
+    assert_eq!(
+        Error::WrongPassword.to_string(),
+        "current password is incorrect"
+    );
+
+    assert_eq!(accounts.store.users.borrow()[0].password_hash, stored);
+    assert_eq!(accounts.store.writes.borrow().len(), writes);
+    for signed_in in [&current, &other] {
+        accounts
+            .authenticate(&signed_in.token, NOW)
+            .expect("still signed in");
+    }
+}
+
+#[test]
+fn change_password_without_a_password_is_refused() {
+    // An account that only signs in through OAuth has no current password to give.
+    let accounts = accounts();
+    let user = accounts
+        .store
+        .create_user(NewUser {
+            email: "oauth@example.com".into(),
+            display_name: None,
+            password_hash: None,
+            created_at: NOW,
+        })
+        .expect("user created");
+    let session = accounts
+        .store
+        .create_session(NewSession {
+            user_id: user.id.clone(),
+            user_agent: None,
+            ip: None,
+            created_at: NOW,
+            expires_at: NOW + DAY,
+        })
+        .expect("session created");
+    let token = accounts
+        .tokens
+        .issue(&user.id, &session.id, NOW, session.expires_at)
+        .expect("signing works");
+    for current in ["", PASSWORD] {
+        let error = accounts
+            .change_password(&token, current, "a brand new passphrase", NOW)
+            .expect_err("no password to check");
+        assert_eq!(error, Error::WrongPassword);
+    }
+    assert_eq!(accounts.store.users.borrow()[0].password_hash, None);
 }

@@ -27,11 +27,20 @@ pub enum Error {
     /// without a password, so a login never reveals whether an email is registered.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// The current password given to change it is wrong, or the account has no
+    /// password at all (`invalid-credentials`). The caller is signed in, so there is
+    /// no email to keep secret.
+    #[error("current password is incorrect")]
+    WrongPassword,
     #[error(transparent)]
     Unauthenticated(#[from] AuthFailure),
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The user has no live session with this id. Also the answer for another
+    /// user's session, so no one learns which session ids exist (`not-found`).
+    #[error("no such session")]
+    NoSuchSession,
     /// A uniqueness rule was violated; the payload names what was duplicated.
     #[error("{0} already exists")]
     Conflict(String),

@@ -76,6 +76,31 @@ impl wit::Guest for Component {
     fn logout(token: String) -> Result<(), wit::Error> {
         run(|core, now| core.logout(&token, now))
     }
+
+    fn list_sessions(token: String) -> Result<Vec<wit::SessionInfo>, wit::Error> {
+        let sessions = run(|core, now| core.list_sessions(&token, now))?;
+        Ok(sessions.into_iter().map(Into::into).collect())
+    }
+
+    fn revoke_session(token: String, session_id: String) -> Result<(), wit::Error> {
+        run(|core, now| core.revoke_session(&token, &session_id, now))
+    }
+
+    fn revoke_other_sessions(token: String) -> Result<u32, wit::Error> {
+        run(|core, now| core.revoke_other_sessions(&token, now))
+    }
+
+    fn logout_all(token: String) -> Result<u32, wit::Error> {
+        run(|core, now| core.logout_all(&token, now))
+    }
+
+    fn change_password(
+        token: String,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), wit::Error> {
+        run(|core, now| core.change_password(&token, &current_password, &new_password, now))
+    }
 }
 
 /// Builds the core from the host's configuration (read on every call: a component
@@ -146,6 +171,11 @@ impl Store for HostStore {
         Ok(host::touch_session(id, now)?)
     }
 
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+        let sessions = host::list_sessions(user_id, now)?;
+        Ok(sessions.into_iter().map(session_from_wit).collect())
+    }
+
     fn revoke_session(
         &self,
         user_id: &str,
@@ -153,6 +183,15 @@ impl Store for HostStore {
         now: Millis,
     ) -> Result<bool, StoreError> {
         Ok(host::revoke_session(user_id, session_id, now)?)
+    }
+
+    fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: Millis,
+    ) -> Result<u32, StoreError> {
+        Ok(host::revoke_sessions(user_id, keep, now)?)
     }
 }
 
@@ -223,6 +262,20 @@ impl From<accounts::SignedIn> for wit::SignedIn {
     }
 }
 
+impl From<accounts::SessionInfo> for wit::SessionInfo {
+    fn from(session: accounts::SessionInfo) -> Self {
+        wit::SessionInfo {
+            id: session.id,
+            user_agent: session.user_agent,
+            ip: session.ip,
+            created_at: session.created_at,
+            last_seen_at: session.last_seen_at,
+            expires_at: session.expires_at,
+            current: session.current,
+        }
+    }
+}
+
 impl From<Error> for wit::Error {
     fn from(error: Error) -> Self {
         use wit::ErrorCode as Code;
@@ -230,9 +283,9 @@ impl From<Error> for wit::Error {
             Error::InvalidEmail(_) | Error::InvalidInput(_) => Code::InvalidInput,
             Error::WeakPassword(_) => Code::WeakPassword,
             Error::EmailTaken => Code::EmailTaken,
-            Error::InvalidCredentials => Code::InvalidCredentials,
+            Error::InvalidCredentials | Error::WrongPassword => Code::InvalidCredentials,
             Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::NotFound(_) => Code::NotFound,
+            Error::NotFound(_) | Error::NoSuchSession => Code::NotFound,
             Error::Conflict(_) => Code::Conflict,
             Error::QuotaExceeded => Code::QuotaExceeded,
             Error::Unavailable => Code::Unavailable,
@@ -287,6 +340,11 @@ mod tests {
             "invalid email or password",
         );
         check(
+            Error::WrongPassword,
+            Code::InvalidCredentials,
+            "current password is incorrect",
+        );
+        check(
             AuthFailure::TokenExpired.into(),
             Code::Unauthenticated,
             "token expired",
@@ -301,6 +359,7 @@ mod tests {
             Code::Conflict,
             "email already exists",
         );
+        check(Error::NoSuchSession, Code::NotFound, "no such session");
         check(Error::QuotaExceeded, Code::QuotaExceeded, "quota exceeded");
         check(
             Error::Unavailable,

@@ -75,6 +75,8 @@ pub trait Store {
     fn create_session(&self, session: NewSession) -> Result<Session, StoreError>;
     fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     fn touch_session(&self, id: &str, now: Millis) -> Result<(), StoreError>;
+    /// The user's sessions that are neither revoked nor expired at `now`, newest first.
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError>;
     /// False when the user has no such live session.
     fn revoke_session(
         &self,
@@ -82,4 +84,11 @@ pub trait Store {
         session_id: &str,
         now: Millis,
     ) -> Result<bool, StoreError>;
+    /// Revokes all of the user's live sessions except `keep`; returns how many.
+    fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: Millis,
+    ) -> Result<u32, StoreError>;
 }
