@@ -9,3 +9,4 @@ mod home;
 mod migrate;
 mod plugins;
 mod server;
+mod sessions;

@@ -140,6 +140,21 @@ on_both_databases! {
         client
             .run_with(&["whoami"], None, &[("QHUB_TOKEN", "not-a-token")])
             .fails(4, "invalid token");
+
+        // Sessions and passwords behave the same through the server.
+        client.login("ada@example.com", PASSWORD).ok();
+        let other = client.token();
+        client.login("ada@example.com", PASSWORD).ok();
+        let listed = client.run(&["sessions", "list", "--json"]).json();
+        assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+        let ip = listed[0]["ip"].as_str().unwrap();
+        assert_eq!(ip, "127.0.0.1", "the server records the peer address");
+        let new = "a brand new passphrase";
+        client
+            .run_with(&["passwd", "--password-stdin"], Some(&format!("{PASSWORD}\n{new}\n")), &[])
+            .ok();
+        client.run_with(&["whoami"], None, &[("QHUB_TOKEN", &other)]).fails(4, "session revoked");
+        assert!(client.run(&["logout", "--all"]).ok().contains("1 sessions ended"));
     }
 
     fn the_http_api_answers_with_json_and_the_right_statuses(qhub) {

@@ -18,6 +18,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/accounts"),
     ("POST", "/v1/sessions"),
     ("DELETE", "/v1/sessions/current"),
+    ("GET", "/v1/sessions"),
+    ("DELETE", "/v1/sessions"),
+    ("DELETE", "/v1/sessions/{id}"),
+    ("POST", "/v1/sessions/revoke-others"),
+    ("PUT", "/v1/password"),
     ("GET", "/v1/me"),
 ];
 
@@ -58,6 +63,33 @@ pub struct SignedIn {
     pub user: Profile,
 }
 
+/// A live session of the caller (`GET /v1/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+    /// Whether this is the session of the token that asked.
+    pub current: bool,
+}
+
+/// How many sessions a bulk revocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub revoked: u32,
+}
+
+/// `PUT /v1/password`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
 /// Every error response: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -85,6 +117,20 @@ impl From<qhub_runtime::Profile> for Profile {
             email: p.email,
             display_name: p.display_name,
             created_at: timestamp(p.created_at),
+        }
+    }
+}
+
+impl From<qhub_runtime::SessionInfo> for Session {
+    fn from(s: qhub_runtime::SessionInfo) -> Self {
+        Session {
+            id: s.id,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: timestamp(s.created_at),
+            last_seen_at: timestamp(s.last_seen_at),
+            expires_at: timestamp(s.expires_at),
+            current: s.current,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Where account commands go: the plugins in this process, or a QHub server.
 //! Both answer with the same wire types, so each command has one code path.
 
-use qhub_api::{LoginRequest, Profile, RegisterRequest, SignedIn};
+use qhub_api::{ChangePassword, LoginRequest, Profile, RegisterRequest, Session, SignedIn};
 use qhub_client::Client;
 use qhub_runtime::{AccountService, ClientInfo};
 
@@ -57,6 +57,54 @@ impl Backend {
         match self {
             Backend::Local(service) => service.logout(token).await?,
             Backend::Remote(client) => client.logout(token).await?,
+        }
+        Ok(())
+    }
+}
+
+impl Backend {
+    pub async fn list_sessions(&self, token: &str) -> CliResult<Vec<Session>> {
+        Ok(match self {
+            Backend::Local(service) => service
+                .list_sessions(token)
+                .await?
+                .into_iter()
+                .map(Session::from)
+                .collect(),
+            Backend::Remote(client) => client.list_sessions(token).await?,
+        })
+    }
+
+    pub async fn revoke_session(&self, token: &str, session_id: &str) -> CliResult {
+        match self {
+            Backend::Local(service) => service.revoke_session(token, session_id).await?,
+            Backend::Remote(client) => client.revoke_session(token, session_id).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn revoke_other_sessions(&self, token: &str) -> CliResult<u32> {
+        Ok(match self {
+            Backend::Local(service) => service.revoke_other_sessions(token).await?,
+            Backend::Remote(client) => client.revoke_other_sessions(token).await?,
+        })
+    }
+
+    pub async fn logout_all(&self, token: &str) -> CliResult<u32> {
+        Ok(match self {
+            Backend::Local(service) => service.logout_all(token).await?,
+            Backend::Remote(client) => client.logout_all(token).await?,
+        })
+    }
+
+    pub async fn change_password(&self, token: &str, change: ChangePassword) -> CliResult {
+        match self {
+            Backend::Local(service) => {
+                service
+                    .change_password(token, &change.current_password, &change.new_password)
+                    .await?
+            }
+            Backend::Remote(client) => client.change_password(token, &change).await?,
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{login, logout, migrate, plugins, register, serve, whoami};
+use crate::commands::{login, logout, migrate, passwd, plugins, register, serve, sessions, whoami};
 use crate::context::Context;
 use crate::exit::CliResult;
 use crate::home::Home;
@@ -41,8 +41,13 @@ enum Command {
     Login(login::Args),
     /// Show the logged-in account.
     Whoami(whoami::Args),
-    /// Log out: revoke this device's session and forget its token.
+    /// Log out: revoke this device's session (or all, with --all) and forget its token.
     Logout(logout::Args),
+    /// List or revoke the sessions of your account, one per device.
+    #[command(subcommand)]
+    Sessions(sessions::Command),
+    /// Change your password; your other sessions are logged out.
+    Passwd(passwd::Args),
     /// Inspect the WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
@@ -66,6 +71,8 @@ impl Cli {
             Command::Login(args) => args.run(&ctx).await,
             Command::Whoami(args) => args.run(&ctx).await,
             Command::Logout(args) => args.run(&ctx).await,
+            Command::Sessions(command) => command.run(&ctx).await,
+            Command::Passwd(args) => args.run(&ctx).await,
             Command::Plugins(command) => command.run(&ctx),
             Command::Serve(args) => args.run(&ctx).await,
             Command::Migrate(command) => command.run(&ctx).await,

@@ -30,6 +30,37 @@ pub fn read(from_stdin: bool, confirm: Confirm) -> CliResult<String> {
     Ok(first)
 }
 
+/// The current and the new password, for `passwd`: two prompts (the new one
+/// twice), or the first two lines of stdin with `--password-stdin`.
+pub fn read_change(from_stdin: bool) -> CliResult<(String, String)> {
+    if from_stdin {
+        let current = read_stdin_line()?;
+        let new = read_stdin_line().map_err(|_| {
+            CliError::new(
+                Exit::Usage,
+                "--password-stdin needs two lines: the current password, then the new one",
+            )
+        })?;
+        return Ok((current, new));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(
+            Exit::Usage,
+            "no password given and no terminal to ask for one",
+        )
+        .with_hint("pipe the current and the new password, one per line, with --password-stdin"));
+    }
+    let current = prompt("Current password: ")?;
+    let new = prompt("New password: ")?;
+    if prompt("Repeat new password: ")? != new {
+        return Err(
+            CliError::new(Exit::Usage, "the new passwords did not match")
+                .with_hint("run the command again"),
+        );
+    }
+    Ok((current, new))
+}
+
 fn prompt(text: &str) -> CliResult<String> {
     rpassword::prompt_password(text)
         .map_err(|e| CliError::new(Exit::Usage, format!("cannot read the password: {e}")))

@@ -4,7 +4,9 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use qhub_api::{ErrorBody, LoginRequest, Profile, RegisterRequest, SignedIn};
+use qhub_api::{
+    ChangePassword, ErrorBody, LoginRequest, Profile, RegisterRequest, Revoked, Session, SignedIn,
+};
 use qhub_runtime::{ErrorCode, code_from_name};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -84,6 +86,51 @@ impl Client {
         let request = self
             .request(Method::DELETE, "v1/sessions/current")
             .bearer_auth(token);
+        self.exchange(request).await.map(drop)
+    }
+
+    pub async fn list_sessions(&self, token: &str) -> Result<Vec<Session>, ClientError> {
+        self.send(self.request(Method::GET, "v1/sessions").bearer_auth(token))
+            .await
+    }
+
+    pub async fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), ClientError> {
+        // Ids are opaque; keep them one path segment whatever they contain.
+        let mut url = self
+            .base
+            .join("v1/sessions/")
+            .expect("API paths are relative URLs");
+        url.path_segments_mut()
+            .expect("http URLs have path segments")
+            .pop_if_empty()
+            .push(session_id);
+        let request = self.http.request(Method::DELETE, url).bearer_auth(token);
+        self.exchange(request).await.map(drop)
+    }
+
+    pub async fn revoke_other_sessions(&self, token: &str) -> Result<u32, ClientError> {
+        let request = self
+            .request(Method::POST, "v1/sessions/revoke-others")
+            .bearer_auth(token);
+        Ok(self.send::<Revoked>(request).await?.revoked)
+    }
+
+    pub async fn logout_all(&self, token: &str) -> Result<u32, ClientError> {
+        let request = self
+            .request(Method::DELETE, "v1/sessions")
+            .bearer_auth(token);
+        Ok(self.send::<Revoked>(request).await?.revoked)
+    }
+
+    pub async fn change_password(
+        &self,
+        token: &str,
+        body: &ChangePassword,
+    ) -> Result<(), ClientError> {
+        let request = self
+            .request(Method::PUT, "v1/password")
+            .bearer_auth(token)
+            .json(body);
         self.exchange(request).await.map(drop)
     }
 

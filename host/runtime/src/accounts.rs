@@ -11,7 +11,7 @@ use std::sync::Arc;
 use wasmtime::component::HasSelf;
 
 use crate::bindings::accounts::{
-    ClientInfo, Error as AccountError, Principal, Profile, RegisterRequest, SignedIn,
+    ClientInfo, Error as AccountError, Principal, Profile, RegisterRequest, SessionInfo, SignedIn,
 };
 use crate::bindings::core::{AccountCore, AccountCorePre};
 use crate::error::{Error, PluginFault, Result};
@@ -127,6 +127,34 @@ impl AccountService {
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
         call!(self, |core, store| core.call_logout(store, token))
+    }
+
+    pub async fn list_sessions(&self, token: &str) -> Result<Vec<SessionInfo>, ServiceError> {
+        call!(self, |core, store| core.call_list_sessions(store, token))
+    }
+
+    pub async fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), ServiceError> {
+        call!(self, |core, store| core
+            .call_revoke_session(store, token, session_id))
+    }
+
+    pub async fn revoke_other_sessions(&self, token: &str) -> Result<u32, ServiceError> {
+        call!(self, |core, store| core
+            .call_revoke_other_sessions(store, token))
+    }
+
+    pub async fn logout_all(&self, token: &str) -> Result<u32, ServiceError> {
+        call!(self, |core, store| core.call_logout_all(store, token))
+    }
+
+    pub async fn change_password(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), ServiceError> {
+        call!(self, |core, store| core
+            .call_change_password(store, token, current, new))
     }
 
     /// Fresh instances of the backend and of the core wired to it.

@@ -23,7 +23,8 @@ mod store;
 
 pub use accounts::{AccountService, ServiceError};
 pub use bindings::accounts::{
-    ClientInfo, Error as AccountError, ErrorCode, Principal, Profile, RegisterRequest, SignedIn,
+    ClientInfo, Error as AccountError, ErrorCode, Principal, Profile, RegisterRequest, SessionInfo,
+    SignedIn,
 };
 pub use cache::Origin;
 pub use codes::{code_from_name, code_name};

@@ -3,12 +3,14 @@
 use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use qhub_api::{LoginRequest, Profile, RegisterRequest, SignedIn};
+use qhub_api::{
+    ChangePassword, LoginRequest, Profile, RegisterRequest, Revoked, Session, SignedIn,
+};
 use qhub_runtime::{AccountService, ClientInfo, ErrorCode};
 
 use crate::error::ApiError;
@@ -20,6 +22,10 @@ pub(crate) fn router(accounts: AccountService) -> Router {
         .route("/v1/accounts", post(register))
         .route("/v1/sessions", post(login))
         .route("/v1/sessions/current", delete(logout))
+        .route("/v1/sessions", get(list_sessions).delete(logout_all))
+        .route("/v1/sessions/{id}", delete(revoke_session))
+        .route("/v1/sessions/revoke-others", post(revoke_other_sessions))
+        .route("/v1/password", put(change_password))
         .route("/v1/me", get(whoami))
         .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
         .with_state(accounts)
@@ -103,4 +109,53 @@ async fn whoami(
 ) -> Result<Json<Profile>, ApiError> {
     let profile = accounts.whoami(bearer(&headers)?).await?;
     Ok(Json(profile.into()))
+}
+
+async fn list_sessions(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    let sessions = accounts.list_sessions(bearer(&headers)?).await?;
+    Ok(Json(sessions.into_iter().map(Session::from).collect()))
+}
+
+async fn revoke_session(
+    State(accounts): State<AccountService>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    accounts.revoke_session(bearer(&headers)?, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_other_sessions(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Revoked>, ApiError> {
+    let revoked = accounts.revoke_other_sessions(bearer(&headers)?).await?;
+    Ok(Json(Revoked { revoked }))
+}
+
+async fn logout_all(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Revoked>, ApiError> {
+    let revoked = accounts.logout_all(bearer(&headers)?).await?;
+    Ok(Json(Revoked { revoked }))
+}
+
+async fn change_password(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+    body: Result<Json<ChangePassword>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
+    accounts
+        .change_password(
+            bearer(&headers)?,
+            &body.current_password,
+            &body.new_password,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

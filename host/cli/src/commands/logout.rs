@@ -7,7 +7,11 @@ use crate::exit::{CliResult, Exit};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Log out every device: revoke all of this account's sessions.
+    #[arg(long)]
+    all: bool,
+}
 
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
@@ -17,13 +21,19 @@ impl Args {
             report(ctx, false, "not logged in; nothing to do");
             return Ok(());
         };
-        match ctx.backend().await?.logout(&token).await {
-            Ok(()) => {}
+        let backend = ctx.backend().await?;
+        let outcome = if self.all {
+            backend.logout_all(&token).await.map(Some)
+        } else {
+            backend.logout(&token).await.map(|()| None)
+        };
+        let ended = match outcome {
+            Ok(count) => count,
             // Already revoked or expired: the session is over either way, so the
             // local token is just as useless; forget it and succeed.
-            Err(err) if err.exit == Exit::NotLoggedIn => {}
+            Err(err) if err.exit == Exit::NotLoggedIn && !self.all => None,
             Err(other) => return Err(other),
-        }
+        };
         if from_env.is_some() {
             report(ctx, true, "logged out the session of QHUB_TOKEN");
             return Ok(());
@@ -32,9 +42,14 @@ impl Args {
         config.token = None;
         config.server = None;
         ctx.home.save_config(&config)?;
-        match email {
-            Some(email) => report(ctx, true, &format!("logged out {email}")),
-            None => report(ctx, true, "logged out"),
+        let who = email.map(|e| format!(" {e}")).unwrap_or_default();
+        match ended {
+            Some(count) => report(
+                ctx,
+                true,
+                &format!("logged out{who} everywhere ({count} sessions ended)"),
+            ),
+            None => report(ctx, true, &format!("logged out{who}")),
         }
         Ok(())
     }

@@ -3,8 +3,10 @@
 pub mod login;
 pub mod logout;
 pub mod migrate;
+pub mod passwd;
 pub mod plugins;
 pub mod register;
 pub mod serve;
 mod session;
+pub mod sessions;
 pub mod whoami;
