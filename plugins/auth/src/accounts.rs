@@ -81,6 +81,11 @@ impl<S: Store> Accounts<S> {
         Self { store, tokens }
     }
 
+    /// The store the flows run over, for the data flows built on this core.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     /// Creates an account and signs it in.
     pub fn register(
         &self,

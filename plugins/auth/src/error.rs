@@ -6,7 +6,7 @@
 
 use crate::email::EmailError;
 use crate::password::{HashError, PolicyViolation};
-use crate::store::StoreError;
+use crate::store::{JobStatus, StoreError};
 use crate::token::ConfigError;
 
 /// Why an account operation failed.
@@ -46,6 +46,24 @@ pub enum Error {
     Conflict(String),
     #[error("quota exceeded")]
     QuotaExceeded,
+    /// A preference value that is not a JSON document (`invalid-input`); the
+    /// payload is the parser's description of where it failed.
+    #[error("the preference value is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The user has no preference with this key (`not-found`).
+    #[error("preference not set")]
+    PreferenceNotSet,
+    /// The user has no job with this id. Also the answer for another user's job
+    /// (`not-found`).
+    #[error("no such job")]
+    NoSuchJob,
+    /// The job cannot be cancelled any more (`conflict`).
+    #[error("job is already {}", .0.as_str())]
+    JobAlready(JobStatus),
+    /// Queuing the job would pass the monthly quota (`quota-exceeded`). The message
+    /// names the limits, not the user's usage, which `get-usage` reports.
+    #[error("monthly quota reached: {jobs} jobs and {shots} shots per month; see `qhub usage`")]
+    MonthlyQuota { jobs: u32, shots: u64 },
     /// The database could not be reached. The store's own text stays out of the
     /// message: it may name hosts or connection details.
     #[error("the database is unavailable")]

@@ -1,11 +1,16 @@
 //! QHub's account core as a WebAssembly component (world `account-core`).
 //!
-//! This file only translates: WIT records in, [`accounts::Accounts`] flows over the
-//! `store` import, WIT records out. The rules themselves live in the modules below.
+//! This file only translates: WIT records in, [`accounts::Accounts`] and
+//! [`data::AccountData`] flows over the `store` import (see `host_store`), WIT
+//! records out. The rules themselves live in the modules below.
 
 mod accounts;
+mod data;
 mod email;
 mod error;
+mod host_store;
+#[cfg(test)]
+mod memory_store;
 mod password;
 mod store;
 mod token;
@@ -13,11 +18,13 @@ mod token;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bindings::exports::qhub::plugin::accounts as wit;
-use bindings::qhub::plugin::{config, store as host, types};
+use bindings::qhub::plugin::{config, types};
 
 use crate::accounts::{Accounts, Client, Registration};
+use crate::data::{AccountData, JobRequest};
 use crate::error::Error;
-use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
+use crate::host_store::HostStore;
+use crate::store::{Millis, User};
 use crate::token::Tokens;
 
 // The workspace denies unsafe code, but the ABI glue wit-bindgen generates (and the
@@ -101,6 +108,67 @@ impl wit::Guest for Component {
     ) -> Result<(), wit::Error> {
         run(|core, now| core.change_password(&token, &current_password, &new_password, now))
     }
+
+    fn list_preferences(token: String) -> Result<Vec<types::Preference>, wit::Error> {
+        let preferences = run_data(|data, now| data.list_preferences(&token, now))?;
+        Ok(preferences.into_iter().map(Into::into).collect())
+    }
+
+    fn set_preference(token: String, key: String, value: String) -> Result<(), wit::Error> {
+        run_data(|data, now| data.set_preference(&token, &key, &value, now))
+    }
+
+    fn unset_preference(token: String, key: String) -> Result<(), wit::Error> {
+        run_data(|data, now| data.unset_preference(&token, &key, now))
+    }
+
+    fn get_usage(token: String) -> Result<wit::UsageReport, wit::Error> {
+        let usage = run_data(|data, now| data.get_usage(&token, now))?;
+        Ok(wit::UsageReport {
+            period: usage.period,
+            jobs_used: usage.jobs_used,
+            jobs_limit: usage.jobs_limit,
+            shots_used: usage.shots_used,
+            shots_limit: usage.shots_limit,
+        })
+    }
+
+    fn submit_job(
+        token: String,
+        request: wit::JobRequest,
+    ) -> Result<types::QuantumJob, wit::Error> {
+        let request = JobRequest {
+            source: request.source,
+            shots: request.shots,
+            backend: request.backend,
+        };
+        run_data(|data, now| data.submit_job(&token, request, now)).map(Into::into)
+    }
+
+    fn list_jobs(
+        token: String,
+        status: Option<types::JobStatus>,
+    ) -> Result<Vec<types::QuantumJob>, wit::Error> {
+        let status = status.map(Into::into);
+        let jobs = run_data(|data, now| data.list_jobs(&token, status, now))?;
+        Ok(jobs.into_iter().map(Into::into).collect())
+    }
+
+    fn get_job(token: String, job_id: String) -> Result<types::QuantumJob, wit::Error> {
+        run_data(|data, now| data.get_job(&token, &job_id, now)).map(Into::into)
+    }
+
+    fn cancel_job(token: String, job_id: String) -> Result<types::QuantumJob, wit::Error> {
+        run_data(|data, now| data.cancel_job(&token, &job_id, now)).map(Into::into)
+    }
+
+    fn export_account(token: String) -> Result<String, wit::Error> {
+        run_data(|data, now| data.export_account(&token, now))
+    }
+
+    fn delete_account(token: String) -> Result<(), wit::Error> {
+        run_data(|data, now| data.delete_account(&token, now))
+    }
 }
 
 /// Builds the core from the host's configuration (read on every call: a component
@@ -113,122 +181,22 @@ fn run<T>(
     flow(&Accounts::new(HostStore, tokens), now()).map_err(Into::into)
 }
 
+/// Like [`run`], for the data flows, which also read the quota configuration.
+fn run_data<T>(
+    flow: impl FnOnce(
+        &AccountData<'_, HostStore, fn(&str) -> Option<String>>,
+        Millis,
+    ) -> Result<T, Error>,
+) -> Result<T, wit::Error> {
+    run(|core, now| flow(&AccountData::new(core, config::get), now))
+}
+
 /// Milliseconds since the epoch; `SystemTime` reads `wasi:clocks` on wasm32-wasip2.
 fn now() -> Millis {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     Millis::try_from(since_epoch.as_millis()).unwrap_or(Millis::MAX)
-}
-
-/// The `store` import, wired by the host to a backend plugin.
-#[derive(Debug)]
-struct HostStore;
-
-impl Store for HostStore {
-    fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        let user = types::NewUser {
-            email: user.email,
-            display_name: user.display_name,
-            password_hash: user.password_hash,
-            created_at: user.created_at,
-        };
-        host::create_user(&user)
-            .map(user_from_wit)
-            .map_err(Into::into)
-    }
-
-    fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(host::get_user(id)?.map(user_from_wit))
-    }
-
-    fn get_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        Ok(host::get_user_by_email(email)?.map(user_from_wit))
-    }
-
-    fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError> {
-        Ok(host::set_password_hash(user_id, hash, now)?)
-    }
-
-    fn create_session(&self, session: NewSession) -> Result<Session, StoreError> {
-        let session = types::NewSession {
-            user_id: session.user_id,
-            user_agent: session.user_agent,
-            ip: session.ip,
-            created_at: session.created_at,
-            expires_at: session.expires_at,
-        };
-        host::create_session(&session)
-            .map(session_from_wit)
-            .map_err(Into::into)
-    }
-
-    fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(host::get_session(id)?.map(session_from_wit))
-    }
-
-    fn touch_session(&self, id: &str, now: Millis) -> Result<(), StoreError> {
-        Ok(host::touch_session(id, now)?)
-    }
-
-    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
-        let sessions = host::list_sessions(user_id, now)?;
-        Ok(sessions.into_iter().map(session_from_wit).collect())
-    }
-
-    fn revoke_session(
-        &self,
-        user_id: &str,
-        session_id: &str,
-        now: Millis,
-    ) -> Result<bool, StoreError> {
-        Ok(host::revoke_session(user_id, session_id, now)?)
-    }
-
-    fn revoke_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-        now: Millis,
-    ) -> Result<u32, StoreError> {
-        Ok(host::revoke_sessions(user_id, keep, now)?)
-    }
-}
-
-fn user_from_wit(user: types::User) -> User {
-    User {
-        id: user.id,
-        email: user.email,
-        display_name: user.display_name,
-        password_hash: user.password_hash,
-        created_at: user.created_at,
-        updated_at: user.updated_at,
-    }
-}
-
-fn session_from_wit(session: types::Session) -> Session {
-    Session {
-        id: session.id,
-        user_id: session.user_id,
-        user_agent: session.user_agent,
-        ip: session.ip,
-        created_at: session.created_at,
-        last_seen_at: session.last_seen_at,
-        expires_at: session.expires_at,
-        revoked_at: session.revoked_at,
-    }
-}
-
-impl From<types::StoreError> for StoreError {
-    fn from(error: types::StoreError) -> Self {
-        match error {
-            types::StoreError::NotFound => StoreError::NotFound,
-            types::StoreError::Conflict(what) => StoreError::Conflict(what),
-            types::StoreError::QuotaExceeded => StoreError::QuotaExceeded,
-            types::StoreError::Unavailable(detail) => StoreError::Unavailable(detail),
-            types::StoreError::Internal(detail) => StoreError::Internal(detail),
-        }
-    }
 }
 
 impl From<wit::ClientInfo> for Client {
@@ -280,14 +248,19 @@ impl From<Error> for wit::Error {
     fn from(error: Error) -> Self {
         use wit::ErrorCode as Code;
         let code = match &error {
-            Error::InvalidEmail(_) | Error::InvalidInput(_) => Code::InvalidInput,
+            Error::InvalidEmail(_) | Error::InvalidInput(_) | Error::InvalidJson(_) => {
+                Code::InvalidInput
+            }
             Error::WeakPassword(_) => Code::WeakPassword,
             Error::EmailTaken => Code::EmailTaken,
             Error::InvalidCredentials | Error::WrongPassword => Code::InvalidCredentials,
             Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::NotFound(_) | Error::NoSuchSession => Code::NotFound,
-            Error::Conflict(_) => Code::Conflict,
-            Error::QuotaExceeded => Code::QuotaExceeded,
+            Error::NotFound(_)
+            | Error::NoSuchSession
+            | Error::NoSuchJob
+            | Error::PreferenceNotSet => Code::NotFound,
+            Error::Conflict(_) | Error::JobAlready(_) => Code::Conflict,
+            Error::QuotaExceeded | Error::MonthlyQuota { .. } => Code::QuotaExceeded,
             Error::Unavailable => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         };
@@ -304,6 +277,7 @@ mod tests {
     use crate::email::EmailError;
     use crate::error::AuthFailure;
     use crate::password::PolicyViolation;
+    use crate::store::{JobStatus, StoreError};
 
     fn check(error: Error, code: wit::ErrorCode, message: &str) {
         let converted = wit::Error::from(error);
@@ -361,6 +335,30 @@ mod tests {
         );
         check(Error::NoSuchSession, Code::NotFound, "no such session");
         check(Error::QuotaExceeded, Code::QuotaExceeded, "quota exceeded");
+        check(
+            Error::MonthlyQuota {
+                jobs: 100,
+                shots: 1_000_000,
+            },
+            Code::QuotaExceeded,
+            "monthly quota reached: 100 jobs and 1000000 shots per month; see `qhub usage`",
+        );
+        check(
+            Error::InvalidJson("expected value at line 1 column 1".into()),
+            Code::InvalidInput,
+            "the preference value is not valid JSON: expected value at line 1 column 1",
+        );
+        check(
+            Error::PreferenceNotSet,
+            Code::NotFound,
+            "preference not set",
+        );
+        check(Error::NoSuchJob, Code::NotFound, "no such job");
+        check(
+            Error::JobAlready(JobStatus::Completed),
+            Code::Conflict,
+            "job is already completed",
+        );
         check(
             Error::Unavailable,
             Code::Unavailable,

@@ -52,6 +52,106 @@ pub struct NewSession {
     pub expires_at: Millis,
 }
 
+/// One user preference; `value` is a JSON document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preference {
+    pub key: String,
+    pub value: String,
+    pub updated_at: Millis,
+}
+
+/// An identity at an OAuth/OIDC provider linked to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConnection {
+    pub id: String,
+    pub user_id: String,
+    pub provider: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub created_at: Millis,
+}
+
+/// An API key; only a hash of its secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+/// How much of a quota period a user has consumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub period: String,
+    pub jobs: u32,
+    pub shots: u64,
+}
+
+/// The limits of one period, enforced atomically by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub period: String,
+    pub max_jobs: u32,
+    pub max_shots: u64,
+}
+
+/// Where a quantum job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    /// The lowercase name users see ("queued", ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A stored quantum job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub user_id: String,
+    pub status: JobStatus,
+    pub backend: String,
+    pub shots: u32,
+    /// The OpenQASM source as submitted.
+    pub source: String,
+    /// A JSON document with the measurement results, once completed.
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A job to queue; the store chooses its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub user_id: String,
+    pub backend: String,
+    pub shots: u32,
+    pub source: String,
+    pub created_at: Millis,
+}
+
 /// Why a store operation failed (the WIT `store-error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -91,4 +191,51 @@ pub trait Store {
         keep: Option<&str>,
         now: Millis,
     ) -> Result<u32, StoreError>;
+
+    /// Deletes the user and every row that belongs to them; `NotFound` when absent.
+    fn delete_user(&self, user_id: &str) -> Result<(), StoreError>;
+    fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError>;
+    fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError>;
+    fn list_preferences(&self, user_id: &str) -> Result<Vec<Preference>, StoreError>;
+    /// Inserts or replaces; `value` is a JSON document.
+    fn set_preference(
+        &self,
+        user_id: &str,
+        key: &str,
+        value: &str,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+    /// False when the preference was not set.
+    fn delete_preference(&self, user_id: &str, key: &str) -> Result<bool, StoreError>;
+    /// Zeros when nothing was recorded in the period yet.
+    fn get_usage(&self, user_id: &str, period: &str) -> Result<Usage, StoreError>;
+    /// Queues the job and counts it against `quota`, atomically; `QuotaExceeded`
+    /// (and nothing written) when it would pass either limit.
+    fn submit_job(&self, job: NewJob, quota: Quota) -> Result<Job, StoreError>;
+    fn get_job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError>;
+    /// Newest first, optionally of one status, at most `limit`.
+    fn list_jobs(
+        &self,
+        user_id: &str,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+    /// Moves the job to `status` only when it has one of `from`; none otherwise
+    /// (absent, or in another status).
+    fn transition_job(
+        &self,
+        user_id: &str,
+        job_id: &str,
+        change: Transition<'_>,
+    ) -> Result<Option<Job>, StoreError>;
+}
+
+/// A job status change, applied only from one of `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition<'a> {
+    pub from: &'a [JobStatus],
+    pub status: JobStatus,
+    pub result: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub now: Millis,
 }

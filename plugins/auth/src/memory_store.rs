@@ -1,0 +1,383 @@
+//! An in-memory [`Store`] for unit tests that keeps the WIT contract: unique
+//! emails, store-chosen ids, revocation only of live sessions, rows scoped by user,
+//! atomic quota checks and conditional job transitions.
+
+use std::cell::RefCell;
+
+use crate::store::{
+    ApiKey, Job, JobStatus, Millis, NewJob, NewSession, NewUser, OAuthConnection, Preference,
+    Quota, Session, Store, StoreError, Transition, Usage, User,
+};
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    pub users: RefCell<Vec<User>>,
+    pub sessions: RefCell<Vec<Session>>,
+    /// Names of the write operations called, in order.
+    pub writes: RefCell<Vec<&'static str>>,
+    /// When set, every operation fails with this error.
+    pub failure: RefCell<Option<StoreError>>,
+    /// Preferences with the id of the user they belong to.
+    pub preferences: RefCell<Vec<(String, Preference)>>,
+    /// Usage per user and period.
+    pub usage: RefCell<Vec<(String, Usage)>>,
+    pub jobs: RefCell<Vec<Job>>,
+    pub oauth_connections: RefCell<Vec<OAuthConnection>>,
+    pub api_keys: RefCell<Vec<ApiKey>>,
+}
+
+impl MemoryStore {
+    pub fn fail(&self) -> Result<(), StoreError> {
+        self.failure.borrow().clone().map_or(Ok(()), Err)
+    }
+
+    pub fn wrote(&self, operation: &'static str) {
+        self.writes.borrow_mut().push(operation);
+    }
+
+    pub fn session(&self, id: &str) -> Session {
+        self.sessions
+            .borrow()
+            .iter()
+            .find(|session| session.id == id)
+            .cloned()
+            .expect("session exists")
+    }
+
+    pub fn edit_session(&self, id: &str, edit: impl FnOnce(&mut Session)) {
+        let mut sessions = self.sessions.borrow_mut();
+        edit(
+            sessions
+                .iter_mut()
+                .find(|s| s.id == id)
+                .expect("session exists"),
+        );
+    }
+}
+
+impl Store for MemoryStore {
+    fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.fail()?;
+        let mut users = self.users.borrow_mut();
+        if users.iter().any(|existing| existing.email == user.email) {
+            return Err(StoreError::Conflict("email".into()));
+        }
+        let created = User {
+            id: format!("user-{}", users.len() + 1),
+            email: user.email,
+            display_name: user.display_name,
+            password_hash: user.password_hash,
+            created_at: user.created_at,
+            updated_at: user.created_at,
+        };
+        users.push(created.clone());
+        self.wrote("create-user");
+        Ok(created)
+    }
+
+    fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.fail()?;
+        Ok(self.users.borrow().iter().find(|u| u.id == id).cloned())
+    }
+
+    fn get_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.fail()?;
+        Ok(self
+            .users
+            .borrow()
+            .iter()
+            .find(|u| u.email == email)
+            .cloned())
+    }
+
+    fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError> {
+        self.fail()?;
+        let mut users = self.users.borrow_mut();
+        let user = users
+            .iter_mut()
+            .find(|u| u.id == user_id)
+            .ok_or(StoreError::NotFound)?;
+        user.password_hash = Some(hash.to_owned());
+        user.updated_at = now;
+        self.wrote("set-password-hash");
+        Ok(())
+    }
+
+    fn create_session(&self, session: NewSession) -> Result<Session, StoreError> {
+        self.fail()?;
+        let mut sessions = self.sessions.borrow_mut();
+        let created = Session {
+            id: format!("session-{}", sessions.len() + 1),
+            user_id: session.user_id,
+            user_agent: session.user_agent,
+            ip: session.ip,
+            created_at: session.created_at,
+            last_seen_at: session.created_at,
+            expires_at: session.expires_at,
+            revoked_at: None,
+        };
+        sessions.push(created.clone());
+        self.wrote("create-session");
+        Ok(created)
+    }
+
+    fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.fail()?;
+        Ok(self.sessions.borrow().iter().find(|s| s.id == id).cloned())
+    }
+
+    fn touch_session(&self, id: &str, now: Millis) -> Result<(), StoreError> {
+        self.fail()?;
+        self.edit_session(id, |session| session.last_seen_at = now);
+        self.wrote("touch-session");
+        Ok(())
+    }
+
+    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+        self.fail()?;
+        // Newest first; among sessions created in the same millisecond, the one
+        // created last comes first (the sort is stable).
+        let mut live: Vec<Session> = self
+            .sessions
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|s| s.user_id == user_id && is_live(s, now))
+            .cloned()
+            .collect();
+        live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(live)
+    }
+
+    fn revoke_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        self.fail()?;
+        let mut sessions = self.sessions.borrow_mut();
+        let live = sessions
+            .iter_mut()
+            .find(|s| s.id == session_id && s.user_id == user_id && is_live(s, now));
+        let Some(session) = live else {
+            return Ok(false);
+        };
+        session.revoked_at = Some(now);
+        self.wrote("revoke-session");
+        Ok(true)
+    }
+
+    fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: Millis,
+    ) -> Result<u32, StoreError> {
+        self.fail()?;
+        let mut revoked = 0;
+        for session in self.sessions.borrow_mut().iter_mut() {
+            if session.user_id == user_id
+                && Some(session.id.as_str()) != keep
+                && is_live(session, now)
+            {
+                session.revoked_at = Some(now);
+                revoked += 1;
+            }
+        }
+        self.wrote("revoke-sessions");
+        Ok(revoked)
+    }
+
+    fn delete_user(&self, user_id: &str) -> Result<(), StoreError> {
+        self.fail()?;
+        let mut users = self.users.borrow_mut();
+        let before = users.len();
+        users.retain(|user| user.id != user_id);
+        if users.len() == before {
+            return Err(StoreError::NotFound);
+        }
+        self.sessions.borrow_mut().retain(|s| s.user_id != user_id);
+        self.preferences.borrow_mut().retain(|(u, _)| u != user_id);
+        self.usage.borrow_mut().retain(|(u, _)| u != user_id);
+        self.jobs.borrow_mut().retain(|job| job.user_id != user_id);
+        self.oauth_connections
+            .borrow_mut()
+            .retain(|c| c.user_id != user_id);
+        self.api_keys.borrow_mut().retain(|k| k.user_id != user_id);
+        self.wrote("delete-user");
+        Ok(())
+    }
+
+    fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError> {
+        self.fail()?;
+        let connections = self.oauth_connections.borrow();
+        Ok(connections
+            .iter()
+            .filter(|c| c.user_id == user_id)
+            .cloned()
+            .collect())
+    }
+
+    fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
+        self.fail()?;
+        let keys = self.api_keys.borrow();
+        Ok(keys
+            .iter()
+            .filter(|k| k.user_id == user_id)
+            .cloned()
+            .collect())
+    }
+
+    fn list_preferences(&self, user_id: &str) -> Result<Vec<Preference>, StoreError> {
+        self.fail()?;
+        let mut found: Vec<Preference> = self
+            .preferences
+            .borrow()
+            .iter()
+            .filter(|(owner, _)| owner == user_id)
+            .map(|(_, preference)| preference.clone())
+            .collect();
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    fn set_preference(
+        &self,
+        user_id: &str,
+        key: &str,
+        value: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        self.fail()?;
+        let mut preferences = self.preferences.borrow_mut();
+        preferences.retain(|(owner, p)| !(owner == user_id && p.key == key));
+        preferences.push((
+            user_id.to_owned(),
+            Preference {
+                key: key.to_owned(),
+                value: value.to_owned(),
+                updated_at: now,
+            },
+        ));
+        self.wrote("set-preference");
+        Ok(())
+    }
+
+    fn delete_preference(&self, user_id: &str, key: &str) -> Result<bool, StoreError> {
+        self.fail()?;
+        let mut preferences = self.preferences.borrow_mut();
+        let before = preferences.len();
+        preferences.retain(|(owner, p)| !(owner == user_id && p.key == key));
+        let deleted = preferences.len() != before;
+        if deleted {
+            self.wrote("delete-preference");
+        }
+        Ok(deleted)
+    }
+
+    fn get_usage(&self, user_id: &str, period: &str) -> Result<Usage, StoreError> {
+        self.fail()?;
+        let usage = self.usage.borrow();
+        let found = usage
+            .iter()
+            .find(|(owner, u)| owner == user_id && u.period == period)
+            .map(|(_, u)| u.clone());
+        Ok(found.unwrap_or(Usage {
+            period: period.to_owned(),
+            jobs: 0,
+            shots: 0,
+        }))
+    }
+
+    fn submit_job(&self, job: NewJob, quota: Quota) -> Result<Job, StoreError> {
+        self.fail()?;
+        let current = self.get_usage(&job.user_id, &quota.period)?;
+        let jobs = current.jobs + 1;
+        let shots = current.shots + u64::from(job.shots);
+        if jobs > quota.max_jobs || shots > quota.max_shots {
+            return Err(StoreError::QuotaExceeded);
+        }
+        let mut usage = self.usage.borrow_mut();
+        usage.retain(|(owner, u)| !(*owner == job.user_id && u.period == quota.period));
+        usage.push((
+            job.user_id.clone(),
+            Usage {
+                period: quota.period,
+                jobs,
+                shots,
+            },
+        ));
+        let mut stored = self.jobs.borrow_mut();
+        let created = Job {
+            id: format!("job-{}", stored.len() + 1),
+            user_id: job.user_id,
+            status: JobStatus::Queued,
+            backend: job.backend,
+            shots: job.shots,
+            source: job.source,
+            result: None,
+            error: None,
+            created_at: job.created_at,
+            updated_at: job.created_at,
+        };
+        stored.push(created.clone());
+        self.wrote("submit-job");
+        Ok(created)
+    }
+
+    fn get_job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+        self.fail()?;
+        let jobs = self.jobs.borrow();
+        Ok(jobs
+            .iter()
+            .find(|j| j.id == job_id && j.user_id == user_id)
+            .cloned())
+    }
+
+    fn list_jobs(
+        &self,
+        user_id: &str,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.fail()?;
+        let mut found: Vec<Job> = self
+            .jobs
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|j| j.user_id == user_id && status.is_none_or(|s| s == j.status))
+            .cloned()
+            .collect();
+        found.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(found)
+    }
+
+    fn transition_job(
+        &self,
+        user_id: &str,
+        job_id: &str,
+        change: Transition<'_>,
+    ) -> Result<Option<Job>, StoreError> {
+        self.fail()?;
+        let mut jobs = self.jobs.borrow_mut();
+        let Some(job) = jobs
+            .iter_mut()
+            .find(|j| j.id == job_id && j.user_id == user_id && change.from.contains(&j.status))
+        else {
+            return Ok(None);
+        };
+        job.status = change.status;
+        job.result = change.result.map(str::to_owned);
+        job.error = change.error.map(str::to_owned);
+        job.updated_at = change.now;
+        self.wrote("transition-job");
+        Ok(Some(job.clone()))
+    }
+}
+
+fn is_live(session: &Session, now: Millis) -> bool {
+    session.revoked_at.is_none() && session.expires_at > now
+}
