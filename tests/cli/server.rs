@@ -27,6 +27,7 @@ impl Server {
             .current_dir(qhub.home())
             .env("QHUB_HOME", qhub.home())
             .env("JWT_SECRET", "test-secret-that-is-at-least-32-bytes-long")
+            .env("QHUB_QUOTA_MONTHLY_JOBS", "5")
             .env_remove("DATABASE_URL")
             .env_remove("QHUB_SERVER")
             .stdout(Stdio::piped())
@@ -197,6 +198,28 @@ on_both_databases! {
         // Nothing was lost to the bad requests: the account still works.
         let (status, _) = server.http("GET", "/v1/me", None, Some(&token));
         assert_eq!(status, 200);
+    }
+}
+
+on_both_databases! {
+    fn parallel_submissions_never_exceed_the_quota(qhub) {
+        let server = Server::start(qhub);
+        let register = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
+        let (_, signed_in) = server.http("POST", "/v1/accounts", Some(&register), None);
+        let token = signed_in["token"].as_str().unwrap().to_owned();
+        let job = json!({"source": "OPENQASM 2.0;\nqreg q[1];", "shots": 10}).to_string();
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..20)
+                .map(|_| scope.spawn(|| server.http("POST", "/v1/jobs", Some(&job), Some(&token)).0))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 5, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+        let (_, usage) = server.http("GET", "/v1/usage", None, Some(&token));
+        assert_eq!(usage["jobs_used"], 5);
+        let (_, jobs) = server.http("GET", "/v1/jobs", None, Some(&token));
+        assert_eq!(jobs.as_array().unwrap().len(), 5);
     }
 }
 

@@ -23,6 +23,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/sessions/{id}"),
     ("POST", "/v1/sessions/revoke-others"),
     ("PUT", "/v1/password"),
+    ("GET", "/v1/preferences"),
+    ("PUT", "/v1/preferences/{key}"),
+    ("DELETE", "/v1/preferences/{key}"),
+    ("GET", "/v1/usage"),
+    ("POST", "/v1/jobs"),
+    ("GET", "/v1/jobs"),
+    ("GET", "/v1/jobs/{id}"),
+    ("POST", "/v1/jobs/{id}/cancel"),
+    ("GET", "/v1/account/export"),
+    ("DELETE", "/v1/account"),
     ("GET", "/v1/me"),
 ];
 
@@ -88,6 +98,125 @@ pub struct Revoked {
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
+}
+
+/// A preference (`GET /v1/preferences`); `PUT /v1/preferences/{key}` takes the
+/// bare JSON value as its body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preference {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub updated_at: String,
+}
+
+/// Quota use of the current period (`GET /v1/usage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub period: String,
+    pub jobs_used: u32,
+    pub jobs_limit: u32,
+    pub shots_used: u64,
+    pub shots_limit: u64,
+}
+
+/// `POST /v1/jobs`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRequest {
+    /// OpenQASM 2 or 3 source.
+    pub source: String,
+    pub shots: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+}
+
+/// A quantum job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    /// queued, running, completed, failed or cancelled.
+    pub status: String,
+    pub backend: String,
+    pub shots: u32,
+    pub source: String,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /v1/jobs?status=...`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct JobFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+const JOB_STATUSES: &[(qhub_runtime::JobStatus, &str)] = &[
+    (qhub_runtime::JobStatus::Queued, "queued"),
+    (qhub_runtime::JobStatus::Running, "running"),
+    (qhub_runtime::JobStatus::Completed, "completed"),
+    (qhub_runtime::JobStatus::Failed, "failed"),
+    (qhub_runtime::JobStatus::Cancelled, "cancelled"),
+];
+
+/// The wire name of a job status.
+pub fn job_status_name(status: qhub_runtime::JobStatus) -> &'static str {
+    JOB_STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map(|(_, name)| *name)
+        .expect("every status has a name")
+}
+
+/// The status a wire name stands for.
+pub fn job_status_from_name(name: &str) -> Option<qhub_runtime::JobStatus> {
+    JOB_STATUSES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(s, _)| *s)
+}
+
+/// JSON text from the core, as a value (the core only ever stores valid JSON).
+fn json_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+}
+
+impl From<qhub_runtime::Preference> for Preference {
+    fn from(p: qhub_runtime::Preference) -> Self {
+        Preference {
+            value: json_value(&p.value),
+            key: p.key,
+            updated_at: timestamp(p.updated_at),
+        }
+    }
+}
+
+impl From<qhub_runtime::UsageReport> for Usage {
+    fn from(u: qhub_runtime::UsageReport) -> Self {
+        Usage {
+            period: u.period,
+            jobs_used: u.jobs_used,
+            jobs_limit: u.jobs_limit,
+            shots_used: u.shots_used,
+            shots_limit: u.shots_limit,
+        }
+    }
+}
+
+impl From<qhub_runtime::QuantumJob> for Job {
+    fn from(j: qhub_runtime::QuantumJob) -> Self {
+        Job {
+            id: j.id,
+            status: job_status_name(j.status).to_owned(),
+            backend: j.backend,
+            shots: j.shots,
+            source: j.source,
+            result: j.result.as_deref().map(json_value),
+            error: j.error,
+            created_at: timestamp(j.created_at),
+            updated_at: timestamp(j.updated_at),
+        }
+    }
 }
 
 /// Every error response: `{"error": {"code": "...", "message": "..."}}`.

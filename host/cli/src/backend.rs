@@ -1,7 +1,10 @@
 //! Where account commands go: the plugins in this process, or a QHub server.
 //! Both answer with the same wire types, so each command has one code path.
 
-use qhub_api::{ChangePassword, LoginRequest, Profile, RegisterRequest, Session, SignedIn};
+use qhub_api::{
+    ChangePassword, Job, JobFilter, JobRequest, LoginRequest, Preference, Profile, RegisterRequest,
+    Session, SignedIn, Usage,
+};
 use qhub_client::Client;
 use qhub_runtime::{AccountService, ClientInfo};
 
@@ -105,6 +108,117 @@ impl Backend {
                     .await?
             }
             Backend::Remote(client) => client.change_password(token, &change).await?,
+        }
+        Ok(())
+    }
+}
+
+impl Backend {
+    pub async fn list_preferences(&self, token: &str) -> CliResult<Vec<Preference>> {
+        Ok(match self {
+            Backend::Local(service) => service
+                .list_preferences(token)
+                .await?
+                .into_iter()
+                .map(Preference::from)
+                .collect(),
+            Backend::Remote(client) => client.list_preferences(token).await?,
+        })
+    }
+
+    pub async fn set_preference(&self, token: &str, key: &str, value: &str) -> CliResult {
+        match self {
+            Backend::Local(service) => service.set_preference(token, key, value).await?,
+            Backend::Remote(client) => client.set_preference(token, key, value).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn unset_preference(&self, token: &str, key: &str) -> CliResult {
+        match self {
+            Backend::Local(service) => service.unset_preference(token, key).await?,
+            Backend::Remote(client) => client.unset_preference(token, key).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn usage(&self, token: &str) -> CliResult<Usage> {
+        Ok(match self {
+            Backend::Local(service) => service.get_usage(token).await?.into(),
+            Backend::Remote(client) => client.usage(token).await?,
+        })
+    }
+
+    pub async fn submit_job(&self, token: &str, job: JobRequest) -> CliResult<Job> {
+        Ok(match self {
+            Backend::Local(service) => {
+                let request = qhub_runtime::JobRequest {
+                    source: job.source,
+                    shots: job.shots,
+                    backend: job.backend,
+                };
+                service.submit_job(token, request).await?.into()
+            }
+            Backend::Remote(client) => client.submit_job(token, &job).await?,
+        })
+    }
+
+    /// `status` is a wire name; an unknown one is a usage error in both modes.
+    pub async fn list_jobs(&self, token: &str, status: Option<String>) -> CliResult<Vec<Job>> {
+        Ok(match self {
+            Backend::Local(service) => {
+                let status = match status.as_deref() {
+                    None => None,
+                    Some(name) => Some(qhub_api::job_status_from_name(name).ok_or_else(|| {
+                        crate::exit::CliError::new(
+                            crate::exit::Exit::Usage,
+                            format!("unknown job status {name:?}: use queued, running, completed, failed or cancelled"),
+                        )
+                    })?),
+                };
+                service
+                    .list_jobs(token, status)
+                    .await?
+                    .into_iter()
+                    .map(Job::from)
+                    .collect()
+            }
+            Backend::Remote(client) => client.list_jobs(token, &JobFilter { status }).await?,
+        })
+    }
+
+    pub async fn get_job(&self, token: &str, id: &str) -> CliResult<Job> {
+        Ok(match self {
+            Backend::Local(service) => service.get_job(token, id).await?.into(),
+            Backend::Remote(client) => client.get_job(token, id).await?,
+        })
+    }
+
+    pub async fn cancel_job(&self, token: &str, id: &str) -> CliResult<Job> {
+        Ok(match self {
+            Backend::Local(service) => service.cancel_job(token, id).await?.into(),
+            Backend::Remote(client) => client.cancel_job(token, id).await?,
+        })
+    }
+
+    pub async fn export_account(&self, token: &str) -> CliResult<serde_json::Value> {
+        Ok(match self {
+            Backend::Local(service) => {
+                let document = service.export_account(token).await?;
+                serde_json::from_str(&document).map_err(|e| {
+                    crate::exit::CliError::internal(format!(
+                        "the account core exported malformed JSON: {e}"
+                    ))
+                })?
+            }
+            Backend::Remote(client) => client.export_account(token).await?,
+        })
+    }
+
+    pub async fn delete_account(&self, token: &str) -> CliResult {
+        match self {
+            Backend::Local(service) => service.delete_account(token).await?,
+            Backend::Remote(client) => client.delete_account(token).await?,
         }
         Ok(())
     }

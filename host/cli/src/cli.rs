@@ -2,7 +2,10 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{login, logout, migrate, passwd, plugins, register, serve, sessions, whoami};
+use crate::commands::{
+    account, jobs, login, logout, migrate, passwd, plugins, prefs, register, serve, sessions,
+    usage, whoami,
+};
 use crate::context::Context;
 use crate::exit::CliResult;
 use crate::home::Home;
@@ -48,6 +51,17 @@ enum Command {
     Sessions(sessions::Command),
     /// Change your password; your other sessions are logged out.
     Passwd(passwd::Args),
+    /// Get, set or unset preferences (JSON values).
+    #[command(subcommand)]
+    Prefs(prefs::Command),
+    /// Show this month's quota: jobs and shots, used and remaining.
+    Usage(usage::Args),
+    /// Submit, list, show or cancel quantum jobs.
+    #[command(subcommand)]
+    Jobs(jobs::Command),
+    /// Export or delete your account and all of its data.
+    #[command(subcommand)]
+    Account(account::Command),
     /// Inspect the WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
@@ -73,6 +87,10 @@ impl Cli {
             Command::Logout(args) => args.run(&ctx).await,
             Command::Sessions(command) => command.run(&ctx).await,
             Command::Passwd(args) => args.run(&ctx).await,
+            Command::Prefs(command) => command.run(&ctx).await,
+            Command::Usage(args) => args.run(&ctx).await,
+            Command::Jobs(command) => command.run(&ctx).await,
+            Command::Account(command) => command.run(&ctx).await,
             Command::Plugins(command) => command.run(&ctx),
             Command::Serve(args) => args.run(&ctx).await,
             Command::Migrate(command) => command.run(&ctx).await,

@@ -135,10 +135,19 @@ impl Context {
         );
         let core = load_embedded(&runtime, "auth")?;
         let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;
-        let config = BTreeMap::from([
+        let mut config = BTreeMap::from([
             ("jwt-secret".to_owned(), jwt_secret),
             ("issuer".to_owned(), issuer.to_owned()),
         ]);
+        // Operator settings the core reads; it validates them and owns the defaults.
+        for (variable, key) in [
+            ("QHUB_QUOTA_MONTHLY_JOBS", "quota-monthly-jobs"),
+            ("QHUB_QUOTA_MONTHLY_SHOTS", "quota-monthly-shots"),
+        ] {
+            if let Some(value) = std::env::var(variable).ok().filter(|v| !v.is_empty()) {
+                config.insert(key.to_owned(), value);
+            }
+        }
         AccountService::new(runtime, core, backend, db, config)
             .map_err(|e| CliError::internal(e.to_string()))
     }

@@ -5,7 +5,8 @@ use std::sync::Once;
 use std::time::Duration;
 
 use qhub_api::{
-    ChangePassword, ErrorBody, LoginRequest, Profile, RegisterRequest, Revoked, Session, SignedIn,
+    ChangePassword, ErrorBody, Job, JobFilter, JobRequest, LoginRequest, Preference, Profile,
+    RegisterRequest, Revoked, Session, SignedIn, Usage,
 };
 use qhub_runtime::{ErrorCode, code_from_name};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -132,6 +133,108 @@ impl Client {
             .bearer_auth(token)
             .json(body);
         self.exchange(request).await.map(drop)
+    }
+
+    pub async fn list_preferences(&self, token: &str) -> Result<Vec<Preference>, ClientError> {
+        self.send(
+            self.request(Method::GET, "v1/preferences")
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    /// `value` is sent as typed; the server's core decides whether it is valid JSON.
+    pub async fn set_preference(
+        &self,
+        token: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ClientError> {
+        let request = self
+            .http
+            .request(Method::PUT, self.url_with_id("v1/preferences/", key))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(value.to_owned());
+        self.exchange(request).await.map(drop)
+    }
+
+    pub async fn unset_preference(&self, token: &str, key: &str) -> Result<(), ClientError> {
+        let request = self
+            .http
+            .request(Method::DELETE, self.url_with_id("v1/preferences/", key))
+            .bearer_auth(token);
+        self.exchange(request).await.map(drop)
+    }
+
+    pub async fn usage(&self, token: &str) -> Result<Usage, ClientError> {
+        self.send(self.request(Method::GET, "v1/usage").bearer_auth(token))
+            .await
+    }
+
+    pub async fn submit_job(&self, token: &str, job: &JobRequest) -> Result<Job, ClientError> {
+        self.send(
+            self.request(Method::POST, "v1/jobs")
+                .bearer_auth(token)
+                .json(job),
+        )
+        .await
+    }
+
+    pub async fn list_jobs(
+        &self,
+        token: &str,
+        filter: &JobFilter,
+    ) -> Result<Vec<Job>, ClientError> {
+        self.send(
+            self.request(Method::GET, "v1/jobs")
+                .bearer_auth(token)
+                .query(filter),
+        )
+        .await
+    }
+
+    pub async fn get_job(&self, token: &str, id: &str) -> Result<Job, ClientError> {
+        let request = self
+            .http
+            .request(Method::GET, self.url_with_id("v1/jobs/", id))
+            .bearer_auth(token);
+        self.send(request).await
+    }
+
+    pub async fn cancel_job(&self, token: &str, id: &str) -> Result<Job, ClientError> {
+        let mut url = self.url_with_id("v1/jobs/", id);
+        url.path_segments_mut()
+            .expect("http URLs have path segments")
+            .push("cancel");
+        self.send(self.http.request(Method::POST, url).bearer_auth(token))
+            .await
+    }
+
+    /// The export document, as the server sent it.
+    pub async fn export_account(&self, token: &str) -> Result<serde_json::Value, ClientError> {
+        self.send(
+            self.request(Method::GET, "v1/account/export")
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    pub async fn delete_account(&self, token: &str) -> Result<(), ClientError> {
+        let request = self
+            .request(Method::DELETE, "v1/account")
+            .bearer_auth(token);
+        self.exchange(request).await.map(drop)
+    }
+
+    /// `base/prefix/<id>`, with `id` kept as one path segment whatever it contains.
+    fn url_with_id(&self, prefix: &str, id: &str) -> url::Url {
+        let mut url = self.base.join(prefix).expect("API paths are relative URLs");
+        url.path_segments_mut()
+            .expect("http URLs have path segments")
+            .pop_if_empty()
+            .push(id);
+        url
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use wasmtime::component::HasSelf;
 
 use crate::bindings::accounts::{
-    ClientInfo, Error as AccountError, Principal, Profile, RegisterRequest, SessionInfo, SignedIn,
+    ClientInfo, Error as AccountError, JobRequest, Principal, Profile, RegisterRequest,
+    SessionInfo, SignedIn, UsageReport,
 };
 use crate::bindings::core::{AccountCore, AccountCorePre};
+use crate::bindings::types::{JobStatus, Preference, QuantumJob};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
 use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
@@ -145,6 +147,65 @@ impl AccountService {
 
     pub async fn logout_all(&self, token: &str) -> Result<u32, ServiceError> {
         call!(self, |core, store| core.call_logout_all(store, token))
+    }
+
+    pub async fn list_preferences(&self, token: &str) -> Result<Vec<Preference>, ServiceError> {
+        call!(self, |core, store| core.call_list_preferences(store, token))
+    }
+
+    pub async fn set_preference(
+        &self,
+        token: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ServiceError> {
+        call!(self, |core, store| core
+            .call_set_preference(store, token, key, value))
+    }
+
+    pub async fn unset_preference(&self, token: &str, key: &str) -> Result<(), ServiceError> {
+        call!(self, |core, store| core
+            .call_unset_preference(store, token, key))
+    }
+
+    pub async fn get_usage(&self, token: &str) -> Result<UsageReport, ServiceError> {
+        call!(self, |core, store| core.call_get_usage(store, token))
+    }
+
+    pub async fn submit_job(
+        &self,
+        token: &str,
+        request: JobRequest,
+    ) -> Result<QuantumJob, ServiceError> {
+        call!(self, |core, store| core
+            .call_submit_job(store, token, &request))
+    }
+
+    pub async fn list_jobs(
+        &self,
+        token: &str,
+        status: Option<JobStatus>,
+    ) -> Result<Vec<QuantumJob>, ServiceError> {
+        call!(self, |core, store| core
+            .call_list_jobs(store, token, status))
+    }
+
+    pub async fn get_job(&self, token: &str, job_id: &str) -> Result<QuantumJob, ServiceError> {
+        call!(self, |core, store| core.call_get_job(store, token, job_id))
+    }
+
+    pub async fn cancel_job(&self, token: &str, job_id: &str) -> Result<QuantumJob, ServiceError> {
+        call!(self, |core, store| core
+            .call_cancel_job(store, token, job_id))
+    }
+
+    /// Everything stored about the user, as the core's JSON document.
+    pub async fn export_account(&self, token: &str) -> Result<String, ServiceError> {
+        call!(self, |core, store| core.call_export_account(store, token))
+    }
+
+    pub async fn delete_account(&self, token: &str) -> Result<(), ServiceError> {
+        call!(self, |core, store| core.call_delete_account(store, token))
     }
 
     pub async fn change_password(

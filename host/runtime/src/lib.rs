@@ -23,9 +23,10 @@ mod store;
 
 pub use accounts::{AccountService, ServiceError};
 pub use bindings::accounts::{
-    ClientInfo, Error as AccountError, ErrorCode, Principal, Profile, RegisterRequest, SessionInfo,
-    SignedIn,
+    ClientInfo, Error as AccountError, ErrorCode, JobRequest, Principal, Profile, RegisterRequest,
+    SessionInfo, SignedIn, UsageReport,
 };
+pub use bindings::types::{JobStatus, Preference, QuantumJob};
 pub use cache::Origin;
 pub use codes::{code_from_name, code_name};
 pub use engine::{Allocation, EPOCH_TICK, Limits, RuntimeConfig};

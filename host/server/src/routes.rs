@@ -3,13 +3,14 @@
 use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use qhub_api::{
-    ChangePassword, LoginRequest, Profile, RegisterRequest, Revoked, Session, SignedIn,
+    ChangePassword, Job, JobFilter, JobRequest, LoginRequest, Preference, Profile, RegisterRequest,
+    Revoked, Session, SignedIn, Usage,
 };
 use qhub_runtime::{AccountService, ClientInfo, ErrorCode};
 
@@ -26,6 +27,17 @@ pub(crate) fn router(accounts: AccountService) -> Router {
         .route("/v1/sessions/{id}", delete(revoke_session))
         .route("/v1/sessions/revoke-others", post(revoke_other_sessions))
         .route("/v1/password", put(change_password))
+        .route("/v1/preferences", get(list_preferences))
+        .route(
+            "/v1/preferences/{key}",
+            put(set_preference).delete(unset_preference),
+        )
+        .route("/v1/usage", get(usage))
+        .route("/v1/jobs", post(submit_job).get(list_jobs))
+        .route("/v1/jobs/{id}", get(get_job))
+        .route("/v1/jobs/{id}/cancel", post(cancel_job))
+        .route("/v1/account/export", get(export_account))
+        .route("/v1/account", delete(delete_account))
         .route("/v1/me", get(whoami))
         .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
         .with_state(accounts)
@@ -157,5 +169,111 @@ async fn change_password(
             &body.new_password,
         )
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_preferences(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<Preference>>, ApiError> {
+    let preferences = accounts.list_preferences(bearer(&headers)?).await?;
+    Ok(Json(
+        preferences.into_iter().map(Preference::from).collect(),
+    ))
+}
+
+/// The body is handed to the core as text: the core decides what a valid value is.
+async fn set_preference(
+    State(accounts): State<AccountService>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Result<StatusCode, ApiError> {
+    accounts
+        .set_preference(bearer(&headers)?, &key, &body)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unset_preference(
+    State(accounts): State<AccountService>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    accounts.unset_preference(bearer(&headers)?, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn usage(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Usage>, ApiError> {
+    Ok(Json(accounts.get_usage(bearer(&headers)?).await?.into()))
+}
+
+async fn submit_job(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+    body: Result<Json<JobRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let Json(body) = body?;
+    let request = qhub_runtime::JobRequest {
+        source: body.source,
+        shots: body.shots,
+        backend: body.backend,
+    };
+    let job = accounts.submit_job(bearer(&headers)?, request).await?;
+    Ok((StatusCode::CREATED, Json(job.into())))
+}
+
+async fn list_jobs(
+    State(accounts): State<AccountService>,
+    Query(filter): Query<JobFilter>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<Job>>, ApiError> {
+    let status = match filter.status.as_deref() {
+        None => None,
+        Some(name) => Some(qhub_api::job_status_from_name(name).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("unknown job status {name:?}: use queued, running, completed, failed or cancelled"),
+            )
+        })?),
+    };
+    let jobs = accounts.list_jobs(bearer(&headers)?, status).await?;
+    Ok(Json(jobs.into_iter().map(Job::from).collect()))
+}
+
+async fn get_job(
+    State(accounts): State<AccountService>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(accounts.get_job(bearer(&headers)?, &id).await?.into()))
+}
+
+async fn cancel_job(
+    State(accounts): State<AccountService>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(
+        accounts.cancel_job(bearer(&headers)?, &id).await?.into(),
+    ))
+}
+
+async fn export_account(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let document = accounts.export_account(bearer(&headers)?).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], document))
+}
+
+async fn delete_account(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    accounts.delete_account(bearer(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,12 +1,16 @@
 //! One module per command.
 
+pub mod account;
+pub mod jobs;
 pub mod login;
 pub mod logout;
 pub mod migrate;
 pub mod passwd;
 pub mod plugins;
+pub mod prefs;
 pub mod register;
 pub mod serve;
 mod session;
 pub mod sessions;
+pub mod usage;
 pub mod whoami;
