@@ -1,12 +1,16 @@
 //! The account flows: register, login, authenticate, whoami and logout, a user's
 //! view and control of their own sessions, and changing the password.
 //!
+//! [`Accounts::authorize`] is where every flow that takes a token checks it, and
+//! what the credential may do (see [`Access`]).
+//!
 //! Every rule hosts must not know lives here: which inputs are valid, how long a
 //! session lasts, when a token stops working, when a hash is replaced. The flows
 //! take the current time as an argument, so tests control the clock.
 
 use crate::email::{self, EmailError};
 use crate::error::{AuthFailure, Error};
+use crate::keys::{self, Access, Scope};
 use crate::password;
 use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
 use crate::token::Tokens;
@@ -48,12 +52,33 @@ pub struct SignedIn {
     pub user: User,
 }
 
-/// An authenticated caller.
+/// An authenticated caller: a session, or an API key limited to its scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: String,
-    pub session_id: String,
-    pub expires_at: Millis,
+    /// None for an API key.
+    pub session_id: Option<String>,
+    /// None for a session.
+    pub api_key_id: Option<String>,
+    /// Every scope for a session.
+    pub scopes: Vec<Scope>,
+    /// None for a key that never expires.
+    pub expires_at: Option<Millis>,
+}
+
+impl Principal {
+    /// Whether this credential may do what `access` describes.
+    pub fn check(&self, access: Access) -> Result<(), Error> {
+        match access {
+            Access::Scope(scope) if !self.scopes.contains(&scope) => {
+                Err(Error::MissingScope(scope))
+            }
+            Access::SessionOnly(action) if self.session_id.is_none() => {
+                Err(Error::SessionOnly(action))
+            }
+            Access::Scope(_) | Access::SessionOnly(_) => Ok(()),
+        }
+    }
 }
 
 /// A live session as its owner sees it.
@@ -151,22 +176,37 @@ impl<S: Store> Accounts<S> {
         self.start_session(user, client, now)
     }
 
-    /// Checks the token and that its session is live, and records the activity.
+    /// Checks the token (a session JWT or an API key) and that its session or key
+    /// is live, and records the activity.
     pub fn authenticate(&self, token: &str, now: Millis) -> Result<Principal, Error> {
+        if keys::is_api_key(token) {
+            return keys::authenticate(&self.store, token, now);
+        }
         let session = self.live_session(token, now)?;
         if now - session.last_seen_at > TOUCH_INTERVAL {
             self.store.touch_session(&session.id, now)?;
         }
         Ok(Principal {
             user_id: session.user_id,
-            session_id: session.id,
-            expires_at: session.expires_at,
+            session_id: Some(session.id),
+            api_key_id: None,
+            scopes: Scope::ALL.to_vec(),
+            expires_at: Some(session.expires_at),
         })
+    }
+
+    /// Authenticates the token and checks that its credential may do what a flow
+    /// needs: every flow that takes a token goes through here (`logout` and
+    /// `logout_all` through [`Self::session_to_end`]).
+    pub fn authorize(&self, token: &str, access: Access, now: Millis) -> Result<Principal, Error> {
+        let principal = self.authenticate(token, now)?;
+        principal.check(access)?;
+        Ok(principal)
     }
 
     /// The token's user.
     pub fn whoami(&self, token: &str, now: Millis) -> Result<User, Error> {
-        let principal = self.authenticate(token, now)?;
+        let principal = self.authorize(token, Access::Scope(Scope::AccountRead), now)?;
         self.store
             .get_user(&principal.user_id)?
             .ok_or(Error::NotFound("account"))
@@ -174,8 +214,7 @@ impl<S: Store> Accounts<S> {
 
     /// Revokes the token's session.
     pub fn logout(&self, token: &str, now: Millis) -> Result<(), Error> {
-        // No touch first: the session is about to end.
-        let session = self.live_session(token, now)?;
+        let session = self.session_to_end(token, "log out", now)?;
         // False only when a concurrent logout won the race; the outcome is the same.
         self.store
             .revoke_session(&session.user_id, &session.id, now)?;
@@ -184,12 +223,12 @@ impl<S: Store> Accounts<S> {
 
     /// The live sessions of the token's user, newest first, the token's own marked.
     pub fn list_sessions(&self, token: &str, now: Millis) -> Result<Vec<SessionInfo>, Error> {
-        let principal = self.authenticate(token, now)?;
+        let principal = self.authorize(token, Access::SessionOnly("list sessions"), now)?;
         let sessions = self.store.list_sessions(&principal.user_id, now)?;
         Ok(sessions
             .into_iter()
             .map(|session| SessionInfo {
-                current: session.id == principal.session_id,
+                current: principal.session_id.as_ref() == Some(&session.id),
                 id: session.id,
                 user_agent: session.user_agent,
                 ip: session.ip,
@@ -202,7 +241,7 @@ impl<S: Store> Accounts<S> {
 
     /// Revokes one live session of the token's user, which may be the token's own.
     pub fn revoke_session(&self, token: &str, session_id: &str, now: Millis) -> Result<(), Error> {
-        let principal = self.authenticate(token, now)?;
+        let principal = self.authorize(token, Access::SessionOnly("revoke sessions"), now)?;
         // The store only looks among this user's sessions, so another user's session
         // id gets the same answer as one that never existed.
         if self
@@ -218,17 +257,16 @@ impl<S: Store> Accounts<S> {
     /// Revokes every live session of the token's user except the token's own;
     /// returns how many.
     pub fn revoke_other_sessions(&self, token: &str, now: Millis) -> Result<u32, Error> {
-        let principal = self.authenticate(token, now)?;
+        let principal = self.authorize(token, Access::SessionOnly("revoke sessions"), now)?;
         Ok(self
             .store
-            .revoke_sessions(&principal.user_id, Some(&principal.session_id), now)?)
+            .revoke_sessions(&principal.user_id, principal.session_id.as_deref(), now)?)
     }
 
     /// Revokes every live session of the token's user, the token's own included;
     /// returns how many.
     pub fn logout_all(&self, token: &str, now: Millis) -> Result<u32, Error> {
-        // No touch first, as in `logout`: the session is about to end.
-        let session = self.live_session(token, now)?;
+        let session = self.session_to_end(token, "log out", now)?;
         Ok(self.store.revoke_sessions(&session.user_id, None, now)?)
     }
 
@@ -246,7 +284,7 @@ impl<S: Store> Accounts<S> {
         new: &str,
         now: Millis,
     ) -> Result<(), Error> {
-        let principal = self.authenticate(token, now)?;
+        let principal = self.authorize(token, Access::SessionOnly("change the password"), now)?;
         let user = self
             .store
             .get_user(&principal.user_id)?
@@ -268,7 +306,7 @@ impl<S: Store> Accounts<S> {
         let fresh = password::hash(new)?;
         self.store.set_password_hash(&user.id, &fresh, now)?;
         self.store
-            .revoke_sessions(&user.id, Some(&principal.session_id), now)?;
+            .revoke_sessions(&user.id, principal.session_id.as_deref(), now)?;
         Ok(())
     }
 
@@ -290,6 +328,22 @@ impl<S: Store> Accounts<S> {
             expires_at: session.expires_at,
             user,
         })
+    }
+
+    /// The live session of `token`, for a flow that ends it: unlike
+    /// [`Self::authorize`] it does not record activity first. An API key is
+    /// authenticated (so a bad key gets the same answer everywhere), then refused.
+    fn session_to_end(
+        &self,
+        token: &str,
+        action: &'static str,
+        now: Millis,
+    ) -> Result<Session, Error> {
+        if keys::is_api_key(token) {
+            self.authenticate(token, now)?;
+            return Err(Error::SessionOnly(action));
+        }
+        self.live_session(token, now)
     }
 
     /// The session `token` names, if the token is valid and the session live.

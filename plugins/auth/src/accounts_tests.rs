@@ -263,8 +263,10 @@ fn authenticate_touches_at_most_once_a_minute() {
         principal,
         Principal {
             user_id: signed_in.user.id.clone(),
-            session_id: signed_in.session_id.clone(),
-            expires_at: signed_in.expires_at,
+            session_id: Some(signed_in.session_id.clone()),
+            api_key_id: None,
+            scopes: Scope::ALL.to_vec(),
+            expires_at: Some(signed_in.expires_at),
         }
     );
     let session = accounts.store.session(&signed_in.session_id);

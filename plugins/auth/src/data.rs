@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::accounts::Accounts;
 use crate::error::Error;
+use crate::keys::{Access, Scope};
 use crate::store::{
     ApiKey, Job, JobStatus, Millis, NewJob, OAuthConnection, Preference, Quota, Session, Store,
     StoreError, Transition, User,
@@ -102,9 +103,9 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
         self.accounts.store()
     }
 
-    /// The id of the token's user.
-    fn user_id(&self, token: &str, now: Millis) -> Result<String, Error> {
-        Ok(self.accounts.authenticate(token, now)?.user_id)
+    /// The id of the token's user, once the token is known to allow `access`.
+    fn user_id(&self, token: &str, access: Access, now: Millis) -> Result<String, Error> {
+        Ok(self.accounts.authorize(token, access, now)?.user_id)
     }
 
     fn limits(&self) -> Result<Limits, Error> {
@@ -113,7 +114,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 
     /// The user's preferences, by key.
     pub fn list_preferences(&self, token: &str, now: Millis) -> Result<Vec<Preference>, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::PrefsRead), now)?;
         Ok(self.store().list_preferences(&user_id)?)
     }
 
@@ -125,7 +126,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
         value: &str,
         now: Millis,
     ) -> Result<(), Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::PrefsWrite), now)?;
         check_key(key)?;
         let value = compact_json(value)?;
         Ok(self.store().set_preference(&user_id, key, &value, now)?)
@@ -133,7 +134,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 
     /// Removes a preference.
     pub fn unset_preference(&self, token: &str, key: &str, now: Millis) -> Result<(), Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::PrefsWrite), now)?;
         check_key(key)?;
         if self.store().delete_preference(&user_id, key)? {
             Ok(())
@@ -144,7 +145,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 
     /// Quota use of the current month.
     pub fn get_usage(&self, token: &str, now: Millis) -> Result<UsageReport, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::AccountRead), now)?;
         self.usage(&user_id, now)
     }
 
@@ -162,7 +163,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 
     /// Validates and queues a job, counting it against the monthly quota.
     pub fn submit_job(&self, token: &str, request: JobRequest, now: Millis) -> Result<Job, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::JobsWrite), now)?;
         check_source(&request.source)?;
         check_shots(request.shots)?;
         let backend = backend_name(request.backend)?;
@@ -197,13 +198,13 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
         status: Option<JobStatus>,
         now: Millis,
     ) -> Result<Vec<Job>, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::JobsRead), now)?;
         Ok(self.store().list_jobs(&user_id, status, LIST_JOBS_LIMIT)?)
     }
 
     /// One of the user's jobs.
     pub fn get_job(&self, token: &str, job_id: &str, now: Millis) -> Result<Job, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::JobsRead), now)?;
         self.store()
             .get_job(&user_id, job_id)?
             .ok_or(Error::NoSuchJob)
@@ -211,7 +212,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 
     /// Cancels a queued or running job.
     pub fn cancel_job(&self, token: &str, job_id: &str, now: Millis) -> Result<Job, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::JobsWrite), now)?;
         let change = Transition {
             from: &[JobStatus::Queued, JobStatus::Running],
             status: JobStatus::Cancelled,
@@ -232,7 +233,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     /// Everything stored about the user as one JSON document, without password
     /// hashes or API key hashes.
     pub fn export_account(&self, token: &str, now: Millis) -> Result<String, Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::Scope(Scope::AccountRead), now)?;
         let store = self.store();
         let user = store
             .get_user(&user_id)?
@@ -269,7 +270,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     /// Deletes the token's user and everything that belongs to them, the token's
     /// session included, so the token stops working.
     pub fn delete_account(&self, token: &str, now: Millis) -> Result<(), Error> {
-        let user_id = self.user_id(token, now)?;
+        let user_id = self.user_id(token, Access::SessionOnly("delete the account"), now)?;
         self.store()
             .delete_user(&user_id)
             .map_err(|error| match error {

@@ -5,6 +5,7 @@
 //! password material. `lib.rs` maps each variant onto the WIT `error-code`.
 
 use crate::email::EmailError;
+use crate::keys::Scope;
 use crate::password::{HashError, PolicyViolation};
 use crate::store::{JobStatus, StoreError};
 use crate::token::ConfigError;
@@ -32,8 +33,20 @@ pub enum Error {
     /// no email to keep secret.
     #[error("current password is incorrect")]
     WrongPassword,
+    /// A scope name that does not exist (`invalid-input`); the payload is the name.
+    #[error(
+        "unknown scope {0:?}: use account:read, jobs:read, jobs:write, prefs:read or prefs:write"
+    )]
+    UnknownScope(String),
     #[error(transparent)]
     Unauthenticated(#[from] AuthFailure),
+    /// An API key asked for something only a session may do (`forbidden`); the
+    /// payload says what, as in "API keys cannot change the password".
+    #[error("API keys cannot {0}; use a session from `qhub login`")]
+    SessionOnly(&'static str),
+    /// An API key asked for something outside its scopes (`forbidden`).
+    #[error("this API key lacks the {} scope", .0.as_str())]
+    MissingScope(Scope),
     /// The named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -41,6 +54,10 @@ pub enum Error {
     /// user's session, so no one learns which session ids exist (`not-found`).
     #[error("no such session")]
     NoSuchSession,
+    /// The user has no unrevoked API key with this id. Also the answer for another
+    /// user's key (`not-found`).
+    #[error("no such api key")]
+    NoSuchApiKey,
     /// A uniqueness rule was violated; the payload names what was duplicated.
     #[error("{0} already exists")]
     Conflict(String),
@@ -87,6 +104,13 @@ pub enum AuthFailure {
     SessionRevoked,
     #[error("session expired")]
     SessionExpired,
+    /// A token shaped like an API key that matches no stored key.
+    #[error("invalid api key")]
+    InvalidApiKey,
+    #[error("api key revoked")]
+    ApiKeyRevoked,
+    #[error("api key expired")]
+    ApiKeyExpired,
 }
 
 impl From<StoreError> for Error {

@@ -3,8 +3,8 @@
 
 use crate::bindings::qhub::plugin::{store as host, types};
 use crate::store::{
-    ApiKey, Job, JobStatus, Millis, NewJob, NewSession, NewUser, OAuthConnection, Preference,
-    Quota, Session, Store, StoreError, Transition, Usage, User,
+    ApiKey, Job, JobStatus, Millis, NewApiKey, NewJob, NewSession, NewUser, OAuthConnection,
+    Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
 };
 
 /// The `store` import, wired by the host to a backend plugin.
@@ -99,23 +99,34 @@ impl Store for HostStore {
             .collect())
     }
 
+    fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError> {
+        let key = types::NewApiKey {
+            user_id: key.user_id,
+            name: key.name,
+            prefix: key.prefix,
+            secret_hash: key.secret_hash,
+            scopes: key.scopes,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+        };
+        Ok(api_key_from_wit(host::create_api_key(&key)?))
+    }
+
+    fn get_api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        Ok(host::get_api_key_by_hash(secret_hash)?.map(api_key_from_wit))
+    }
+
     fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
         let keys = host::list_api_keys(user_id)?;
-        Ok(keys
-            .into_iter()
-            .map(|key| ApiKey {
-                id: key.id,
-                user_id: key.user_id,
-                name: key.name,
-                prefix: key.prefix,
-                secret_hash: key.secret_hash,
-                scopes: key.scopes,
-                created_at: key.created_at,
-                expires_at: key.expires_at,
-                last_used_at: key.last_used_at,
-                revoked_at: key.revoked_at,
-            })
-            .collect())
+        Ok(keys.into_iter().map(api_key_from_wit).collect())
+    }
+
+    fn revoke_api_key(&self, user_id: &str, key_id: &str, now: Millis) -> Result<bool, StoreError> {
+        Ok(host::revoke_api_key(user_id, key_id, now)?)
+    }
+
+    fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError> {
+        Ok(host::touch_api_key(key_id, now)?)
     }
 
     fn list_preferences(&self, user_id: &str) -> Result<Vec<Preference>, StoreError> {
@@ -211,6 +222,21 @@ fn user_from_wit(user: types::User) -> User {
         password_hash: user.password_hash,
         created_at: user.created_at,
         updated_at: user.updated_at,
+    }
+}
+
+fn api_key_from_wit(key: types::ApiKey) -> ApiKey {
+    ApiKey {
+        id: key.id,
+        user_id: key.user_id,
+        name: key.name,
+        prefix: key.prefix,
+        secret_hash: key.secret_hash,
+        scopes: key.scopes,
+        created_at: key.created_at,
+        expires_at: key.expires_at,
+        last_used_at: key.last_used_at,
+        revoked_at: key.revoked_at,
     }
 }
 

@@ -9,6 +9,7 @@ mod data;
 mod email;
 mod error;
 mod host_store;
+mod keys;
 #[cfg(test)]
 mod memory_store;
 mod password;
@@ -24,7 +25,7 @@ use crate::accounts::{Accounts, Client, Registration};
 use crate::data::{AccountData, JobRequest};
 use crate::error::Error;
 use crate::host_store::HostStore;
-use crate::store::{Millis, User};
+use crate::store::{ApiKey, Millis, User};
 use crate::token::Tokens;
 
 // The workspace denies unsafe code, but the ABI glue wit-bindgen generates (and the
@@ -72,6 +73,12 @@ impl wit::Guest for Component {
         Ok(wit::Principal {
             user_id: principal.user_id,
             session_id: principal.session_id,
+            api_key_id: principal.api_key_id,
+            scopes: principal
+                .scopes
+                .into_iter()
+                .map(|scope| scope.as_str().to_owned())
+                .collect(),
             expires_at: principal.expires_at,
         })
     }
@@ -162,6 +169,29 @@ impl wit::Guest for Component {
         run_data(|data, now| data.cancel_job(&token, &job_id, now)).map(Into::into)
     }
 
+    fn create_api_key(
+        token: String,
+        name: String,
+        scopes: Vec<String>,
+        expires_in: Option<u64>,
+    ) -> Result<wit::NewApiKey, wit::Error> {
+        let created =
+            run(|core, now| core.create_api_key(&token, &name, &scopes, expires_in, now))?;
+        Ok(wit::NewApiKey {
+            key: created.key.into(),
+            secret: created.secret,
+        })
+    }
+
+    fn list_api_keys(token: String) -> Result<Vec<wit::ApiKeyInfo>, wit::Error> {
+        let keys = run(|core, now| core.list_api_keys(&token, now))?;
+        Ok(keys.into_iter().map(Into::into).collect())
+    }
+
+    fn revoke_api_key(token: String, key_id: String) -> Result<(), wit::Error> {
+        run(|core, now| core.revoke_api_key(&token, &key_id, now))
+    }
+
     fn export_account(token: String) -> Result<String, wit::Error> {
         run_data(|data, now| data.export_account(&token, now))
     }
@@ -244,19 +274,36 @@ impl From<accounts::SessionInfo> for wit::SessionInfo {
     }
 }
 
+impl From<ApiKey> for wit::ApiKeyInfo {
+    fn from(key: ApiKey) -> Self {
+        wit::ApiKeyInfo {
+            id: key.id,
+            name: key.name,
+            prefix: key.prefix,
+            scopes: key.scopes,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+        }
+    }
+}
+
 impl From<Error> for wit::Error {
     fn from(error: Error) -> Self {
         use wit::ErrorCode as Code;
         let code = match &error {
-            Error::InvalidEmail(_) | Error::InvalidInput(_) | Error::InvalidJson(_) => {
-                Code::InvalidInput
-            }
+            Error::InvalidEmail(_)
+            | Error::InvalidInput(_)
+            | Error::InvalidJson(_)
+            | Error::UnknownScope(_) => Code::InvalidInput,
             Error::WeakPassword(_) => Code::WeakPassword,
             Error::EmailTaken => Code::EmailTaken,
             Error::InvalidCredentials | Error::WrongPassword => Code::InvalidCredentials,
             Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::SessionOnly(_) | Error::MissingScope(_) => Code::Forbidden,
             Error::NotFound(_)
             | Error::NoSuchSession
+            | Error::NoSuchApiKey
             | Error::NoSuchJob
             | Error::PreferenceNotSet => Code::NotFound,
             Error::Conflict(_) | Error::JobAlready(_) => Code::Conflict,
@@ -334,6 +381,27 @@ mod tests {
             "email already exists",
         );
         check(Error::NoSuchSession, Code::NotFound, "no such session");
+        check(Error::NoSuchApiKey, Code::NotFound, "no such api key");
+        check(
+            Error::UnknownScope("jobs:admin".into()),
+            Code::InvalidInput,
+            "unknown scope \"jobs:admin\": use account:read, jobs:read, jobs:write, prefs:read or prefs:write",
+        );
+        check(
+            Error::SessionOnly("create API keys"),
+            Code::Forbidden,
+            "API keys cannot create API keys; use a session from `qhub login`",
+        );
+        check(
+            Error::MissingScope(keys::Scope::JobsWrite),
+            Code::Forbidden,
+            "this API key lacks the jobs:write scope",
+        );
+        check(
+            AuthFailure::ApiKeyRevoked.into(),
+            Code::Unauthenticated,
+            "api key revoked",
+        );
         check(Error::QuotaExceeded, Code::QuotaExceeded, "quota exceeded");
         check(
             Error::MonthlyQuota {

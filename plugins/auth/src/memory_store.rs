@@ -2,11 +2,11 @@
 //! emails, store-chosen ids, revocation only of live sessions, rows scoped by user,
 //! atomic quota checks and conditional job transitions.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::store::{
-    ApiKey, Job, JobStatus, Millis, NewJob, NewSession, NewUser, OAuthConnection, Preference,
-    Quota, Session, Store, StoreError, Transition, Usage, User,
+    ApiKey, Job, JobStatus, Millis, NewApiKey, NewJob, NewSession, NewUser, OAuthConnection,
+    Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
 };
 
 #[derive(Debug, Default)]
@@ -24,6 +24,9 @@ pub struct MemoryStore {
     pub jobs: RefCell<Vec<Job>>,
     pub oauth_connections: RefCell<Vec<OAuthConnection>>,
     pub api_keys: RefCell<Vec<ApiKey>>,
+    /// How many of the next `create_api_key` calls fail with `Conflict("api-key")`,
+    /// as a real store would on a duplicate prefix or hash.
+    pub api_key_conflicts: Cell<u32>,
 }
 
 impl MemoryStore {
@@ -42,6 +45,24 @@ impl MemoryStore {
             .find(|session| session.id == id)
             .cloned()
             .expect("session exists")
+    }
+
+    pub fn api_key(&self, id: &str) -> ApiKey {
+        self.api_keys
+            .borrow()
+            .iter()
+            .find(|key| key.id == id)
+            .cloned()
+            .expect("api key exists")
+    }
+
+    pub fn edit_api_key(&self, id: &str, edit: impl FnOnce(&mut ApiKey)) {
+        let mut keys = self.api_keys.borrow_mut();
+        edit(
+            keys.iter_mut()
+                .find(|k| k.id == id)
+                .expect("api key exists"),
+        );
     }
 
     pub fn edit_session(&self, id: &str, edit: impl FnOnce(&mut Session)) {
@@ -219,14 +240,74 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
+    fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError> {
+        self.fail()?;
+        let mut keys = self.api_keys.borrow_mut();
+        let duplicate = keys
+            .iter()
+            .any(|k| k.prefix == key.prefix || k.secret_hash == key.secret_hash);
+        if duplicate || self.api_key_conflicts.get() > 0 {
+            self.api_key_conflicts
+                .set(self.api_key_conflicts.get().saturating_sub(1));
+            return Err(StoreError::Conflict("api-key".into()));
+        }
+        let created = ApiKey {
+            id: format!("key-{}", keys.len() + 1),
+            user_id: key.user_id,
+            name: key.name,
+            prefix: key.prefix,
+            secret_hash: key.secret_hash,
+            scopes: key.scopes,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        keys.push(created.clone());
+        self.wrote("create-api-key");
+        Ok(created)
+    }
+
+    fn get_api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         self.fail()?;
         let keys = self.api_keys.borrow();
-        Ok(keys
+        Ok(keys.iter().find(|k| k.secret_hash == secret_hash).cloned())
+    }
+
+    fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
+        self.fail()?;
+        // Newest first, like `list_sessions`.
+        let mut found: Vec<ApiKey> = self
+            .api_keys
+            .borrow()
             .iter()
+            .rev()
             .filter(|k| k.user_id == user_id)
             .cloned()
-            .collect())
+            .collect();
+        found.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        Ok(found)
+    }
+
+    fn revoke_api_key(&self, user_id: &str, key_id: &str, now: Millis) -> Result<bool, StoreError> {
+        self.fail()?;
+        let mut keys = self.api_keys.borrow_mut();
+        let Some(key) = keys
+            .iter_mut()
+            .find(|k| k.id == key_id && k.user_id == user_id && k.revoked_at.is_none())
+        else {
+            return Ok(false);
+        };
+        key.revoked_at = Some(now);
+        self.wrote("revoke-api-key");
+        Ok(true)
+    }
+
+    fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError> {
+        self.fail()?;
+        self.edit_api_key(key_id, |key| key.last_used_at = Some(now));
+        self.wrote("touch-api-key");
+        Ok(())
     }
 
     fn list_preferences(&self, user_id: &str) -> Result<Vec<Preference>, StoreError> {

@@ -86,6 +86,19 @@ pub struct ApiKey {
     pub revoked_at: Option<Millis>,
 }
 
+/// An API key to create; the store chooses its id. `prefix` and `secret_hash`
+/// must each be unique (`Conflict("api-key")` otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+}
+
 /// How much of a quota period a user has consumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
@@ -195,7 +208,16 @@ pub trait Store {
     /// Deletes the user and every row that belongs to them; `NotFound` when absent.
     fn delete_user(&self, user_id: &str) -> Result<(), StoreError>;
     fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError>;
+    /// `Conflict("api-key")` when the prefix or the secret hash exists.
+    fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError>;
+    /// The key whose secret hashes to `secret_hash`, revoked or not.
+    fn get_api_key_by_hash(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// The user's keys, revoked ones included, newest first.
     fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError>;
+    /// False when the user has no such key that is not revoked yet.
+    fn revoke_api_key(&self, user_id: &str, key_id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Records use of a key.
+    fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError>;
     fn list_preferences(&self, user_id: &str) -> Result<Vec<Preference>, StoreError>;
     /// Inserts or replaces; `value` is a JSON document.
     fn set_preference(
