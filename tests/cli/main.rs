@@ -7,6 +7,7 @@ mod accounts;
 mod data;
 mod harness;
 mod home;
+mod keys;
 mod migrate;
 mod plugins;
 mod server;

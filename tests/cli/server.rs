@@ -223,6 +223,71 @@ on_both_databases! {
     }
 }
 
+/// Issue 3's acceptance, step by step: with JWT_SECRET set, `qhub serve` on a
+/// loopback port; the CLI with --server registers, logs in, creates an API key that
+/// then works as QHUB_TOKEN, submits jobs until the quota refuses one, lists and
+/// revokes sessions, and a revoked session's next request gets exit code 4.
+#[test]
+fn the_server_acceptance_path() {
+    let server = Server::start(Qhub::new());
+    let laptop = Qhub::new();
+    let desktop = Qhub::new();
+    let remote = [("QHUB_SERVER", server.url.as_str())];
+    laptop
+        .run_with(
+            &["register", "--email", "ada@example.com", "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+            &remote,
+        )
+        .ok();
+    desktop
+        .run_with(
+            &["login", "--email", "ada@example.com", "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+            &remote,
+        )
+        .ok();
+
+    let key = laptop
+        .run(&["keys", "create", "--name", "ci", "--json"])
+        .json();
+    let key = key["secret"].as_str().unwrap().to_owned();
+    let ci = Qhub::new();
+    let as_ci = |args: &[&str]| {
+        ci.run_with(
+            args,
+            None,
+            &[("QHUB_SERVER", server.url.as_str()), ("QHUB_TOKEN", &key)],
+        )
+    };
+    assert_eq!(
+        as_ci(&["whoami", "--json"]).json()["email"],
+        "ada@example.com"
+    );
+    let bell = ci.path("bell.qasm");
+    std::fs::write(&bell, "OPENQASM 2.0;\nqreg q[1];\n").unwrap();
+    let bell = bell.display().to_string();
+    for _ in 0..5 {
+        as_ci(&["jobs", "submit", &bell, "--shots", "10"]).ok();
+    }
+    as_ci(&["jobs", "submit", &bell, "--shots", "10"]).fails(3, "monthly quota reached");
+
+    let sessions = laptop.run(&["sessions", "list", "--json"]).json();
+    assert_eq!(sessions.as_array().unwrap().len(), 2, "{sessions}");
+    let desktop_session = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    laptop.run(&["sessions", "revoke", &desktop_session]).ok();
+    desktop.run(&["whoami"]).fails(4, "session revoked");
+    laptop.run(&["whoami"]).ok();
+}
+
 #[test]
 fn serve_refuses_to_start_without_a_jwt_secret() {
     let qhub = Qhub::new();

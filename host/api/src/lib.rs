@@ -31,6 +31,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/jobs"),
     ("GET", "/v1/jobs/{id}"),
     ("POST", "/v1/jobs/{id}/cancel"),
+    ("POST", "/v1/keys"),
+    ("GET", "/v1/keys"),
+    ("DELETE", "/v1/keys/{id}"),
     ("GET", "/v1/account/export"),
     ("DELETE", "/v1/account"),
     ("GET", "/v1/me"),
@@ -215,6 +218,60 @@ impl From<qhub_runtime::QuantumJob> for Job {
             error: j.error,
             created_at: timestamp(j.created_at),
             updated_at: timestamp(j.updated_at),
+        }
+    }
+}
+
+/// `POST /v1/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateApiKey {
+    pub name: String,
+    /// Empty for every scope.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Seconds until the key expires; absent for no expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// An API key as its owner sees it; the secret is never shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+/// A key just created, with its secret (shown this once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+impl From<qhub_runtime::ApiKeyInfo> for ApiKey {
+    fn from(k: qhub_runtime::ApiKeyInfo) -> Self {
+        ApiKey {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            scopes: k.scopes,
+            created_at: timestamp(k.created_at),
+            expires_at: k.expires_at.map(timestamp),
+            last_used_at: k.last_used_at.map(timestamp),
+        }
+    }
+}
+
+impl From<qhub_runtime::NewApiKey> for NewApiKey {
+    fn from(k: qhub_runtime::NewApiKey) -> Self {
+        NewApiKey {
+            key: k.key.into(),
+            secret: k.secret,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! Both answer with the same wire types, so each command has one code path.
 
 use qhub_api::{
-    ChangePassword, Job, JobFilter, JobRequest, LoginRequest, Preference, Profile, RegisterRequest,
-    Session, SignedIn, Usage,
+    ApiKey, ChangePassword, CreateApiKey, Job, JobFilter, JobRequest, LoginRequest, NewApiKey,
+    Preference, Profile, RegisterRequest, Session, SignedIn, Usage,
 };
 use qhub_client::Client;
 use qhub_runtime::{AccountService, ClientInfo};
@@ -213,6 +213,36 @@ impl Backend {
             }
             Backend::Remote(client) => client.export_account(token).await?,
         })
+    }
+
+    pub async fn create_api_key(&self, token: &str, request: CreateApiKey) -> CliResult<NewApiKey> {
+        Ok(match self {
+            Backend::Local(service) => service
+                .create_api_key(token, &request.name, &request.scopes, request.expires_in)
+                .await?
+                .into(),
+            Backend::Remote(client) => client.create_api_key(token, &request).await?,
+        })
+    }
+
+    pub async fn list_api_keys(&self, token: &str) -> CliResult<Vec<ApiKey>> {
+        Ok(match self {
+            Backend::Local(service) => service
+                .list_api_keys(token)
+                .await?
+                .into_iter()
+                .map(ApiKey::from)
+                .collect(),
+            Backend::Remote(client) => client.list_api_keys(token).await?,
+        })
+    }
+
+    pub async fn revoke_api_key(&self, token: &str, id: &str) -> CliResult {
+        match self {
+            Backend::Local(service) => service.revoke_api_key(token, id).await?,
+            Backend::Remote(client) => client.revoke_api_key(token, id).await?,
+        }
+        Ok(())
     }
 
     pub async fn delete_account(&self, token: &str) -> CliResult {

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    account, jobs, login, logout, migrate, passwd, plugins, prefs, register, serve, sessions,
+    account, jobs, keys, login, logout, migrate, passwd, plugins, prefs, register, serve, sessions,
     usage, whoami,
 };
 use crate::context::Context;
@@ -59,6 +59,9 @@ enum Command {
     /// Submit, list, show or cancel quantum jobs.
     #[command(subcommand)]
     Jobs(jobs::Command),
+    /// Create, list or revoke API keys (bearer credentials limited to scopes).
+    #[command(subcommand)]
+    Keys(keys::Command),
     /// Export or delete your account and all of its data.
     #[command(subcommand)]
     Account(account::Command),
@@ -90,6 +93,7 @@ impl Cli {
             Command::Prefs(command) => command.run(&ctx).await,
             Command::Usage(args) => args.run(&ctx).await,
             Command::Jobs(command) => command.run(&ctx).await,
+            Command::Keys(command) => command.run(&ctx).await,
             Command::Account(command) => command.run(&ctx).await,
             Command::Plugins(command) => command.run(&ctx),
             Command::Serve(args) => args.run(&ctx).await,

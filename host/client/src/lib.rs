@@ -5,8 +5,8 @@ use std::sync::Once;
 use std::time::Duration;
 
 use qhub_api::{
-    ChangePassword, ErrorBody, Job, JobFilter, JobRequest, LoginRequest, Preference, Profile,
-    RegisterRequest, Revoked, Session, SignedIn, Usage,
+    ApiKey, ChangePassword, CreateApiKey, ErrorBody, Job, JobFilter, JobRequest, LoginRequest,
+    NewApiKey, Preference, Profile, RegisterRequest, Revoked, Session, SignedIn, Usage,
 };
 use qhub_runtime::{ErrorCode, code_from_name};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -209,6 +209,32 @@ impl Client {
             .push("cancel");
         self.send(self.http.request(Method::POST, url).bearer_auth(token))
             .await
+    }
+
+    pub async fn create_api_key(
+        &self,
+        token: &str,
+        request: &CreateApiKey,
+    ) -> Result<NewApiKey, ClientError> {
+        self.send(
+            self.request(Method::POST, "v1/keys")
+                .bearer_auth(token)
+                .json(request),
+        )
+        .await
+    }
+
+    pub async fn list_api_keys(&self, token: &str) -> Result<Vec<ApiKey>, ClientError> {
+        self.send(self.request(Method::GET, "v1/keys").bearer_auth(token))
+            .await
+    }
+
+    pub async fn revoke_api_key(&self, token: &str, id: &str) -> Result<(), ClientError> {
+        let request = self
+            .http
+            .request(Method::DELETE, self.url_with_id("v1/keys/", id))
+            .bearer_auth(token);
+        self.exchange(request).await.map(drop)
     }
 
     /// The export document, as the server sent it.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use wasmtime::component::HasSelf;
 
 use crate::bindings::accounts::{
-    ClientInfo, Error as AccountError, JobRequest, Principal, Profile, RegisterRequest,
-    SessionInfo, SignedIn, UsageReport,
+    ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Principal, Profile,
+    RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
 use crate::bindings::core::{AccountCore, AccountCorePre};
 use crate::bindings::types::{JobStatus, Preference, QuantumJob};
@@ -197,6 +197,26 @@ impl AccountService {
     pub async fn cancel_job(&self, token: &str, job_id: &str) -> Result<QuantumJob, ServiceError> {
         call!(self, |core, store| core
             .call_cancel_job(store, token, job_id))
+    }
+
+    pub async fn create_api_key(
+        &self,
+        token: &str,
+        name: &str,
+        scopes: &[String],
+        expires_in: Option<u64>,
+    ) -> Result<NewApiKey, ServiceError> {
+        call!(self, |core, store| core
+            .call_create_api_key(store, token, name, scopes, expires_in))
+    }
+
+    pub async fn list_api_keys(&self, token: &str) -> Result<Vec<ApiKeyInfo>, ServiceError> {
+        call!(self, |core, store| core.call_list_api_keys(store, token))
+    }
+
+    pub async fn revoke_api_key(&self, token: &str, key_id: &str) -> Result<(), ServiceError> {
+        call!(self, |core, store| core
+            .call_revoke_api_key(store, token, key_id))
     }
 
     /// Everything stored about the user, as the core's JSON document.

@@ -23,8 +23,8 @@ mod store;
 
 pub use accounts::{AccountService, ServiceError};
 pub use bindings::accounts::{
-    ClientInfo, Error as AccountError, ErrorCode, JobRequest, Principal, Profile, RegisterRequest,
-    SessionInfo, SignedIn, UsageReport,
+    ApiKeyInfo, ClientInfo, Error as AccountError, ErrorCode, JobRequest, NewApiKey, Principal,
+    Profile, RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
 pub use bindings::types::{JobStatus, Preference, QuantumJob};
 pub use cache::Origin;

@@ -9,8 +9,8 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use qhub_api::{
-    ChangePassword, Job, JobFilter, JobRequest, LoginRequest, Preference, Profile, RegisterRequest,
-    Revoked, Session, SignedIn, Usage,
+    ApiKey, ChangePassword, CreateApiKey, Job, JobFilter, JobRequest, LoginRequest, NewApiKey,
+    Preference, Profile, RegisterRequest, Revoked, Session, SignedIn, Usage,
 };
 use qhub_runtime::{AccountService, ClientInfo, ErrorCode};
 
@@ -36,6 +36,8 @@ pub(crate) fn router(accounts: AccountService) -> Router {
         .route("/v1/jobs", post(submit_job).get(list_jobs))
         .route("/v1/jobs/{id}", get(get_job))
         .route("/v1/jobs/{id}/cancel", post(cancel_job))
+        .route("/v1/keys", post(create_api_key).get(list_api_keys))
+        .route("/v1/keys/{id}", delete(revoke_api_key))
         .route("/v1/account/export", get(export_account))
         .route("/v1/account", delete(delete_account))
         .route("/v1/me", get(whoami))
@@ -275,5 +277,34 @@ async fn delete_account(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     accounts.delete_account(bearer(&headers)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn create_api_key(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+    body: Result<Json<CreateApiKey>, JsonRejection>,
+) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
+    let Json(body) = body?;
+    let created = accounts
+        .create_api_key(bearer(&headers)?, &body.name, &body.scopes, body.expires_in)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+async fn list_api_keys(
+    State(accounts): State<AccountService>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
+    let keys = accounts.list_api_keys(bearer(&headers)?).await?;
+    Ok(Json(keys.into_iter().map(ApiKey::from).collect()))
+}
+
+async fn revoke_api_key(
+    State(accounts): State<AccountService>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    accounts.revoke_api_key(bearer(&headers)?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod jobs;
+pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod migrate;
