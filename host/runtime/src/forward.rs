@@ -10,8 +10,8 @@
 
 use crate::bindings::core::qhub::plugin::store as store_import;
 use crate::bindings::types::{
-    ApiKey, JobStatus, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession, NewUser,
-    OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Usage, User,
+    ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
+    NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Usage, User,
 };
 use crate::bindings::{core, sql};
 use crate::error::PluginFault;
@@ -130,4 +130,9 @@ forward! {
         user_id: String, id: String, from: Vec<JobStatus>, status: JobStatus,
         result: Option<String>, error: Option<String>, now: i64
     ) -> Option<QuantumJob> => call_transition_job(&user_id, &id, &from, status, result.as_deref(), error.as_deref(), now);
+
+    get_login_throttle(key: String) -> Option<LoginThrottle> => call_get_login_throttle(&key);
+    record_login_failure(key: String, now: i64, window_start: i64) -> LoginThrottle => call_record_login_failure(&key, now, window_start);
+    lock_login(key: String, until: i64) -> () => call_lock_login(&key, until);
+    clear_login_throttle(key: String) -> () => call_clear_login_throttle(&key);
 }

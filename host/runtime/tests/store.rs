@@ -18,8 +18,9 @@ use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
 
 use qhub_runtime::bindings::types::{
-    ApiKey, JobStatus, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession, NewUser,
-    OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage, User,
+    ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
+    NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage,
+    User,
 };
 use qhub_runtime::{
     Allocation, Database, Limits, LoadedPlugin, Runtime, RuntimeConfig, StoreInstance, StoreService,
@@ -66,6 +67,8 @@ conformance!(
     jobs,
     concurrent_submissions_respect_max_jobs,
     concurrent_submissions_respect_max_shots,
+    login_throttles,
+    concurrent_login_failures_are_each_counted,
 );
 
 // ---- the harness ----------------------------------------------------------------
@@ -245,6 +248,11 @@ store_functions! {
         error: Option<&str>,
         now: Timestamp,
     ) -> Option<QuantumJob> => call_transition_job;
+
+    fn get_login_throttle(key: &str) -> Option<LoginThrottle> => call_get_login_throttle;
+    fn record_login_failure(key: &str, now: Timestamp, window_start: Timestamp) -> LoginThrottle => call_record_login_failure;
+    fn lock_login(key: &str, until: Timestamp) -> () => call_lock_login;
+    fn clear_login_throttle(key: &str) -> () => call_clear_login_throttle;
 }
 
 // ---- fixtures and checks --------------------------------------------------------
@@ -462,6 +470,8 @@ mod jobs_scenarios;
 mod preferences_scenarios;
 #[path = "store/sessions.rs"]
 mod sessions_scenarios;
+#[path = "store/throttle.rs"]
+mod throttle_scenarios;
 #[path = "store/users.rs"]
 mod users_scenarios;
 
@@ -469,4 +479,5 @@ use credentials_scenarios::*;
 use jobs_scenarios::*;
 use preferences_scenarios::*;
 use sessions_scenarios::*;
+use throttle_scenarios::*;
 use users_scenarios::*;

@@ -6,7 +6,7 @@
 ///
 /// Each `store` function is handed to the backend function for the same operation,
 /// found by name in the invoking crate's root: modules `users`, `sessions`,
-/// `oauth`, `keys`, `preferences` and `jobs`, each with the functions named below
+/// `oauth`, `keys`, `preferences`, `jobs` and `throttle`, each with the functions named below
 /// and the same argument types as the WIT function (`jobs::transition` borrows its
 /// `from` list). A backend that lacks one fails to compile, naming it.
 #[macro_export]
@@ -15,9 +15,9 @@ macro_rules! export_store {
         const _: () = {
             use $crate::bindings::exports::qhub::plugin::store::Guest;
             use $crate::bindings::qhub::plugin::types::{
-                ApiKey, JobStatus, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
-                NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError,
-                Timestamp, Usage, User,
+                ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob,
+                NewSession, NewUser, OauthConnection, Preference, QuantumJob, Quota, Session,
+                StoreError, Timestamp, Usage, User,
             };
 
             impl Guest for $backend {
@@ -190,6 +190,26 @@ macro_rules! export_store {
                     now: Timestamp,
                 ) -> Result<Option<QuantumJob>, StoreError> {
                     jobs::transition(user_id, job_id, &from, status, result, error, now)
+                }
+
+                fn get_login_throttle(key: String) -> Result<Option<LoginThrottle>, StoreError> {
+                    throttle::get(key)
+                }
+
+                fn record_login_failure(
+                    key: String,
+                    now: Timestamp,
+                    window_start: Timestamp,
+                ) -> Result<LoginThrottle, StoreError> {
+                    throttle::record_failure(key, now, window_start)
+                }
+
+                fn lock_login(key: String, until: Timestamp) -> Result<(), StoreError> {
+                    throttle::lock(key, until)
+                }
+
+                fn clear_login_throttle(key: String) -> Result<(), StoreError> {
+                    throttle::clear(key)
                 }
             }
         };

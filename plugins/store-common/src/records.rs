@@ -5,7 +5,8 @@
 use crate::Dialect;
 use crate::bindings::qhub::plugin::sql::QueryResult;
 use crate::bindings::qhub::plugin::types::{
-    ApiKey, OauthConnection, Preference, QuantumJob, Session, StoreError, Usage, User,
+    ApiKey, LoginThrottle, OauthConnection, Preference, QuantumJob, Session, StoreError, Usage,
+    User,
 };
 use crate::row::{DecodeError, Row};
 use crate::schema::parse_status;
@@ -85,6 +86,16 @@ pub fn usage(row: &Row<'_>) -> Result<Usage, DecodeError> {
         period: row.text("period")?,
         jobs: row.uint("jobs")?,
         shots: row.uint("shots")?,
+    })
+}
+
+/// A `login_throttles` row.
+pub fn login_throttle(row: &Row<'_>) -> Result<LoginThrottle, DecodeError> {
+    Ok(LoginThrottle {
+        key: row.text("key")?,
+        failures: row.uint("failures")?,
+        window_started_at: row.int("window_started_at")?,
+        locked_until: row.opt_int("locked_until")?,
     })
 }
 

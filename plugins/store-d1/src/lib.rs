@@ -5,7 +5,7 @@
 //! atomic `sql.batch`; conditional writes (quotas, state transitions) are expressed
 //! in SQL (`UPDATE ... WHERE`, `INSERT ... SELECT ... WHERE`) and rows come back
 //! through `RETURNING`. Row ids are UUID v4 strings generated here. The schema is
-//! `migrations/d1/0001_init.sql`.
+//! `migrations/d1/` (`0001_init.sql`, then `0002_login_throttles.sql`).
 //!
 //! What both store backends share (the bindings, the error mapping, row decoding
 //! and the exported `store` implementation) is in `qhub-store-common`; this crate
@@ -17,6 +17,7 @@ mod oauth;
 mod preferences;
 mod sessions;
 mod sql;
+mod throttle;
 mod users;
 
 /// The exported `store` implementation; stateless, every call goes to the host.

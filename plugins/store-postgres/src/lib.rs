@@ -6,7 +6,7 @@
 //! the backends apart. Like store-d1, every operation is one statement or one atomic
 //! `sql.batch`, with conditional writes expressed in SQL (`UPDATE ... WHERE`, and
 //! for the quota a data-modifying `WITH` feeding an `INSERT ... SELECT`); rows come
-//! back through `RETURNING`. The schema is `migrations/postgres/0001_init.up.sql`.
+//! back through `RETURNING`. The schema is `migrations/postgres/`.
 //!
 //! What differs is the dialect and the types: `$n` placeholders, each cast to its
 //! column's type (the host binds integers as INT8 and text as TEXT); `uuid` ids
@@ -25,6 +25,7 @@ mod oauth;
 mod preferences;
 mod sessions;
 mod sql;
+mod throttle;
 mod users;
 
 /// The exported `store` implementation; stateless, every call goes to the host.

@@ -19,8 +19,9 @@ mod bindings {
 
 use bindings::exports::qhub::plugin::store::Guest;
 use bindings::qhub::plugin::types::{
-    ApiKey, JobStatus, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession, NewUser,
-    OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage, User,
+    ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
+    NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage,
+    User,
 };
 
 /// Never returns. `black_box` hides the loop's lack of effects from the optimiser,
@@ -81,5 +82,9 @@ impl Guest for Hang {
         fn transition_job(
             String, String, Vec<JobStatus>, JobStatus, Option<String>, Option<String>, Timestamp
         ) -> Result<Option<QuantumJob>>;
+        fn get_login_throttle(String) -> Result<Option<LoginThrottle>>;
+        fn record_login_failure(String, Timestamp, Timestamp) -> Result<LoginThrottle>;
+        fn lock_login(String, Timestamp) -> Result<()>;
+        fn clear_login_throttle(String) -> Result<()>;
     }
 }

@@ -1,0 +1,3 @@
+-- Reverts 0002_login_throttles.up.sql.
+
+DROP TABLE login_throttles;
