@@ -13,6 +13,7 @@ use crate::error::{AuthFailure, Error};
 use crate::keys::{self, Access, Scope};
 use crate::password;
 use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
+use crate::throttle;
 use crate::token::Tokens;
 
 const SECOND: Millis = 1_000;
@@ -141,6 +142,10 @@ impl<S: Store> Accounts<S> {
     /// Signs in with email and password. The answer for an unknown email, a wrong
     /// password and an account without a password is the same, and takes about as
     /// long. A hash made with outdated parameters is replaced.
+    ///
+    /// Failures are counted per email and per client address, and too many lock
+    /// sign-ins for a while (see [`throttle`]): then the answer is `RateLimited`,
+    /// whatever the password, and the attempt is not counted.
     pub fn login(
         &self,
         email: &str,
@@ -157,15 +162,28 @@ impl<S: Store> Accounts<S> {
         if password.is_empty() {
             return Err(Error::InvalidInput("password is required"));
         }
+        // Checked before the account is looked up, so a lock reads the same for a
+        // registered and an unregistered email, and costs no password hashing.
+        let ip = clip(client.ip.clone(), MAX_IP_CHARS);
+        let keys = throttle::Keys::new(&email, ip.as_deref());
+        let counted = throttle::check(&self.store, &keys, now)?;
         let found = self.store.get_user_by_email(&email)?;
         let Some((mut user, stored)) =
             found.and_then(|user| user.password_hash.clone().map(|hash| (user, hash)))
         else {
             password::verify_dummy(password);
+            throttle::record_failure(&self.store, &keys, now)?;
             return Err(Error::InvalidCredentials);
         };
         if !password::verify(password, &stored)? {
+            throttle::record_failure(&self.store, &keys, now)?;
             return Err(Error::InvalidCredentials);
+        }
+        // Only the account's count is forgotten: one right password says nothing
+        // about the other emails tried from the same address. Nothing counted means
+        // nothing to clear, which spares a write on the usual sign-in.
+        if counted.is_some() {
+            self.store.clear_login_throttle(&keys.account)?;
         }
         if password::needs_rehash(&stored)? {
             let fresh = password::hash(password)?;

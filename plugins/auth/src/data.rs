@@ -14,6 +14,7 @@ use crate::store::{
     ApiKey, Job, JobStatus, Millis, NewJob, OAuthConnection, Preference, Quota, Session, Store,
     StoreError, Transition, User,
 };
+use crate::throttle;
 
 /// Config key of the number of jobs a user may submit per calendar month.
 pub const QUOTA_JOBS_KEY: &str = "quota-monthly-jobs";
@@ -268,9 +269,19 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// Deletes the token's user and everything that belongs to them, the token's
-    /// session included, so the token stops working.
+    /// session included, so the token stops working, and forgets the email's failed
+    /// sign-ins, so an account registered later under it starts afresh.
     pub fn delete_account(&self, token: &str, now: Millis) -> Result<(), Error> {
         let user_id = self.user_id(token, Access::SessionOnly("delete the account"), now)?;
+        let user = self
+            .store()
+            .get_user(&user_id)?
+            .ok_or(Error::NotFound("account"))?;
+        // Before the deletion: should it fail, the account is still there and a
+        // retry clears again; the other way round, a failed clear would leave the
+        // count behind with no account left to retry from.
+        self.store()
+            .clear_login_throttle(&throttle::Keys::new(&user.email, None).account)?;
         self.store()
             .delete_user(&user_id)
             .map_err(|error| match error {

@@ -28,6 +28,13 @@ pub enum Error {
     /// without a password, so a login never reveals whether an email is registered.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many failed sign-ins under the email or the client's address
+    /// (`rate-limited`); the same for registered and unregistered emails.
+    #[error("too many failed sign-ins; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Whole seconds until the lock ends, at least 1.
+        retry_after: u64,
+    },
     /// The current password given to change it is wrong, or the account has no
     /// password at all (`invalid-credentials`). The caller is signed in, so there is
     /// no email to keep secret.

@@ -3,8 +3,8 @@
 
 use crate::bindings::qhub::plugin::{store as host, types};
 use crate::store::{
-    ApiKey, Job, JobStatus, Millis, NewApiKey, NewJob, NewSession, NewUser, OAuthConnection,
-    Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
+    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewSession, NewUser,
+    OAuthConnection, Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
 };
 
 /// The `store` import, wired by the host to a backend plugin.
@@ -212,6 +212,27 @@ impl Store for HostStore {
         )?;
         Ok(job.map(Into::into))
     }
+
+    fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
+        Ok(host::get_login_throttle(key)?.map(Into::into))
+    }
+
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: Millis,
+        window_start: Millis,
+    ) -> Result<LoginThrottle, StoreError> {
+        Ok(host::record_login_failure(key, now, window_start)?.into())
+    }
+
+    fn lock_login(&self, key: &str, until: Millis) -> Result<(), StoreError> {
+        Ok(host::lock_login(key, until)?)
+    }
+
+    fn clear_login_throttle(&self, key: &str) -> Result<(), StoreError> {
+        Ok(host::clear_login_throttle(key)?)
+    }
 }
 
 fn user_from_wit(user: types::User) -> User {
@@ -317,6 +338,17 @@ impl From<Preference> for types::Preference {
             key: preference.key,
             value: preference.value,
             updated_at: preference.updated_at,
+        }
+    }
+}
+
+impl From<types::LoginThrottle> for LoginThrottle {
+    fn from(throttle: types::LoginThrottle) -> Self {
+        LoginThrottle {
+            key: throttle.key,
+            failures: throttle.failures,
+            window_started_at: throttle.window_started_at,
+            locked_until: throttle.locked_until,
         }
     }
 }

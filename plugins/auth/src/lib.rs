@@ -14,6 +14,7 @@ mod keys;
 mod memory_store;
 mod password;
 mod store;
+mod throttle;
 mod token;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -299,6 +300,7 @@ impl From<Error> for wit::Error {
             Error::WeakPassword(_) => Code::WeakPassword,
             Error::EmailTaken => Code::EmailTaken,
             Error::InvalidCredentials | Error::WrongPassword => Code::InvalidCredentials,
+            Error::RateLimited { .. } => Code::RateLimited,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::SessionOnly(_) | Error::MissingScope(_) => Code::Forbidden,
             Error::NotFound(_)
@@ -359,6 +361,11 @@ mod tests {
             Error::InvalidCredentials,
             Code::InvalidCredentials,
             "invalid email or password",
+        );
+        check(
+            Error::RateLimited { retry_after: 30 },
+            Code::RateLimited,
+            "too many failed sign-ins; try again in 30 seconds",
         );
         check(
             Error::WrongPassword,

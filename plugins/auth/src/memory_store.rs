@@ -1,12 +1,12 @@
 //! An in-memory [`Store`] for unit tests that keeps the WIT contract: unique
 //! emails, store-chosen ids, revocation only of live sessions, rows scoped by user,
-//! atomic quota checks and conditional job transitions.
+//! atomic quota checks, conditional job transitions and sign-in throttle windows.
 
 use std::cell::{Cell, RefCell};
 
 use crate::store::{
-    ApiKey, Job, JobStatus, Millis, NewApiKey, NewJob, NewSession, NewUser, OAuthConnection,
-    Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
+    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewSession, NewUser,
+    OAuthConnection, Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
 };
 
 #[derive(Debug, Default)]
@@ -27,6 +27,8 @@ pub struct MemoryStore {
     /// How many of the next `create_api_key` calls fail with `Conflict("api-key")`,
     /// as a real store would on a duplicate prefix or hash.
     pub api_key_conflicts: Cell<u32>,
+    /// Sign-in failure counts, one per key.
+    pub login_throttles: RefCell<Vec<LoginThrottle>>,
 }
 
 impl MemoryStore {
@@ -63,6 +65,14 @@ impl MemoryStore {
                 .find(|k| k.id == id)
                 .expect("api key exists"),
         );
+    }
+
+    pub fn login_throttle(&self, key: &str) -> Option<LoginThrottle> {
+        self.login_throttles
+            .borrow()
+            .iter()
+            .find(|throttle| throttle.key == key)
+            .cloned()
     }
 
     pub fn edit_session(&self, id: &str, edit: impl FnOnce(&mut Session)) {
@@ -456,6 +466,67 @@ impl Store for MemoryStore {
         job.updated_at = change.now;
         self.wrote("transition-job");
         Ok(Some(job.clone()))
+    }
+
+    fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
+        self.fail()?;
+        Ok(self.login_throttle(key))
+    }
+
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: Millis,
+        window_start: Millis,
+    ) -> Result<LoginThrottle, StoreError> {
+        self.fail()?;
+        let mut throttles = self.login_throttles.borrow_mut();
+        let throttle = match throttles.iter_mut().find(|t| t.key == key) {
+            Some(throttle) => throttle,
+            None => {
+                throttles.push(LoginThrottle {
+                    key: key.to_owned(),
+                    failures: 0,
+                    window_started_at: now,
+                    locked_until: None,
+                });
+                throttles.last_mut().expect("just pushed")
+            }
+        };
+        if throttle.window_started_at < window_start {
+            throttle.failures = 1;
+            throttle.window_started_at = now;
+        } else {
+            throttle.failures = throttle.failures.saturating_add(1);
+        }
+        self.wrote("record-login-failure");
+        Ok(throttle.clone())
+    }
+
+    fn lock_login(&self, key: &str, until: Millis) -> Result<(), StoreError> {
+        self.fail()?;
+        let mut throttles = self.login_throttles.borrow_mut();
+        match throttles.iter_mut().find(|t| t.key == key) {
+            Some(throttle) => {
+                throttle.locked_until = throttle.locked_until.max(Some(until));
+            }
+            // A lock without failures: the next failure starts a fresh window.
+            None => throttles.push(LoginThrottle {
+                key: key.to_owned(),
+                failures: 0,
+                window_started_at: Millis::MIN,
+                locked_until: Some(until),
+            }),
+        }
+        self.wrote("lock-login");
+        Ok(())
+    }
+
+    fn clear_login_throttle(&self, key: &str) -> Result<(), StoreError> {
+        self.fail()?;
+        self.login_throttles.borrow_mut().retain(|t| t.key != key);
+        self.wrote("clear-login-throttle");
+        Ok(())
     }
 }
 

@@ -165,6 +165,17 @@ pub struct NewJob {
     pub created_at: Millis,
 }
 
+/// Failed sign-ins counted under one key ("account:<email>", "ip:<address>").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub key: String,
+    /// Failures since `window_started_at`.
+    pub failures: u32,
+    pub window_started_at: Millis,
+    /// Sign-ins under this key are refused until then.
+    pub locked_until: Option<Millis>,
+}
+
 /// Why a store operation failed (the WIT `store-error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -250,6 +261,21 @@ pub trait Store {
         job_id: &str,
         change: Transition<'_>,
     ) -> Result<Option<Job>, StoreError>;
+
+    fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError>;
+    /// Counts one failure under `key`: the count restarts at 1 from `now` when the
+    /// current window started before `window_start`, and grows by one otherwise. An
+    /// existing lock is kept. Returns the new state.
+    fn record_login_failure(
+        &self,
+        key: &str,
+        now: Millis,
+        window_start: Millis,
+    ) -> Result<LoginThrottle, StoreError>;
+    /// Refuses sign-ins under `key` until `until` (a later existing lock is kept).
+    fn lock_login(&self, key: &str, until: Millis) -> Result<(), StoreError>;
+    /// Forgets `key`.
+    fn clear_login_throttle(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// A job status change, applied only from one of `from`.
