@@ -12,3 +12,4 @@ mod migrate;
 mod plugins;
 mod server;
 mod sessions;
+mod throttle;

@@ -10,9 +10,10 @@ fn postgres_migrations_run_list_and_revert() {
     assert_eq!(info[0]["applied"], false);
     assert_eq!(info[0]["reversible"], true);
 
+    assert_eq!(info.as_array().unwrap().len(), 2, "{info}");
     assert_eq!(
         qhub.run(&["migrate", "run", "--json"]).json()["applied"],
-        serde_json::json!([1])
+        serde_json::json!([1, 2])
     );
     assert!(qhub.run(&["migrate", "run"]).ok().contains("up to date"));
     let listed = qhub.run(&["migrate", "info"]);
@@ -21,17 +22,18 @@ fn postgres_migrations_run_list_and_revert() {
     // The schema works: an account can be made on it.
     qhub.register("ada@example.com").ok();
 
+    // Revert steps back one migration at a time, newest first.
+    let reverted = qhub.run(&["migrate", "revert", "--json"]).json();
+    assert_eq!(reverted["reverted"]["version"], 2);
+    let info = qhub.run(&["migrate", "info", "--json"]).json();
+    assert_eq!(info[0]["applied"], true);
+    assert_eq!(info[1]["applied"], false);
     let reverted = qhub.run(&["migrate", "revert", "--json"]).json();
     assert_eq!(reverted["reverted"]["version"], 1);
-    assert_eq!(
-        qhub.run(&["migrate", "info", "--json"]).json()[0]["applied"],
-        false
-    );
-    assert!(
-        qhub.run(&["migrate", "revert"])
-            .ok()
-            .contains("nothing to revert")
-    );
+    let info = qhub.run(&["migrate", "info", "--json"]).json();
+    assert_eq!(info[0]["applied"], false);
+    let nothing = qhub.run(&["migrate", "revert"]);
+    assert!(nothing.ok().contains("nothing to revert"), "{nothing:#?}");
 }
 
 #[test]

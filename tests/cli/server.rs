@@ -9,18 +9,27 @@ use serde_json::{Value, json};
 use crate::harness::{PASSWORD, Qhub, on_both_databases};
 
 /// A running `qhub serve`, stopped (SIGTERM, graceful) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     url: String,
     /// Kept open so the server can still write to its stdout.
     _stdout: BufReader<std::process::ChildStdout>,
-    _qhub: Qhub,
+    /// The database's owner, when this server owns it.
+    _qhub: Option<Qhub>,
 }
 
 impl Server {
     /// Starts a server over `qhub`'s database (its `QHUB_HOME` SQLite, or its
     /// PostgreSQL database) and waits until it listens.
-    fn start(qhub: Qhub) -> Server {
+    pub(crate) fn start(qhub: Qhub) -> Server {
+        let mut server = Server::start_shared(&qhub);
+        server._qhub = Some(qhub);
+        server
+    }
+
+    /// Like [`Server::start`], for a database that outlives this server, so that
+    /// several server processes can run over it one after another.
+    pub(crate) fn start_shared(qhub: &Qhub) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_qhub"));
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -50,12 +59,12 @@ impl Server {
             child,
             url,
             _stdout: stdout,
-            _qhub: qhub,
+            _qhub: None,
         }
     }
 
     /// One HTTP request; returns the status and the JSON body (`null` if none).
-    fn http(
+    pub(crate) fn http(
         &self,
         method: &str,
         path: &str,
