@@ -297,6 +297,28 @@ fn the_server_acceptance_path() {
     laptop.run(&["whoami"]).ok();
 }
 
+/// The server serves every route of the table the OpenAPI document is checked
+/// against, so the document cannot describe a route that does not exist.
+#[test]
+fn every_documented_route_is_served() {
+    let server = Server::start(Qhub::new());
+    for (method, path) in qhub_api::ROUTES {
+        let path = path.replace("{id}", "some-id").replace("{key}", "some.key");
+        let body = matches!(*method, "POST" | "PUT").then_some("{}");
+        let (status, _) = server.http(method, &path, body, None);
+        assert!(
+            status != 404 && status != 405,
+            "{method} {path} is not served ({status})"
+        );
+    }
+    let (status, body) = server.http("GET", "/v1/nowhere", None, None);
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("not-found")),
+        "{body}"
+    );
+}
+
 #[test]
 fn serve_refuses_to_start_without_a_jwt_secret() {
     let qhub = Qhub::new();

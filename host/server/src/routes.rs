@@ -41,8 +41,14 @@ pub(crate) fn router(accounts: AccountService) -> Router {
         .route("/v1/account/export", get(export_account))
         .route("/v1/account", delete(delete_account))
         .route("/v1/me", get(whoami))
+        .fallback(no_such_route)
         .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
         .with_state(accounts)
+}
+
+/// Unknown paths get the same JSON error body as every other failure.
+async fn no_such_route() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route; see /v1/openapi.json")
 }
 
 async fn health() -> Json<serde_json::Value> {
