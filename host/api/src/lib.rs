@@ -171,12 +171,17 @@ pub fn job_status_name(status: qhub_runtime::JobStatus) -> &'static str {
         .expect("every status has a name")
 }
 
-/// The status a wire name stands for.
-pub fn job_status_from_name(name: &str) -> Option<qhub_runtime::JobStatus> {
+/// The status a wire name stands for, or a message saying which names exist.
+pub fn job_status_from_name(name: &str) -> Result<qhub_runtime::JobStatus, String> {
     JOB_STATUSES
         .iter()
         .find(|(_, n)| *n == name)
         .map(|(s, _)| *s)
+        .ok_or_else(|| {
+            format!(
+                "unknown job status {name:?}: use queued, running, completed, failed or cancelled"
+            )
+        })
 }
 
 /// JSON text from the core, as a value (the core only ever stores valid JSON).

@@ -167,15 +167,13 @@ impl Backend {
     pub async fn list_jobs(&self, token: &str, status: Option<String>) -> CliResult<Vec<Job>> {
         Ok(match self {
             Backend::Local(service) => {
-                let status = match status.as_deref() {
-                    None => None,
-                    Some(name) => Some(qhub_api::job_status_from_name(name).ok_or_else(|| {
-                        crate::exit::CliError::new(
-                            crate::exit::Exit::Usage,
-                            format!("unknown job status {name:?}: use queued, running, completed, failed or cancelled"),
-                        )
-                    })?),
-                };
+                let status = status
+                    .as_deref()
+                    .map(qhub_api::job_status_from_name)
+                    .transpose()
+                    .map_err(|message| {
+                        crate::exit::CliError::new(crate::exit::Exit::Usage, message)
+                    })?;
                 service
                     .list_jobs(token, status)
                     .await?

@@ -28,6 +28,9 @@ pub struct CliError {
     pub exit: Exit,
     pub message: String,
     pub hint: Option<String>,
+    /// The account core's error code, when the core refused; lets a command adapt
+    /// the hint to its own context.
+    pub code: Option<ErrorCode>,
 }
 
 impl CliError {
@@ -36,6 +39,7 @@ impl CliError {
             exit,
             message: message.into(),
             hint: None,
+            code: None,
         }
     }
 
@@ -99,7 +103,7 @@ impl From<qhub_client::ClientError> for CliError {
 impl CliError {
     /// An error the account core answered with, embedded or through a server.
     pub fn refused(code: ErrorCode, message: String) -> Self {
-        match code {
+        let err = match code {
             ErrorCode::Unauthenticated => CliError::not_logged_in(message),
             ErrorCode::InvalidCredentials => CliError::new(Exit::Refused, message).with_hint(
                 "check the email and password; to create an account use `qhub register --email <email>`",
@@ -109,14 +113,18 @@ impl CliError {
             }
             ErrorCode::WeakPassword => CliError::new(Exit::Refused, message)
                 .with_hint("use 8 to 128 characters, not your email; a few random words make a strong password"),
-            ErrorCode::InvalidInput
-            | ErrorCode::Conflict
-            | ErrorCode::NotFound
-            | ErrorCode::QuotaExceeded
-            | ErrorCode::Forbidden => CliError::new(Exit::Refused, message),
+            ErrorCode::QuotaExceeded => CliError::new(Exit::Refused, message)
+                .with_hint("see `qhub usage`; the quota resets at the start of the next month (UTC)"),
+            ErrorCode::InvalidInput | ErrorCode::Conflict | ErrorCode::NotFound | ErrorCode::Forbidden => {
+                CliError::new(Exit::Refused, message)
+            }
             ErrorCode::RateLimited => CliError::new(Exit::Refused, message).with_hint("wait a little, then try again"),
             ErrorCode::Unavailable => CliError::new(Exit::Unavailable, message),
             ErrorCode::Internal => CliError::internal(message),
+        };
+        CliError {
+            code: Some(code),
+            ..err
         }
     }
 }

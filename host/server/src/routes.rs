@@ -239,15 +239,12 @@ async fn list_jobs(
     Query(filter): Query<JobFilter>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<Job>>, ApiError> {
-    let status = match filter.status.as_deref() {
-        None => None,
-        Some(name) => Some(qhub_api::job_status_from_name(name).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("unknown job status {name:?}: use queued, running, completed, failed or cancelled"),
-            )
-        })?),
-    };
+    let status = filter
+        .status
+        .as_deref()
+        .map(qhub_api::job_status_from_name)
+        .transpose()
+        .map_err(|message| ApiError::new(ErrorCode::InvalidInput, message))?;
     let jobs = accounts.list_jobs(bearer(&headers)?, status).await?;
     Ok(Json(jobs.into_iter().map(Job::from).collect()))
 }

@@ -53,13 +53,7 @@ impl Command {
                     shots,
                     backend,
                 };
-                let job = ctx.backend().await?.submit_job(&token, request).await.map_err(|err| {
-                    if err.message.contains("quota") {
-                        err.with_hint("see `qhub usage`; the quota resets at the start of the next month (UTC)")
-                    } else {
-                        err
-                    }
-                })?;
+                let job = ctx.backend().await?.submit_job(&token, request).await?;
                 show(ctx, &job, "queued job");
             }
             Command::List { status } => {

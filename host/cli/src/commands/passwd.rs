@@ -4,7 +4,9 @@ use qhub_api::ChangePassword;
 use serde_json::json;
 
 use crate::context::Context;
-use crate::exit::{CliError, CliResult, Exit};
+use qhub_runtime::ErrorCode;
+
+use crate::exit::{CliError, CliResult};
 use crate::output;
 use crate::password;
 
@@ -27,19 +29,12 @@ impl Args {
             .await?
             .change_password(&token, change)
             .await
-            .map_err(|err| match err.exit {
+            .map_err(|err| match err.code {
                 // The login hint ("check the email and password") does not fit here.
-                Exit::Refused
-                    if err
-                        .hint
-                        .as_deref()
-                        .is_some_and(|h| h.starts_with("check the email")) =>
-                {
-                    CliError {
-                        hint: Some("type the password you log in with now".into()),
-                        ..err
-                    }
-                }
+                Some(ErrorCode::InvalidCredentials) => CliError {
+                    hint: Some("type the password you log in with now".into()),
+                    ..err
+                },
                 _ => err,
             })?;
         if ctx.json {
