@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 
 mod build_plugins;
+mod build_worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,12 +11,16 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   build-plugins [--out DIR]   build every plugin under plugins/ for wasm32-wasip2 (release)
                               and write NAME.wasm + NAME.plugin.toml into DIR
-                              (default: target/plugins/dist)";
+                              (default: target/plugins/dist)
+  build-worker [--out DIR]    build the plugins, transpile the Worker's (auth, store-d1)
+                              with jco into DIR (default: target/worker), check they are
+                              the native host's components (sha256), report the bundle size";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-plugins") => build_plugins::run(&args[1..]),
+        Some("build-worker") => build_worker::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,177 @@
+// QHub's Cloudflare Worker host: the same account-core and store-d1 components the
+// native host runs (transpiled by jco, see `cargo xtask build-worker`), wired
+// together here, with D1 behind the store's `sql` import. This file translates HTTP
+// into account-core calls and back; every rule lives in the components.
+
+import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
+import { PLUGINS, OPENAPI } from './plugins.js';
+import { sqlImport } from './d1.js';
+import { match } from './routes.js';
+import { ApiError } from './wire.js';
+
+/** Largest request body read, in bytes (`MAX_BODY_BYTES` of the native server). */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** The issuer of tokens minted by a server (the native `qhub serve` uses the same). */
+const SERVER_ISSUER = 'qhub';
+
+/** `plugin "auth" 0.1.0`, as errors name a plugin. */
+const label = (plugin) => `plugin ${JSON.stringify(plugin.manifest.name)} ${plugin.manifest.version}`;
+
+/** The account core's configuration, from the Worker's secrets and variables. */
+function coreConfig(env) {
+  const secret = env.JWT_SECRET ?? '';
+  if (secret.length < 32) {
+    // Logged for the operator; the client only learns that the server is misconfigured.
+    console.error(
+      secret === ''
+        ? 'JWT_SECRET not set; hint: `wrangler secret put JWT_SECRET` (at least 32 random bytes)'
+        : 'JWT_SECRET is shorter than 32 bytes; hint: use `openssl rand -hex 32`',
+    );
+    throw new ApiError('internal', 'the server is misconfigured');
+  }
+  const config = new Map([
+    ['jwt-secret', secret],
+    ['issuer', SERVER_ISSUER],
+  ]);
+  // Operator settings the core reads; it validates them and owns the defaults.
+  for (const [variable, key] of [
+    ['QHUB_QUOTA_MONTHLY_JOBS', 'quota-monthly-jobs'],
+    ['QHUB_QUOTA_MONTHLY_SHOTS', 'quota-monthly-shots'],
+  ]) {
+    if (env[variable]) config.set(key, String(env[variable]));
+  }
+  return config;
+}
+
+/** No filesystem, environment, arguments or network: only what the worlds import. */
+function wasiImports() {
+  return new WASIShim({ sandbox: { preopens: {}, env: {}, args: [], enableNetwork: false } }).getImportObject();
+}
+
+async function instantiate(plugin, imports) {
+  return plugin.instantiate((name) => plugin.modules[name], { ...wasiImports(), ...imports });
+}
+
+/**
+ * Fresh instances of the backend and the core for one request, wired the way the
+ * native host wires them: the core's `store` import is the backend's `store` export.
+ * Nothing survives between requests, so a trap cannot poison the next one.
+ */
+async function accountCore(env) {
+  const config = coreConfig(env);
+  if (!env.DB) {
+    console.error('no D1 binding `DB`; hint: see [[d1_databases]] in wrangler.toml');
+    throw new ApiError('internal', 'the server is misconfigured');
+  }
+  const backend = await instantiate(PLUGINS.storeD1, { 'qhub:plugin/sql': sqlImport(env.DB) });
+  const core = await instantiate(PLUGINS.auth, {
+    'qhub:plugin/store': backend.store,
+    'qhub:plugin/config': { get: (key) => config.get(key) },
+  });
+  return core.accounts;
+}
+
+/**
+ * The core's `accounts` export, instantiated on first use, with its refusals turned
+ * into API errors and its faults into a logged 500 naming the plugin.
+ */
+function lazyAccounts(env) {
+  let accounts;
+  return new Proxy(
+    {},
+    {
+      get: (_, name) => async (...args) => {
+        accounts ??= await accountCore(env);
+        try {
+          return await accounts[name](...args);
+        } catch (err) {
+          const refused = err?.payload;
+          if (refused && typeof refused.code === 'string') {
+            throw new ApiError(refused.code, refused.message);
+          }
+          console.error(`${label(PLUGINS.auth)} (over ${label(PLUGINS.storeD1)}): failed: ${err?.stack ?? err}`);
+          throw new ApiError('internal', 'internal error');
+        }
+      },
+    },
+  );
+}
+
+/** What a route handler reads of its request. */
+function context(request, url, params) {
+  let body;
+  const readBody = async () => {
+    if (body !== undefined) return body;
+    const declared = Number(request.headers.get('content-length') ?? 0);
+    const tooLarge = () => new ApiError('invalid-input', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+    if (declared > MAX_BODY_BYTES) throw tooLarge();
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+    body = new TextDecoder().decode(bytes);
+    return body;
+  };
+  return {
+    params,
+    query: url.searchParams,
+    client: {
+      userAgent: request.headers.get('user-agent') ?? undefined,
+      ip: request.headers.get('cf-connecting-ip') ?? undefined,
+    },
+    openapi: OPENAPI,
+    plugins: Object.values(PLUGINS).map((p) => ({
+      name: p.manifest.name,
+      version: p.manifest.version,
+      world: p.manifest.world,
+      sha256: p.manifest.sha256,
+    })),
+    bearer() {
+      const header = request.headers.get('authorization') ?? '';
+      const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+      if (!token) throw new ApiError('unauthenticated', 'missing bearer token');
+      return token;
+    },
+    text: readBody,
+    async json() {
+      const text = await readBody();
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new ApiError('invalid-input', `malformed JSON body: ${String(err.message).toLowerCase()}`);
+      }
+    },
+  };
+}
+
+function respond(result) {
+  if (result.status === 204) return new Response(null, { status: 204 });
+  const text = result.raw ?? JSON.stringify(result.body);
+  return new Response(text, { status: result.status, headers: { 'content-type': 'application/json' } });
+}
+
+function errorResponse(err) {
+  return respond({ status: err.status, body: { error: { code: err.code, message: err.message } } });
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const route = match(request.method, url.pathname);
+    if (route === null) {
+      return errorResponse(new ApiError('not-found', 'no such route; see /v1/openapi.json'));
+    }
+    if (route.allowed) {
+      const err = new ApiError('invalid-input', `method ${request.method} not allowed here`, 405);
+      const response = errorResponse(err);
+      response.headers.set('allow', route.allowed.join(', '));
+      return response;
+    }
+    try {
+      return respond(await route.handler(context(request, url, route.params), lazyAccounts(env)));
+    } catch (err) {
+      if (err instanceof ApiError) return errorResponse(err);
+      console.error(`the worker failed: ${err?.stack ?? err}`);
+      return errorResponse(new ApiError('internal', 'internal error'));
+    }
+  },
+};

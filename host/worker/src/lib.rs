@@ -1,0 +1,296 @@
+//! Builds the Cloudflare Worker bundle: the very component files the native host
+//! loads, transpiled by jco into core modules plus JavaScript, beside the glue in
+//! `host/worker/js` and a generated `plugins.js` that imports the core modules
+//! statically (Workers forbid compiling WebAssembly at run time).
+//!
+//! Used by `cargo xtask build-worker` and by the end-to-end tests, so there is one
+//! way to build the Worker; [`dev`] runs it under `wrangler dev` for both. The build refuses a component whose bytes do not hash
+//! to its manifest's sha256, and reports the hashes it bundled.
+
+pub mod dev;
+mod wit;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use qhub_plugin_build::{Manifest, sha256_hex};
+use serde::Serialize;
+
+/// The plugins the Worker runs, as (plugin name, key in `plugins.js`): the core,
+/// then its backend, the order `GET /v1/plugins` lists them in on every host.
+const PLUGINS: &[(&str, &str)] = &[("auth", "auth"), ("store-d1", "storeD1")];
+
+/// Why the Worker could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Manifest {
+        path: PathBuf,
+        source: qhub_plugin_build::ManifestError,
+    },
+    #[error("plugin {name:?}: component sha256 {actual} does not match its manifest's {expected}")]
+    Digest {
+        name: String,
+        actual: String,
+        expected: String,
+    },
+    #[error(
+        "jco is not installed (no {0})\nhint: run `npm ci` at the repository root (Node.js 20 or later)"
+    )]
+    NoJco(PathBuf),
+    #[error("cannot run node: {0}\nhint: install Node.js 20 or later")]
+    NoNode(std::io::Error),
+    #[error("jco failed to transpile plugin {name:?} ({status}):\n{stderr}")]
+    Transpile {
+        name: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("cannot read the WIT interface {0}: no functions found")]
+    Wit(PathBuf),
+}
+
+/// One plugin in the bundle.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundledPlugin {
+    pub name: String,
+    pub version: String,
+    pub world: String,
+    /// SHA-256 of the component file that was transpiled: the same bytes, and so
+    /// the same hash, as the native host loads.
+    pub sha256: String,
+    /// The core modules jco produced, with their sizes in bytes.
+    pub core_modules: Vec<(String, u64)>,
+}
+
+/// What a build produced (also written to `bundle.json` in the output directory).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bundle {
+    /// The Worker's entry module (`index.js`).
+    pub main: PathBuf,
+    pub plugins: Vec<BundledPlugin>,
+}
+
+/// Builds the Worker from the components in `dist` (NAME.wasm + NAME.plugin.toml,
+/// as `cargo xtask build-plugins` writes them) into `out`. `root` is the repository
+/// root: the JS glue, the WIT files, `openapi.json` and `node_modules` are read there.
+pub fn build(root: &Path, dist: &Path, out: &Path) -> Result<Bundle, BuildError> {
+    let jco = root.join("node_modules/@bytecodealliance/jco/dist/jco.js");
+    if !jco.is_file() {
+        return Err(BuildError::NoJco(jco));
+    }
+    let gen_dir = out.join("gen");
+    if gen_dir.exists() {
+        std::fs::remove_dir_all(&gen_dir).map_err(|source| BuildError::Write {
+            path: gen_dir.clone(),
+            source,
+        })?;
+    }
+    let wit_dir = root.join("wit");
+    let mut plugins = Vec::new();
+    for (name, _) in PLUGINS {
+        let manifest = read_manifest(dist, name)?;
+        let component = dist.join(format!("{name}.wasm"));
+        let bytes = read(&component)?;
+        let actual = sha256_hex(&bytes);
+        if actual != manifest.sha256 {
+            return Err(BuildError::Digest {
+                name: manifest.name,
+                actual,
+                expected: manifest.sha256,
+            });
+        }
+        let (imports, exports) = wit::async_functions(&wit_dir, manifest.world_name())?;
+        let target = gen_dir.join(name);
+        transpile(&jco, name, &component, &target, &imports, &exports)?;
+        plugins.push(BundledPlugin {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            world: manifest.world.clone(),
+            sha256: actual,
+            core_modules: core_modules(&target)?,
+        });
+    }
+    copy_glue(&root.join("host/worker/js"), out)?;
+    let openapi = read(&root.join("host/api/openapi.json"))?;
+    write(
+        &out.join("plugins.js"),
+        plugins_js(&plugins, &String::from_utf8_lossy(&openapi)),
+    )?;
+    let bundle = Bundle {
+        main: out.join("index.js"),
+        plugins,
+    };
+    let report = serde_json::to_string_pretty(&bundle).expect("a bundle always serialises");
+    write(&out.join("bundle.json"), report)?;
+    Ok(bundle)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, BuildError> {
+    std::fs::read(path).map_err(|source| BuildError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), BuildError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| BuildError::Write {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(path, contents).map_err(|source| BuildError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn read_manifest(dist: &Path, name: &str) -> Result<Manifest, BuildError> {
+    let path = dist.join(format!("{name}.plugin.toml"));
+    let text = read(&path)?;
+    Manifest::parse(&String::from_utf8_lossy(&text))
+        .map_err(|source| BuildError::Manifest { path, source })
+}
+
+/// Runs `jco transpile` with JSPI: the functions in `imports` may return promises
+/// (D1 is asynchronous, and so is a backend whose own import is), and the functions
+/// in `exports` then return promises too.
+fn transpile(
+    jco: &Path,
+    name: &str,
+    component: &Path,
+    target: &Path,
+    imports: &[String],
+    exports: &[String],
+) -> Result<(), BuildError> {
+    let mut command = Command::new("node");
+    command
+        .arg(jco)
+        .arg("transpile")
+        .arg(component)
+        .arg("--out-dir")
+        .arg(target)
+        .args(["--name", name])
+        .args(["--instantiation", "async"])
+        .args(["--async-mode", "jspi"])
+        // Workers are not Node.js: the glue must not reach for `node:fs`.
+        .args(["--no-typescript", "--no-nodejs-compat", "--quiet"])
+        .arg("--async-imports")
+        .args(imports)
+        .arg("--async-exports")
+        .args(exports);
+    let output = command.output().map_err(BuildError::NoNode)?;
+    if !output.status.success() {
+        return Err(BuildError::Transpile {
+            name: name.to_owned(),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The core modules of a transpiled component, sorted by name.
+fn core_modules(dir: &Path) -> Result<Vec<(String, u64)>, BuildError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| BuildError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut modules = Vec::new();
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.ends_with(".wasm") {
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            modules.push((file, size));
+        }
+    }
+    modules.sort();
+    Ok(modules)
+}
+
+/// Copies the glue (`*.js`) next to the generated code.
+fn copy_glue(from: &Path, out: &Path) -> Result<(), BuildError> {
+    let entries = std::fs::read_dir(from).map_err(|source| BuildError::Read {
+        path: from.to_owned(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "js") {
+            let target = out.join(entry.file_name());
+            write(&target, read(&path)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// `plugins.js`: each plugin's manifest, its `instantiate`, and its core modules
+/// imported statically, keyed by the file names jco asks `getCoreModule` for.
+fn plugins_js(plugins: &[BundledPlugin], openapi: &str) -> String {
+    let mut imports = String::new();
+    let mut entries = String::new();
+    for (plugin, (name, key)) in plugins.iter().zip(PLUGINS) {
+        imports.push_str(&format!(
+            "import {{ instantiate as {key}Instantiate }} from './gen/{name}/{name}.js';\n"
+        ));
+        let mut modules = String::new();
+        for (index, (file, _)) in plugin.core_modules.iter().enumerate() {
+            imports.push_str(&format!(
+                "import {key}Module{index} from './gen/{name}/{file}';\n"
+            ));
+            modules.push_str(&format!("{file:?}: {key}Module{index}, "));
+        }
+        let manifest = serde_json::json!({
+            "name": plugin.name,
+            "version": plugin.version,
+            "world": plugin.world,
+            "sha256": plugin.sha256,
+        });
+        entries.push_str(&format!(
+            "  {key}: {{\n    manifest: {manifest},\n    instantiate: {key}Instantiate,\n    modules: {{ {modules}}},\n  }},\n"
+        ));
+    }
+    let openapi = serde_json::to_string(openapi).expect("a string always serialises");
+    format!(
+        "// Generated by `cargo xtask build-worker`: do not edit.\n{imports}\n\
+         /** The plugins this Worker runs, in wiring order. */\n\
+         export const PLUGINS = {{\n{entries}}};\n\n\
+         /** The API's OpenAPI document (host/api/openapi.json). */\n\
+         export const OPENAPI = {openapi};\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugins_js_imports_every_core_module_statically() {
+        let plugin = |name: &str| BundledPlugin {
+            name: name.into(),
+            version: "0.1.0".into(),
+            world: "qhub:plugin/x@0.1.0".into(),
+            sha256: "ab".repeat(32),
+            core_modules: vec![(format!("{name}.core.wasm"), 10)],
+        };
+        let js = plugins_js(&[plugin("store-d1"), plugin("auth")], "{}");
+        assert!(js.contains("import storeD1Module0 from './gen/store-d1/store-d1.core.wasm';"));
+        assert!(
+            js.contains("import { instantiate as authInstantiate } from './gen/auth/auth.js';")
+        );
+        assert!(js.contains("\"auth.core.wasm\": authModule0"));
+        assert!(js.contains(&format!("\"sha256\":\"{}\"", "ab".repeat(32))));
+        assert!(js.contains("export const OPENAPI = \"{}\";"));
+    }
+}

@@ -1,0 +1,106 @@
+//! `cargo xtask build-worker`: build the plugins, transpile the Worker's ones with
+//! jco into `target/worker`, then let Wrangler bundle it (dry run) to report the
+//! size Cloudflare would receive.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// Workers' limits on a Worker's compressed size (developers.cloudflare.com,
+/// "Workers limits": Free 3 MB, Paid 10 MB after compression).
+const FREE_LIMIT_BYTES: f64 = 3.0 * 1024.0 * 1024.0;
+const PAID_LIMIT_BYTES: f64 = 10.0 * 1024.0 * 1024.0;
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let mut out = root.join("target/worker");
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
+            other => bail!("unknown option {other:?} for build-worker"),
+        }
+    }
+    let target_dir = root.join("target/plugins");
+    let dist = target_dir.join("dist");
+    let plugins = qhub_plugin_build::discover(&root)?;
+    eprintln!(
+        "[1/3] building {} plugins for wasm32-wasip2...",
+        plugins.len()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    qhub_plugin_build::build(&root, cargo.as_ref(), &target_dir, &dist, &plugins)?;
+
+    eprintln!("[2/3] transpiling the Worker's plugins with jco...");
+    let bundle = qhub_worker_build::build(&root, &dist, &out)?;
+    for plugin in &bundle.plugins {
+        let native = qhub_plugin_build::Manifest::parse(&std::fs::read_to_string(
+            dist.join(format!("{}.plugin.toml", plugin.name)),
+        )?)?;
+        if native.sha256 != plugin.sha256 {
+            bail!(
+                "plugin {:?}: the Worker bundles sha256 {} but the native host loads {}",
+                plugin.name,
+                plugin.sha256,
+                native.sha256
+            );
+        }
+        println!(
+            "{:<10} {:<8} sha256 {}  (same component as the native host)",
+            plugin.name, plugin.version, plugin.sha256
+        );
+    }
+
+    eprintln!("[3/3] bundling with wrangler (dry run)...");
+    let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
+    if !wrangler.is_file() {
+        bail!(
+            "wrangler is not installed (no {})\nhint: run `npm ci` at the repository root",
+            wrangler.display()
+        );
+    }
+    let output = Command::new("node")
+        .arg(&wrangler)
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(out.join("dist"))
+        .current_dir(&root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .context("cannot run node; install Node.js 20 or later")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!("wrangler could not bundle the Worker:\n{text}");
+    }
+    let Some(gzip) = gzip_kib(&text) else {
+        bail!("wrangler did not report the upload size:\n{text}");
+    };
+    let bytes = gzip * 1024.0;
+    println!(
+        "bundle: {} ({gzip:.0} KiB compressed: {:.0}% of the Free plan's 3 MB, {:.0}% of the Paid plan's 10 MB)",
+        out.display(),
+        100.0 * bytes / FREE_LIMIT_BYTES,
+        100.0 * bytes / PAID_LIMIT_BYTES
+    );
+    Ok(())
+}
+
+/// Reads "Total Upload: 1234.56 KiB / gzip: 456.78 KiB" from Wrangler's output.
+fn gzip_kib(text: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.contains("Total Upload:"))?;
+    let after = line.split("gzip:").nth(1)?.trim();
+    after.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wranglers_upload_line() {
+        let text = "foo\nTotal Upload: 2012.35 KiB / gzip: 712.90 KiB\nbar";
+        assert_eq!(gzip_kib(text), Some(712.90));
+        assert_eq!(gzip_kib("nothing"), None);
+    }
+}
