@@ -2,6 +2,7 @@
 
 mod build_plugins;
 mod build_worker;
+mod new_plugin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +13,9 @@ tasks:
   build-plugins [--out DIR]   build every plugin under plugins/ for wasm32-wasip2 (release)
                               and write NAME.wasm + NAME.plugin.toml into DIR
                               (default: target/plugins/dist)
+  new-plugin oauth NAME [--path DIR]
+                              scaffold an OAuth provider plugin crate at plugins/NAME
+                              (a workspace member) or DIR (a standalone crate)
   build-worker [--out DIR]    build the plugins, transpile the Worker's (auth, store-d1)
                               with jco into DIR (default: target/worker), check they are
                               the native host's components (sha256), report the bundle size";
@@ -21,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("build-plugins") => build_plugins::run(&args[1..]),
         Some("build-worker") => build_worker::run(&args[1..]),
+        Some("new-plugin") => new_plugin::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
