@@ -4,6 +4,7 @@
 //! The server is `QHUB_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
 //! When it cannot be reached the test fails with a hint; it never skips.
 
+pub mod oauth;
 use sqlx::{Connection, PgConnection};
 
 /// The server tests create their databases on.
