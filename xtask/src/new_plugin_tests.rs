@@ -137,6 +137,13 @@ fn a_standalone_scaffold_builds_a_component_and_passes_its_test() {
     }
     let lib = fs::read_to_string(dir.join("src/lib.rs")).unwrap();
     assert!(!lib.contains("{{"), "every placeholder is filled");
+    // Authors start from formatted code.
+    let formatted = Command::new("rustfmt")
+        .args(["--edition", "2024", "--check"])
+        .arg(dir.join("src/lib.rs"))
+        .status()
+        .unwrap();
+    assert!(formatted.success(), "the generated lib.rs is rustfmt-clean");
 
     let target = root.join("target/scaffold-test");
     let cargo = |extra: &[&str]| {
