@@ -13,3 +13,4 @@ mod plugins;
 mod server;
 mod sessions;
 mod throttle;
+mod worker;

@@ -6,16 +6,55 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::harness::{PASSWORD, Qhub, on_both_databases};
+use crate::harness::{PASSWORD, Qhub};
 
-/// A running `qhub serve`, stopped (SIGTERM, graceful) when dropped.
+/// A running QHub server: `qhub serve` (stopped with SIGTERM, gracefully, when
+/// dropped) or the Worker under `wrangler dev`. The conformance scenarios below run
+/// unchanged against both.
 pub(crate) struct Server {
-    child: Child,
-    url: String,
-    /// Kept open so the server can still write to its stdout.
-    _stdout: BufReader<std::process::ChildStdout>,
+    process: Process,
+    pub(crate) url: String,
     /// The database's owner, when this server owns it.
     _qhub: Option<Qhub>,
+}
+
+enum Process {
+    Native {
+        child: Child,
+        /// Kept open so the server can still write to its stdout.
+        _stdout: BufReader<std::process::ChildStdout>,
+    },
+    Worker(crate::worker::DevServer),
+}
+
+/// The settings every test server runs with, native or Worker.
+const JWT_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+const QUOTA_MONTHLY_JOBS: &str = "5";
+
+/// Defines each scenario three times, as `NAME::sqlite` and `NAME::postgres` (the
+/// native server on each database) and `NAME::worker` (the Worker on a local D1):
+/// the same test code against every host.
+macro_rules! on_every_host {
+    ($($(#[$meta:meta])* fn $name:ident($server:ident) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports, reason = "not every scenario uses its module's helpers")]
+            use super::*;
+            fn scenario($server: $crate::server::Server) $body
+            #[test]
+            fn sqlite() {
+                scenario($crate::server::Server::start($crate::harness::Qhub::new()))
+            }
+            #[test]
+            fn postgres() {
+                scenario($crate::server::Server::start($crate::harness::Qhub::postgres()))
+            }
+            #[test]
+            fn worker() {
+                scenario($crate::server::Server::worker())
+            }
+        }
+    )*};
 }
 
 impl Server {
@@ -27,6 +66,19 @@ impl Server {
         server
     }
 
+    /// The Worker under `wrangler dev`, on a fresh local D1 database.
+    pub(crate) fn worker() -> Server {
+        let process = crate::worker::start(&[
+            ("JWT_SECRET", JWT_SECRET),
+            ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
+        ]);
+        Server {
+            url: process.url().to_owned(),
+            process: Process::Worker(process),
+            _qhub: None,
+        }
+    }
+
     /// Like [`Server::start`], for a database that outlives this server, so that
     /// several server processes can run over it one after another.
     pub(crate) fn start_shared(qhub: &Qhub) -> Server {
@@ -35,8 +87,8 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .current_dir(qhub.home())
             .env("QHUB_HOME", qhub.home())
-            .env("JWT_SECRET", "test-secret-that-is-at-least-32-bytes-long")
-            .env("QHUB_QUOTA_MONTHLY_JOBS", "5")
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS)
             .env_remove("DATABASE_URL")
             .env_remove("QHUB_SERVER")
             .stdout(Stdio::piped())
@@ -56,9 +108,11 @@ impl Server {
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_owned();
         Server {
-            child,
+            process: Process::Native {
+                child,
+                _stdout: stdout,
+            },
             url,
-            _stdout: stdout,
             _qhub: None,
         }
     }
@@ -105,11 +159,13 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // The Worker's process stops itself when dropped.
+        let Process::Native { child, .. } = &mut self.process else {
+            return;
+        };
         // SIGTERM: the server shuts down gracefully and exits 0.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let status = self.child.wait().expect("qhub serve exits");
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let status = child.wait().expect("qhub serve exits");
         if !std::thread::panicking() {
             assert!(
                 status.success(),
@@ -119,9 +175,8 @@ impl Drop for Server {
     }
 }
 
-on_both_databases! {
-    fn the_cli_works_through_the_server_and_revocation_is_immediate(qhub) {
-        let server = Server::start(qhub);
+on_every_host! {
+    fn the_cli_works_through_the_server_and_revocation_is_immediate(server) {
         let client = Qhub::new();
         let remote = [("QHUB_SERVER", server.url.as_str())];
         let out = client.run_with(
@@ -167,8 +222,7 @@ on_both_databases! {
         assert!(client.run(&["logout", "--all"]).ok().contains("1 sessions ended"));
     }
 
-    fn the_http_api_answers_with_json_and_the_right_statuses(qhub) {
-        let server = Server::start(qhub);
+    fn the_http_api_answers_with_json_and_the_right_statuses(server) {
         assert_eq!(server.http("GET", "/healthz", None, None), (200, json!({"status": "ok"})));
         let (status, doc) = server.http("GET", "/v1/openapi.json", None, None);
         assert_eq!(status, 200);
@@ -210,9 +264,8 @@ on_both_databases! {
     }
 }
 
-on_both_databases! {
-    fn parallel_submissions_never_exceed_the_quota(qhub) {
-        let server = Server::start(qhub);
+on_every_host! {
+    fn parallel_submissions_never_exceed_the_quota(server) {
         let register = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
         let (_, signed_in) = server.http("POST", "/v1/accounts", Some(&register), None);
         let token = signed_in["token"].as_str().unwrap().to_owned();
@@ -232,13 +285,12 @@ on_both_databases! {
     }
 }
 
-/// Issue 3's acceptance, step by step: with JWT_SECRET set, `qhub serve` on a
-/// loopback port; the CLI with --server registers, logs in, creates an API key that
-/// then works as QHUB_TOKEN, submits jobs until the quota refuses one, lists and
-/// revokes sessions, and a revoked session's next request gets exit code 4.
-#[test]
-fn the_server_acceptance_path() {
-    let server = Server::start(Qhub::new());
+on_every_host! {
+/// Issue 3's acceptance, step by step, and issue 5's on the Worker: the CLI with
+/// --server registers, logs in, creates an API key that then works as QHUB_TOKEN,
+/// submits jobs until the quota refuses one, lists and revokes sessions, and a
+/// revoked session's next request gets exit code 4.
+fn the_server_acceptance_path(server) {
     let laptop = Qhub::new();
     let desktop = Qhub::new();
     let remote = [("QHUB_SERVER", server.url.as_str())];
@@ -296,12 +348,12 @@ fn the_server_acceptance_path() {
     desktop.run(&["whoami"]).fails(4, "session revoked");
     laptop.run(&["whoami"]).ok();
 }
+}
 
+on_every_host! {
 /// The server serves every route of the table the OpenAPI document is checked
 /// against, so the document cannot describe a route that does not exist.
-#[test]
-fn every_documented_route_is_served() {
-    let server = Server::start(Qhub::new());
+fn every_documented_route_is_served(server) {
     for (method, path) in qhub_api::ROUTES {
         let path = path.replace("{id}", "some-id").replace("{key}", "some.key");
         let body = matches!(*method, "POST" | "PUT").then_some("{}");
@@ -317,6 +369,42 @@ fn every_documented_route_is_served() {
         (404, &json!("not-found")),
         "{body}"
     );
+}
+}
+
+/// The native server and the Worker run the very same component files as the
+/// `qhub` binary: the hashes each reports are those `qhub plugins list` shows.
+#[test]
+fn the_worker_runs_the_components_the_native_host_runs() {
+    let native = Server::start(Qhub::new());
+    let worker = Server::worker();
+    let (status, from_native) = native.http("GET", "/v1/plugins", None, None);
+    assert_eq!(status, 200, "{from_native}");
+    let (status, from_worker) = worker.http("GET", "/v1/plugins", None, None);
+    assert_eq!(status, 200, "{from_worker}");
+    let sorted = |v: &Value| {
+        let mut list = v.as_array().expect("a list of plugins").clone();
+        list.sort_by_key(|p| p["name"].as_str().unwrap_or_default().to_owned());
+        list
+    };
+    assert_eq!(sorted(&from_native), sorted(&from_worker));
+    let embedded = Qhub::new().run(&["plugins", "list", "--json"]).json();
+    for plugin in sorted(&from_worker) {
+        let name = plugin["name"].as_str().unwrap();
+        let listed = embedded
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("qhub plugins list has no {name}: {embedded}"));
+        assert_eq!(listed["sha256"], plugin["sha256"], "{name}");
+        assert_eq!(plugin["sha256"].as_str().unwrap().len(), 64);
+    }
+    let names: Vec<_> = sorted(&from_worker)
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("auth"), json!("store-d1")]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! jco into `target/worker`, then let Wrangler bundle it (dry run) to report the
 //! size Cloudflare would receive.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -22,35 +22,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown option {other:?} for build-worker"),
         }
     }
-    let target_dir = root.join("target/plugins");
-    let dist = target_dir.join("dist");
-    let plugins = qhub_plugin_build::discover(&root)?;
-    eprintln!(
-        "[1/3] building {} plugins for wasm32-wasip2...",
-        plugins.len()
-    );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    qhub_plugin_build::build(&root, cargo.as_ref(), &target_dir, &dist, &plugins)?;
-
-    eprintln!("[2/3] transpiling the Worker's plugins with jco...");
-    let bundle = qhub_worker_build::build(&root, &dist, &out)?;
-    for plugin in &bundle.plugins {
-        let native = qhub_plugin_build::Manifest::parse(&std::fs::read_to_string(
-            dist.join(format!("{}.plugin.toml", plugin.name)),
-        )?)?;
-        if native.sha256 != plugin.sha256 {
-            bail!(
-                "plugin {:?}: the Worker bundles sha256 {} but the native host loads {}",
-                plugin.name,
-                plugin.sha256,
-                native.sha256
-            );
-        }
-        println!(
-            "{:<10} {:<8} sha256 {}  (same component as the native host)",
-            plugin.name, plugin.version, plugin.sha256
-        );
-    }
+    build_into(&root, &out)?;
 
     eprintln!("[3/3] bundling with wrangler (dry run)...");
     let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
@@ -60,9 +32,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             wrangler.display()
         );
     }
+    // A copy of wrangler.toml without its build step, which would run this task again.
+    let config = qhub_worker_build::dev::write_config(&root, &out, &out)?;
     let output = Command::new("node")
         .arg(&wrangler)
-        .args(["deploy", "--dry-run", "--outdir"])
+        .args(["deploy", "--dry-run", "--config"])
+        .arg(&config)
+        .arg("--outdir")
         .arg(out.join("dist"))
         .current_dir(&root)
         .env("WRANGLER_SEND_METRICS", "false")
@@ -84,6 +60,38 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         100.0 * bytes / PAID_LIMIT_BYTES
     );
     Ok(())
+}
+
+/// Builds the plugins and the Worker into `target/worker`, checking that the Worker
+/// bundles the very components the native host loads.
+pub fn build(root: &Path) -> anyhow::Result<qhub_worker_build::Bundle> {
+    build_into(root, &root.join("target/worker"))
+}
+
+fn build_into(root: &Path, out: &Path) -> anyhow::Result<qhub_worker_build::Bundle> {
+    let target_dir = root.join("target/plugins");
+    let dist = target_dir.join("dist");
+    let plugins = qhub_plugin_build::discover(root)?;
+    eprintln!(
+        "[1/3] building {} plugins for wasm32-wasip2...",
+        plugins.len()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    qhub_plugin_build::build(root, cargo.as_ref(), &target_dir, &dist, &plugins)?;
+
+    eprintln!("[2/3] transpiling the Worker's plugins with jco...");
+    let bundle = qhub_worker_build::build(root, &dist, out)?;
+    // `qhub_worker_build::build` refused any component whose bytes do not hash to
+    // its manifest: these are the hashes `qhub plugins list` shows for the native
+    // host, and that `GET /v1/plugins` answers on both hosts.
+    for plugin in &bundle.plugins {
+        println!(
+            "{:<10} {:<8} sha256 {}  (the native host's component)",
+            plugin.name, plugin.version, plugin.sha256
+        );
+    }
+
+    Ok(bundle)
 }
 
 /// Reads "Total Upload: 1234.56 KiB / gzip: 456.78 KiB" from Wrangler's output.

@@ -1,5 +1,6 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 
+mod bench_worker;
 mod build_plugins;
 mod build_worker;
 mod new_plugin;
@@ -18,7 +19,9 @@ tasks:
                               (a workspace member) or DIR (a standalone crate)
   build-worker [--out DIR]    build the plugins, transpile the Worker's (auth, store-d1)
                               with jco into DIR (default: target/worker), check they are
-                              the native host's components (sha256), report the bundle size";
+                              the native host's components (sha256), report the bundle size
+  bench-worker                CPU time per login and per authenticated request of the
+                              Worker (wrangler dev) against the native qhub serve";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("build-plugins") => build_plugins::run(&args[1..]),
         Some("build-worker") => build_worker::run(&args[1..]),
         Some("new-plugin") => new_plugin::run(&args[1..]),
+        Some("bench-worker") => bench_worker::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

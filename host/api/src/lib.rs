@@ -15,6 +15,7 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/plugins"),
     ("POST", "/v1/accounts"),
     ("POST", "/v1/sessions"),
     ("DELETE", "/v1/sessions/current"),
@@ -38,6 +39,29 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/account"),
     ("GET", "/v1/me"),
 ];
+
+/// A plugin a server runs (`GET /v1/plugins`): the native server and the Worker
+/// answer with the same hashes when they run the same component files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    /// The WIT world, e.g. `qhub:plugin/account-core@0.1.0`.
+    pub world: String,
+    /// Lowercase hex SHA-256 of the component file.
+    pub sha256: String,
+}
+
+impl From<&qhub_runtime::Manifest> for PluginInfo {
+    fn from(m: &qhub_runtime::Manifest) -> Self {
+        PluginInfo {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            world: m.world.clone(),
+            sha256: m.sha256.clone(),
+        }
+    }
+}
 
 /// Largest request body the server reads, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -100,6 +100,11 @@ impl AccountService {
         self.backend.database()
     }
 
+    /// The manifests of the plugins behind this service: the core, then its backend.
+    pub fn plugins(&self) -> [&crate::Manifest; 2] {
+        [&self.core.manifest, &self.backend.plugin().manifest]
+    }
+
     pub async fn register(
         &self,
         request: RegisterRequest,

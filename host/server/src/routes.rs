@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use qhub_api::{
     ApiKey, ChangePassword, CreateApiKey, Job, JobFilter, JobRequest, LoginRequest, NewApiKey,
-    Preference, Profile, RegisterRequest, Revoked, Session, SignedIn, Usage,
+    PluginInfo, Preference, Profile, RegisterRequest, Revoked, Session, SignedIn, Usage,
 };
 use qhub_runtime::{AccountService, ClientInfo, ErrorCode};
 
@@ -20,6 +20,7 @@ pub(crate) fn router(accounts: AccountService) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/v1/openapi.json", get(openapi))
+        .route("/v1/plugins", get(plugins))
         .route("/v1/accounts", post(register))
         .route("/v1/sessions", post(login))
         .route("/v1/sessions/current", delete(logout))
@@ -60,6 +61,12 @@ async fn openapi() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         qhub_api::OPENAPI_JSON,
     )
+}
+
+/// What this server runs, so an operator can check that two hosts (this server and
+/// the Worker, say) run the very same component files.
+async fn plugins(State(accounts): State<AccountService>) -> Json<Vec<PluginInfo>> {
+    Json(accounts.plugins().into_iter().map(PluginInfo::from).collect())
 }
 
 /// Who is calling, as the transport sees it; stored with the session.

@@ -21,6 +21,8 @@ pub enum DevError {
     NoWrangler(PathBuf),
     #[error("{0}")]
     Io(String),
+    #[error(transparent)]
+    Npm(#[from] crate::NpmError),
     #[error("wrangler.toml: {0}")]
     Config(String),
     #[error("wrangler could not apply the D1 migrations:\n{0}")]
@@ -50,12 +52,13 @@ impl DevServer {
         &self.url
     }
 
-    /// The process id of the workerd serving the Worker (a descendant of wrangler),
-    /// for reading its CPU time.
-    pub fn workerd_pid(&self) -> Option<u32> {
+    /// The workerd processes serving the Worker (descendants of wrangler: the one
+    /// running the Worker and D1, and its entry proxy), for reading their CPU time.
+    pub fn workerd_pids(&self) -> Vec<u32> {
         descendants(self.child.id())
             .into_iter()
-            .find(|pid| command_name(*pid).is_some_and(|name| name.contains("workerd")))
+            .filter(|pid| command_name(*pid).is_some_and(|name| name.contains("workerd")))
+            .collect()
     }
 
     /// What wrangler and the Worker printed so far (`console.error` included).
@@ -66,9 +69,23 @@ impl DevServer {
 
 impl Drop for DevServer {
     fn drop(&mut self) {
-        // SIGTERM to the whole group: wrangler and workerd.
+        // SIGTERM to wrangler alone: it stops its workerd processes itself. Never
+        // SIGTERM the whole group: one of wrangler's processes answers that by
+        // signalling every process it may (on a root machine, all of them).
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.child.id())])
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever is left of the group is killed outright (no handler runs).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
             .status();
         let _ = self.child.wait();
     }
@@ -79,6 +96,7 @@ impl Drop for DevServer {
 /// fresh local D1 with the migrations applied, and `vars` as its environment
 /// (secrets included: locally they are plain bindings). Waits until it answers.
 pub fn start(root: &Path, bundle: &Path, vars: &[(&str, &str)]) -> Result<DevServer, DevError> {
+    crate::ensure_packages(root)?;
     let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
     if !wrangler.is_file() {
         return Err(DevError::NoWrangler(wrangler));
@@ -144,7 +162,7 @@ pub fn start(root: &Path, bundle: &Path, vars: &[(&str, &str)]) -> Result<DevSer
 
 /// `root/wrangler.toml` with `main` pointed at `bundle`, the build step removed
 /// (the bundle is built already) and paths made absolute, written into `dir`.
-fn write_config(root: &Path, bundle: &Path, dir: &Path) -> Result<PathBuf, DevError> {
+pub fn write_config(root: &Path, bundle: &Path, dir: &Path) -> Result<PathBuf, DevError> {
     let text = std::fs::read_to_string(root.join("wrangler.toml"))
         .map_err(|e| DevError::Config(e.to_string()))?;
     let mut config: toml::Table =

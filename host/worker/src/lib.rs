@@ -8,7 +8,10 @@
 //! to its manifest's sha256, and reports the hashes it bundled.
 
 pub mod dev;
+mod npm;
 mod wit;
+
+pub use npm::{NpmError, ensure_packages};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,9 +19,9 @@ use std::process::Command;
 use qhub_plugin_build::{Manifest, sha256_hex};
 use serde::Serialize;
 
-/// The plugins the Worker runs, as (plugin name, key in `plugins.js`): the core,
-/// then its backend, the order `GET /v1/plugins` lists them in on every host.
-const PLUGINS: &[(&str, &str)] = &[("auth", "auth"), ("store-d1", "storeD1")];
+/// The plugins the Worker runs: the core, then its backend, the order
+/// `GET /v1/plugins` lists them in on every host.
+const PLUGINS: &[&str] = &["auth", "store-d1"];
 
 /// Why the Worker could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,8 @@ pub enum BuildError {
     },
     #[error("cannot read the WIT interface {0}: no functions found")]
     Wit(PathBuf),
+    #[error(transparent)]
+    Npm(#[from] NpmError),
 }
 
 /// One plugin in the bundle.
@@ -85,6 +90,7 @@ pub struct Bundle {
 /// as `cargo xtask build-plugins` writes them) into `out`. `root` is the repository
 /// root: the JS glue, the WIT files, `openapi.json` and `node_modules` are read there.
 pub fn build(root: &Path, dist: &Path, out: &Path) -> Result<Bundle, BuildError> {
+    ensure_packages(root)?;
     let jco = root.join("node_modules/@bytecodealliance/jco/dist/jco.js");
     if !jco.is_file() {
         return Err(BuildError::NoJco(jco));
@@ -98,7 +104,7 @@ pub fn build(root: &Path, dist: &Path, out: &Path) -> Result<Bundle, BuildError>
     }
     let wit_dir = root.join("wit");
     let mut plugins = Vec::new();
-    for (name, _) in PLUGINS {
+    for name in PLUGINS {
         let manifest = read_manifest(dist, name)?;
         let component = dist.join(format!("{name}.wasm"));
         let bytes = read(&component)?;
@@ -235,12 +241,31 @@ fn copy_glue(from: &Path, out: &Path) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// The name a plugin has in `plugins.js` (`storeD1` for `store-d1`).
+fn js_key(name: &str) -> String {
+    let mut key = String::new();
+    let mut upper = false;
+    for c in name.chars() {
+        match c {
+            '-' | '_' => upper = true,
+            c if upper => {
+                key.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => key.push(c),
+        }
+    }
+    key
+}
+
 /// `plugins.js`: each plugin's manifest, its `instantiate`, and its core modules
 /// imported statically, keyed by the file names jco asks `getCoreModule` for.
 fn plugins_js(plugins: &[BundledPlugin], openapi: &str) -> String {
     let mut imports = String::new();
     let mut entries = String::new();
-    for (plugin, (name, key)) in plugins.iter().zip(PLUGINS) {
+    for plugin in plugins {
+        let name = &plugin.name;
+        let key = js_key(name);
         imports.push_str(&format!(
             "import {{ instantiate as {key}Instantiate }} from './gen/{name}/{name}.js';\n"
         ));
@@ -284,7 +309,8 @@ mod tests {
             sha256: "ab".repeat(32),
             core_modules: vec![(format!("{name}.core.wasm"), 10)],
         };
-        let js = plugins_js(&[plugin("store-d1"), plugin("auth")], "{}");
+        let js = plugins_js(&[plugin("auth"), plugin("store-d1")], "{}");
+        assert_eq!(js_key("store-d1"), "storeD1");
         assert!(js.contains("import storeD1Module0 from './gen/store-d1/store-d1.core.wasm';"));
         assert!(
             js.contains("import { instantiate as authInstantiate } from './gen/auth/auth.js';")

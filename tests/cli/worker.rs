@@ -1,0 +1,39 @@
+//! The Cloudflare Worker host under `wrangler dev` (real workerd, a local D1) for
+//! the conformance suite, built once per test process from the very component
+//! files the `qhub` binary embeds.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub(crate) use qhub_worker_build::dev::DevServer;
+
+/// The repository root (this file is built from host/cli).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds the Worker once per process, from the plugins `qhub-bundled` built.
+fn bundle() -> &'static Path {
+    static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        let dist = Path::new(qhub_bundled::BUILD_DIR);
+        // Per process, so concurrent test runs and `cargo xtask build-worker`
+        // never write over each other.
+        let out = dist
+            .join("../../worker-test")
+            .join(std::process::id().to_string());
+        let bundle = qhub_worker_build::build(&root(), dist, &out)
+            .unwrap_or_else(|e| panic!("building the Worker failed: {e}"));
+        bundle
+            .main
+            .parent()
+            .expect("index.js has a folder")
+            .to_owned()
+    })
+}
+
+/// Starts the Worker on a fresh local D1 with `vars` as its environment.
+pub(crate) fn start(vars: &[(&str, &str)]) -> DevServer {
+    qhub_worker_build::dev::start(&root(), bundle(), vars)
+        .unwrap_or_else(|e| panic!("the Worker did not start: {e}"))
+}
