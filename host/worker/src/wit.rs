@@ -1,6 +1,6 @@
 //! Which functions jco must treat as asynchronous, read from the WIT files so the
 //! list can never drift from the contract: a world's imports of `sql` or `store`
-//! reach D1 (a promise), and so its exports return promises too.
+//! reach D1 (a promise), and so all its exports return promises too.
 
 use std::path::Path;
 
@@ -8,19 +8,60 @@ use qhub_plugin_build::WIT_PACKAGE;
 
 use crate::BuildError;
 
+/// Imports whose host implementation waits for I/O (D1, a backend that waits for
+/// D1, the network): they are asynchronous in JavaScript.
+const ASYNC_IMPORTS: &[&str] = &["sql", "store", "http"];
+
 /// For a world: (async imports, async exports), as jco names them
-/// (`qhub:plugin/sql@0.1.0#query`).
+/// (`qhub:plugin/sql@0.1.0#query`). A world with an asynchronous import has only
+/// asynchronous exports, since any of them may reach that import.
 pub(crate) fn async_functions(
     wit_dir: &Path,
     world: &str,
 ) -> Result<(Vec<String>, Vec<String>), BuildError> {
-    let (imported, exported) = match world {
-        "store-backend" => ("sql", "store"),
-        "account-core" => ("store", "accounts"),
-        // Any other world has no asynchronous import in the Worker.
-        _ => return Ok((Vec::new(), Vec::new())),
-    };
-    Ok((qualified(wit_dir, imported)?, qualified(wit_dir, exported)?))
+    let path = wit_dir.join("worlds.wit");
+    let text = std::fs::read_to_string(&path).map_err(|source| BuildError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let (imports, exports) = world_items(&text, world);
+    let mut async_imports = Vec::new();
+    for interface in imports
+        .iter()
+        .filter(|i| ASYNC_IMPORTS.contains(&i.as_str()))
+    {
+        async_imports.extend(qualified(wit_dir, interface)?);
+    }
+    let mut async_exports = Vec::new();
+    if !async_imports.is_empty() {
+        for interface in &exports {
+            async_exports.extend(qualified(wit_dir, interface)?);
+        }
+    }
+    Ok((async_imports, async_exports))
+}
+
+/// The interfaces a world imports and exports (`import sql;`, `export store;`).
+fn world_items(text: &str, world: &str) -> (Vec<String>, Vec<String>) {
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("world ") {
+            inside = rest.trim_end_matches('{').trim() == world;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line.starts_with('}') {
+            inside = false;
+        } else if let Some(name) = line.strip_prefix("import ") {
+            imports.push(name.trim_end_matches(';').trim().to_owned());
+        } else if let Some(name) = line.strip_prefix("export ") {
+            exports.push(name.trim_end_matches(';').trim().to_owned());
+        }
+    }
+    (imports, exports)
 }
 
 fn qualified(wit_dir: &Path, interface: &str) -> Result<Vec<String>, BuildError> {
@@ -67,6 +108,19 @@ mod tests {
         let text = "interface sql {\n  /// query: func() in a comment\n  record r { a: u32 }\n  \
                     query: func(stmt: statement) -> result;\n  %batch: func() -> u32;\n}\n";
         assert_eq!(function_names(text), ["query", "batch"]);
+    }
+
+    #[test]
+    fn reads_a_worlds_imports_and_exports() {
+        let text = "world a {\n  import sql;\n  export store;\n}\nworld b {\n  import store;\n  import config;\n  export accounts;\n}\n";
+        assert_eq!(
+            world_items(text, "b"),
+            (
+                vec!["store".to_owned(), "config".to_owned()],
+                vec!["accounts".to_owned()]
+            )
+        );
+        assert_eq!(world_items(text, "c"), (vec![], vec![]));
     }
 
     #[test]
