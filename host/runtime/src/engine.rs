@@ -22,6 +22,17 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// How many bytes of a plugin's stderr (panic messages) are kept for errors.
     pub stderr_bytes: usize,
+    /// Wall-clock budget for one call into an OAuth provider plugin. Longer than
+    /// `http_timeout`, so that a request that times out comes back to the plugin as
+    /// `http-error::timeout` (and a provider may make a few requests per call)
+    /// instead of the deadline trapping the plugin mid-call.
+    pub provider_call_timeout: Duration,
+    /// Budget for one outbound request of the `http` import, redirects and the
+    /// whole body included.
+    pub http_timeout: Duration,
+    /// The largest response body the `http` import reads for a plugin; a longer
+    /// body is abandoned mid-stream (`too-large`).
+    pub http_body_bytes: u64,
 }
 
 impl Default for Limits {
@@ -30,6 +41,9 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(10),
             memory_bytes: 128 << 20,
             stderr_bytes: 8 << 10,
+            provider_call_timeout: Duration::from_secs(30),
+            http_timeout: Duration::from_secs(10),
+            http_body_bytes: 1 << 20,
         }
     }
 }

@@ -37,6 +37,9 @@ pub enum Error {
     Migration(String),
     #[error("{0}")]
     Engine(String),
+    /// An operator's grant that cannot be enforced (a malformed or wildcard origin).
+    #[error("{0}")]
+    Grant(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

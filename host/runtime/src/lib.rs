@@ -6,7 +6,8 @@
 //! - components compiled once and cached on disk ([`cache`]);
 //! - a fresh store per call, with memory limits, no ambient capabilities, and the
 //!   imports its world asks for: `sql` for backends ([`sql`]), `config` and a
-//!   forwarded `store` for the account core ([`forward`]);
+//!   forwarded `store` for the account core ([`forward`]); `http`, allow-listed by
+//!   manifest ∩ grant ([`grants`]), for OAuth providers ([`ProviderService`]);
 //! - errors that name the plugin at fault ([`PluginFault`]).
 
 mod accounts;
@@ -17,6 +18,10 @@ mod engine;
 mod error;
 mod forward;
 pub mod fsutil;
+pub mod grants;
+mod http;
+mod provider;
+pub mod providers;
 mod runtime;
 pub mod sql;
 mod store;
@@ -26,12 +31,18 @@ pub use bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, ErrorCode, JobRequest, NewApiKey, Principal,
     Profile, RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
+pub use bindings::oauth_provider::{
+    DeviceAuthorization, Identity, Metadata as ProviderMetadata, PollOutcome, ProviderError, Tokens,
+};
 pub use bindings::types::{JobStatus, Preference, QuantumJob};
 pub use cache::Origin;
 pub use codes::{code_from_name, code_name};
 pub use engine::{Allocation, EPOCH_TICK, Limits, RuntimeConfig};
 pub use error::{Error, PluginFault, Result};
-pub use qhub_plugin_build::Manifest;
+pub use grants::{AllowList, Destination};
+pub use http::MAX_REDIRECTS;
+pub use provider::{PROVIDER_WORLD, ProviderCallError, ProviderService};
+pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};
 pub use runtime::{LoadedPlugin, Runtime};
 pub use sql::{Database, Dialect, MigrationStatus};
 pub use store::{StoreInstance, StoreService};

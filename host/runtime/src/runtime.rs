@@ -14,7 +14,9 @@ use crate::cache::{self, Cache, Origin};
 use crate::engine::{self, Limits, RuntimeConfig};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
+use crate::http::HttpAccess;
 use crate::sql::Database;
+use crate::store;
 
 /// The process's plugin runtime. Create one and share it: it owns the wasmtime
 /// engine, the epoch thread and the compiled-component cache.
@@ -92,6 +94,33 @@ impl Runtime {
         })
     }
 
+    /// Checks that `plugin` fits the world its manifest names: its imports are ones
+    /// this host provides and it has the world's exports. Installing a plugin runs
+    /// this, so a component that cannot work is refused then, not at first use.
+    pub fn check_world(&self, plugin: &LoadedPlugin) -> Result<()> {
+        use crate::bindings::{backend, core};
+        use wasmtime::component::HasSelf;
+        match plugin.manifest.world_name() {
+            crate::provider::PROVIDER_WORLD => crate::provider::new_pre(self, plugin).map(drop),
+            "store-backend" => {
+                let linker = store::linker(self, |l| {
+                    backend::StoreBackend::add_to_linker::<_, HasSelf<State>>(l, |s| s)
+                })?;
+                store::link(plugin, &linker, backend::StoreBackendPre::new).map(drop)
+            }
+            "account-core" => {
+                let linker = store::linker(self, |l| {
+                    core::AccountCore::add_to_linker::<_, HasSelf<State>>(l, |s| s)
+                })?;
+                store::link(plugin, &linker, core::AccountCorePre::new).map(drop)
+            }
+            other => Err(Error::Load {
+                plugin: plugin.label(),
+                message: format!("targets the world {other:?}, which this qhub does not host"),
+            }),
+        }
+    }
+
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -116,6 +145,7 @@ impl Runtime {
             stderr,
             caps,
             backend: None,
+            http: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -169,6 +199,8 @@ pub struct State {
     pub(crate) caps: Capabilities,
     /// For the account core: the backend instance its `store` import forwards to.
     pub(crate) backend: Option<Box<BackendInstance>>,
+    /// For provider plugins: their allow-listed outbound `http`.
+    pub(crate) http: Option<Arc<HttpAccess>>,
 }
 
 impl std::fmt::Debug for State {
