@@ -1,9 +1,13 @@
 //! Test support shared by the test suites: a fresh database on the real PostgreSQL
-//! server for each test, so tests run in parallel without seeing each other's rows.
+//! server for each test, so tests run in parallel without seeing each other's rows,
+//! and a stand-in for Cloudflare D1's HTTP API ([`D1StandIn`]).
 //!
 //! The server is `QHUB_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
 //! When it cannot be reached the test fails with a hint; it never skips.
 
+mod d1;
+
+pub use d1::D1StandIn;
 pub mod oauth;
 use sqlx::{Connection, PgConnection};
 
