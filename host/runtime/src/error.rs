@@ -33,6 +33,9 @@ pub enum Error {
     /// The database could not be reached; retrying later may work.
     #[error("cannot reach the database: {0}")]
     Unavailable(String),
+    /// The database refused the credentials it was given (a D1 API token).
+    #[error("the database refused the credentials: {0}")]
+    Unauthorized(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("{0}")]

@@ -1,10 +1,13 @@
 //! The host's `sql` capability: runs a backend plugin's statements on a real
-//! database (SQLite or PostgreSQL), translating values and errors to and from the
-//! WIT types. It holds no business SQL: statements come from the backend plugin.
+//! database (SQLite, PostgreSQL, or Cloudflare D1 over its HTTP API), translating
+//! values and errors to and from the WIT types. It holds no business SQL:
+//! statements come from the backend plugin.
 //!
 //! Which database, and so which backend plugin, is decided by the URL scheme:
-//! `sqlite:` (the embedded default, and Cloudflare D1's dialect) or `postgres:`.
+//! `sqlite:` (the embedded default) and `d1://` (remote D1) speak the SQLite
+//! dialect, `postgres:` PostgreSQL's.
 
+pub mod d1;
 mod migrate;
 mod postgres;
 mod sqlite;
@@ -12,6 +15,7 @@ mod sqlite;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
+pub use self::d1::D1Database;
 pub use self::migrate::MigrationStatus;
 use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
 use crate::error::{Error, Result};
@@ -27,6 +31,8 @@ const MAX_BATCH: usize = 100;
 pub enum Database {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+    /// Cloudflare D1 through its HTTP API.
+    D1(D1Database),
 }
 
 /// The kind of database a URL names.
@@ -41,14 +47,11 @@ impl Dialect {
     pub fn of_url(url: &str) -> Result<Dialect> {
         let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
         match scheme {
-            "sqlite" => Ok(Dialect::Sqlite),
+            "sqlite" | "d1" => Ok(Dialect::Sqlite),
             "postgres" | "postgresql" => Ok(Dialect::Postgres),
-            "d1" => Err(Error::InvalidUrl(
-                "d1:// databases are not supported by this qhub yet; use sqlite: or postgres:"
-                    .into(),
-            )),
             _ => Err(Error::InvalidUrl(format!(
-                "unsupported database URL scheme {scheme:?}: use sqlite:PATH or postgres://USER@HOST/DB"
+                "unsupported database URL scheme {scheme:?}: use sqlite:PATH, \
+                 postgres://USER@HOST/DB or d1://ACCOUNT_ID/DATABASE_ID"
             ))),
         }
     }
@@ -64,12 +67,23 @@ impl Dialect {
 
 impl Database {
     /// Connects to the database a URL names. PostgreSQL pools connect lazily and
-    /// reconnect by themselves, so a server outlives a database restart.
+    /// reconnect by themselves, so a server outlives a database restart. A `d1://`
+    /// URL takes its token from `CLOUDFLARE_API_TOKEN` and its API from
+    /// `QHUB_D1_API_URL` (see [`d1`]).
     pub async fn connect(url: &str) -> Result<Database> {
+        if d1::is_d1_url(url) {
+            return d1::open_url(url);
+        }
         match Dialect::of_url(url)? {
             Dialect::Sqlite => sqlite::open_url(url).await,
             Dialect::Postgres => postgres::open_url(url),
         }
+    }
+
+    /// Connects to the D1 database `d1://ACCOUNT_ID/DATABASE_ID` through the API
+    /// at `api_url` with `token`, whatever the environment says.
+    pub fn connect_d1(url: &str, api_url: &str, token: String) -> Result<Database> {
+        d1::open(url, api_url, token)
     }
 
     /// Opens (creating if missing) a SQLite database file.
@@ -79,7 +93,7 @@ impl Database {
 
     pub fn dialect(&self) -> Dialect {
         match self {
-            Database::Sqlite(_) => Dialect::Sqlite,
+            Database::Sqlite(_) | Database::D1(_) => Dialect::Sqlite,
             Database::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -88,6 +102,8 @@ impl Database {
         match self {
             Database::Sqlite(pool) => pool.close().await,
             Database::Postgres(pool) => pool.close().await,
+            // Nothing is held open: each statement is one HTTP request.
+            Database::D1(_) => {}
         }
     }
 
@@ -96,10 +112,12 @@ impl Database {
         match self {
             Database::Sqlite(pool) => sqlite::run(pool, stmt).await,
             Database::Postgres(pool) => postgres::run(pool, stmt).await,
+            Database::D1(d1) => d1.run(stmt).await,
         }
     }
 
-    /// Runs statements atomically, in one transaction on one connection.
+    /// Runs statements atomically: in one transaction on one connection, or as one
+    /// D1 batch request.
     pub async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<QueryResult>, SqlError> {
         if stmts.len() > MAX_BATCH {
             return Err(sql_error(
@@ -110,6 +128,7 @@ impl Database {
         match self {
             Database::Sqlite(pool) => sqlite::batch(pool, stmts).await,
             Database::Postgres(pool) => postgres::batch(pool, stmts).await,
+            Database::D1(d1) => d1.batch(stmts).await,
         }
     }
 }
@@ -253,7 +272,7 @@ mod tests {
         check("sqlite::memory:", Some("store-d1"));
         check("postgres://postgres@127.0.0.1/test", Some("store-postgres"));
         check("postgresql://u@h/db", Some("store-postgres"));
-        check("d1://account/database", None);
+        check("d1://account/database", Some("store-d1"));
         check("mysql://x", None);
         check("qhub.db", None);
     }

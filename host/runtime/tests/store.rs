@@ -1,12 +1,15 @@
 //! The backend conformance suite: every function of the `store` contract
 //! (`wit/store.wit`), checked for what it does, with the same scenarios run on
-//! store-d1 over SQLite and on store-postgres over PostgreSQL, so that the two
-//! backends are held to one behaviour.
+//! store-d1 over SQLite, on store-d1 over D1's HTTP API (a stand-in on loopback
+//! backed by a SQLite file, see `qhub_test_support::D1StandIn`) and on
+//! store-postgres over PostgreSQL, so that the backends and the host's `sql`
+//! drivers are held to one behaviour.
 //!
-//! Each scenario is one `async fn(&Backend)`; [`conformance!`] runs it as two
-//! tests, `<scenario>::sqlite` and `<scenario>::postgres`, each on a fresh database
-//! of its own, so tests run in parallel. PostgreSQL must be running (see
-//! `qhub_test_support`); the PostgreSQL tests fail, never skip, without it.
+//! Each scenario is one `async fn(&Backend)`; [`conformance!`] runs it as three
+//! tests, `<scenario>::sqlite`, `<scenario>::d1` and `<scenario>::postgres`, each
+//! on a fresh database of its own, so tests run in parallel. PostgreSQL must be
+//! running (see `qhub_test_support`); the PostgreSQL tests fail, never skip,
+//! without it.
 
 #![expect(clippy::unwrap_used, reason = "a scenario fails by panicking")]
 
@@ -25,30 +28,29 @@ use qhub_runtime::bindings::types::{
 use qhub_runtime::{
     Allocation, Database, Limits, LoadedPlugin, Runtime, RuntimeConfig, StoreInstance, StoreService,
 };
-use qhub_test_support::TempDatabase;
+use qhub_test_support::{D1StandIn, TempDatabase};
 // `serde_json::Value`, as sqlx re-exports it.
 use serde_json::Value as JsonValue;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-/// Runs each scenario as two tests, one per backend, each on a fresh database.
+/// Runs each scenario as one test per database, each on a fresh database: the
+/// test is named after the [`Backend`] constructor it uses.
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
         $(
             mod $scenario {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let backend = super::Backend::sqlite().await;
-                    super::$scenario(&backend).await;
-                    backend.close().await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let backend = super::Backend::postgres().await;
-                    super::$scenario(&backend).await;
-                    backend.close().await;
-                }
+                conformance!(@on $scenario: sqlite, d1, postgres);
+            }
+        )*
+    };
+    (@on $scenario:ident: $($database:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $database() {
+                let backend = super::Backend::$database().await;
+                super::$scenario(&backend).await;
+                backend.close().await;
             }
         )*
     };
@@ -78,8 +80,8 @@ conformance!(
 #[derive(Clone)]
 struct Backend {
     service: StoreService,
-    /// The SQLite file's directory or the PostgreSQL database, kept only so that it
-    /// is removed when the last clone goes.
+    /// The SQLite file's directory, the D1 stand-in or the PostgreSQL database,
+    /// kept only so that it is removed when the last clone goes.
     _database: Arc<dyn Any + Send + Sync>,
 }
 
@@ -106,15 +108,32 @@ fn compiled(cell: &'static OnceLock<LoadedPlugin>, name: &str) -> LoadedPlugin {
     cell.get_or_init(|| common::load(&runtime(), name)).clone()
 }
 
+/// store-d1, shared by the SQLite and the D1 databases.
+fn store_d1() -> LoadedPlugin {
+    static PLUGIN: OnceLock<LoadedPlugin> = OnceLock::new();
+    compiled(&PLUGIN, "store-d1")
+}
+
 impl Backend {
     /// store-d1 over a new SQLite file.
     async fn sqlite() -> Backend {
-        static PLUGIN: OnceLock<LoadedPlugin> = OnceLock::new();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = Database::open_sqlite(&dir.path().join("qhub.db"))
             .await
             .expect("the SQLite database opens");
-        Backend::new(compiled(&PLUGIN, "store-d1"), db, Arc::new(dir)).await
+        Backend::new(store_d1(), db, Arc::new(dir)).await
+    }
+
+    /// store-d1 over a new database behind the D1 HTTP API stand-in.
+    async fn d1() -> Backend {
+        let stand_in = D1StandIn::start();
+        let db = Database::connect_d1(
+            &stand_in.database_url(),
+            &stand_in.api_url(),
+            stand_in.token().to_owned(),
+        )
+        .expect("the D1 URL is valid");
+        Backend::new(store_d1(), db, Arc::new(stand_in)).await
     }
 
     /// store-postgres over a new database on the test server.

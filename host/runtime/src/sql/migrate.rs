@@ -1,16 +1,37 @@
-//! Schema migrations, embedded in the binary: `migrations/d1` for SQLite (the same
-//! files `wrangler d1 migrations apply` reads) and `migrations/postgres` for
-//! PostgreSQL. Applied state is kept in `_sqlx_migrations`, as sqlx-cli does.
+//! Schema migrations, embedded in the binary: `migrations/d1` for SQLite and D1
+//! (the same files `wrangler d1 migrations apply` reads) and `migrations/postgres`
+//! for PostgreSQL.
+//!
+//! Where the applied state is kept depends on who else migrates the database:
+//!
+//! - SQLite files and PostgreSQL: `_sqlx_migrations`, as sqlx-cli does, with
+//!   checksums. Only qhub (or sqlx-cli) migrates them.
+//! - Remote D1 (`d1://`): `d1_migrations`, Wrangler's own table (`id`, `name` = the
+//!   file name, `applied_at`). The production database is also migrated by
+//!   `wrangler d1 migrations apply` when the Worker is deployed; sharing its table
+//!   means each tool sees what the other applied and neither applies a file twice.
+//!   As Wrangler does, each pending file is sent with its `INSERT INTO
+//!   d1_migrations` as one request, which D1 runs as one transaction, so a file is
+//!   applied and recorded together or not at all. The table has no checksums, so a
+//!   file edited after it was applied is not noticed (Wrangler does not either).
 
-use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
 
 use super::Database;
+use super::d1::{D1Database, Failure};
 use crate::error::{Error, Result};
 
 static SQLITE: Migrator = sqlx::migrate!("../../migrations/d1");
 static POSTGRES: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 const TABLE: &str = "_sqlx_migrations";
+
+/// Wrangler's table, created as Wrangler creates it.
+const D1_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS d1_migrations(
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT UNIQUE,
+    applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+)";
 
 /// One migration and whether the database has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +64,7 @@ fn acquire_error(err: sqlx::Error) -> Error {
 impl Database {
     fn migrator(&self) -> &'static Migrator {
         match self {
-            Database::Sqlite(_) => &SQLITE,
+            Database::Sqlite(_) | Database::D1(_) => &SQLITE,
             Database::Postgres(_) => &POSTGRES,
         }
     }
@@ -54,6 +75,7 @@ impl Database {
         match self {
             Database::Sqlite(pool) => self.migrator().run(pool).await,
             Database::Postgres(pool) => self.migrator().run(pool).await,
+            Database::D1(d1) => return d1_migrate(d1, &before).await,
         }
         .map_err(migration_error)?;
         let after = self.applied_versions().await?;
@@ -100,6 +122,13 @@ impl Database {
         match self {
             Database::Sqlite(pool) => self.migrator().undo(pool, target).await,
             Database::Postgres(pool) => self.migrator().undo(pool, target).await,
+            // Unreachable while D1 migrations have no down scripts; refused rather
+            // than guessed should one ever get one.
+            Database::D1(_) => {
+                return Err(Error::Migration(
+                    "reverting is not supported on D1; write a new migration instead".into(),
+                ));
+            }
         }
         .map_err(migration_error)?;
         Ok(Some(MigrationStatus {
@@ -118,6 +147,7 @@ impl Database {
                 let mut conn = pool.acquire().await.map_err(acquire_error)?;
                 list(&mut *conn).await
             }
+            Database::D1(d1) => return d1_applied(d1).await,
         };
         Ok(applied
             .map_err(migration_error)?
@@ -132,4 +162,96 @@ async fn list<C: Migrate>(
 ) -> Result<Vec<sqlx::migrate::AppliedMigration>, MigrateError> {
     conn.ensure_migrations_table(TABLE).await?;
     conn.list_applied_migrations(TABLE).await
+}
+
+// ---- remote D1: Wrangler's d1_migrations ------------------------------------------
+
+/// The file a migration came from, which is the name Wrangler records:
+/// `0002_login_throttles.sql` for version 2, "login throttles" (sqlx turns the
+/// file name's underscores into the description's spaces).
+fn file_name(migration: &Migration) -> String {
+    format!(
+        "{:04}_{}.sql",
+        migration.version,
+        migration.description.replace(' ', "_")
+    )
+}
+
+fn up_migrations() -> impl Iterator<Item = &'static Migration> {
+    SQLITE.iter().filter(|m| m.migration_type.is_up_migration())
+}
+
+/// The versions whose files `d1_migrations` lists, creating the table if needed.
+async fn d1_applied(d1: &D1Database) -> Result<Vec<i64>> {
+    let results = d1
+        .batch_for_migrator(&[D1_TABLE_DDL, "SELECT name FROM d1_migrations ORDER BY id"])
+        .await
+        .map_err(Error::from)?;
+    let names: Vec<String> = results
+        .last()
+        .map(|listing| {
+            listing
+                .rows
+                .iter()
+                .filter_map(|row| match row.first() {
+                    Some(crate::bindings::sql::Value::Text(name)) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let versions: Vec<i64> = up_migrations()
+        .filter(|m| names.contains(&file_name(m)))
+        .map(|m| m.version)
+        .collect();
+    if names.len() > versions.len() {
+        tracing::warn!(
+            database = d1.name(),
+            "d1_migrations lists migrations this qhub does not know; is it older than the database?"
+        );
+    }
+    Ok(versions)
+}
+
+/// Applies each pending file with its `d1_migrations` row, one request per file.
+async fn d1_migrate(d1: &D1Database, applied: &[i64]) -> Result<Vec<i64>> {
+    let mut done = Vec::new();
+    for migration in up_migrations().filter(|m| !applied.contains(&m.version)) {
+        let name = file_name(migration);
+        // The name comes from the embedded file list, never from input; quoted as a
+        // literal because D1 binds parameters to a single statement only.
+        let script = format!(
+            "{}\nINSERT INTO d1_migrations (name) VALUES ('{}');",
+            migration.sql.as_str(),
+            name.replace('\'', "''")
+        );
+        d1.script(&script).await.map_err(|failure| match failure {
+            Failure::Sql(err) => Error::Migration(format!("{name}: {}", err.message)),
+            other => Error::from(other),
+        })?;
+        tracing::info!(database = d1.name(), migration = %name, "applied");
+        done.push(migration.version);
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wrangler records file names: the names rebuilt from sqlx's descriptions must
+    /// be the files in `migrations/d1`, or the two tools would disagree.
+    #[test]
+    fn d1_migration_names_are_the_file_names() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/d1");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("a directory entry").file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let names: Vec<String> = up_migrations().map(file_name).collect();
+        assert_eq!(names, files);
+    }
 }

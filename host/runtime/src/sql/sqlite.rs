@@ -85,6 +85,26 @@ where
     .await
 }
 
+/// The `sql-error` kind of a SQLite error known only by its message, as D1's HTTP
+/// API reports it (`UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT`). The
+/// classes are those the local driver gets from SQLite's extended result codes
+/// (through [`map_sqlx`]); a test holds both to the same answer on real errors.
+pub(super) fn kind_of_message(message: &str) -> ErrorKind {
+    const CLASSES: [(&str, ErrorKind); 4] = [
+        ("UNIQUE constraint failed", ErrorKind::UniqueViolation),
+        (
+            "FOREIGN KEY constraint failed",
+            ErrorKind::ForeignKeyViolation,
+        ),
+        ("NOT NULL constraint failed", ErrorKind::NotNullViolation),
+        ("CHECK constraint failed", ErrorKind::CheckViolation),
+    ];
+    CLASSES
+        .iter()
+        .find(|(marker, _)| message.contains(marker))
+        .map_or(ErrorKind::Query, |(_, kind)| *kind)
+}
+
 fn decode_row(row: &SqliteRow) -> Result<Vec<Value>, SqlError> {
     (0..row.len())
         .map(|i| {
@@ -193,6 +213,53 @@ mod tests {
         assert_eq!(not_null.kind, ErrorKind::NotNullViolation);
         let syntax = db.query(stmt("SELEC 1", vec![])).await.unwrap_err();
         assert_eq!(syntax.kind, ErrorKind::Query);
+    }
+
+    /// D1's messages must classify as the local driver's codes do.
+    #[tokio::test]
+    async fn messages_classify_as_the_drivers_codes_do() {
+        let db = memory_db().await;
+        let Database::Sqlite(pool) = &db else {
+            unreachable!()
+        };
+        for setup in [
+            "PRAGMA foreign_keys = ON",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE t (k TEXT NOT NULL UNIQUE, n INTEGER CHECK (n > 0), \
+             p INTEGER REFERENCES p (id))",
+            "INSERT INTO t (k, n) VALUES ('a', 1)",
+        ] {
+            db.query(stmt(setup, vec![])).await.unwrap();
+        }
+        for (failing, expected) in [
+            ("INSERT INTO t (k) VALUES ('a')", ErrorKind::UniqueViolation),
+            (
+                "INSERT INTO p (id) VALUES (1), (1)",
+                ErrorKind::UniqueViolation,
+            ),
+            (
+                "INSERT INTO t (k) VALUES (NULL)",
+                ErrorKind::NotNullViolation,
+            ),
+            (
+                "INSERT INTO t (k, n) VALUES ('b', 0)",
+                ErrorKind::CheckViolation,
+            ),
+            (
+                "INSERT INTO t (k, p) VALUES ('c', 9)",
+                ErrorKind::ForeignKeyViolation,
+            ),
+            ("SELEC 1", ErrorKind::Query),
+            ("SELECT * FROM missing", ErrorKind::Query),
+        ] {
+            let err = sqlx::query(failing).execute(pool).await.unwrap_err();
+            let sqlx::Error::Database(db_err) = &err else {
+                panic!("{failing}: {err}")
+            };
+            let from_message = kind_of_message(db_err.message());
+            assert_eq!(map_sqlx(err).kind, expected, "{failing}");
+            assert_eq!(from_message, expected, "{failing}");
+        }
     }
 
     #[tokio::test]
