@@ -1,6 +1,7 @@
 //! What a command runs against: the first-party plugins over the embedded SQLite
 //! file in `QHUB_HOME` (the default: no server, no setup), or over the database
-//! that `--database` / `DATABASE_URL` names.
+//! that `--database` / `DATABASE_URL` names (SQLite, PostgreSQL, or Cloudflare D1
+//! through its HTTP API).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +16,10 @@ use crate::home::Home;
 
 /// The issuer of tokens minted by the CLI itself (not by a server).
 const EMBEDDED_ISSUER: &str = "qhub-embedded";
+
+/// What a `d1://` database needs, for errors about its URL or token.
+const D1_SETUP_HINT: &str = "use --database d1://ACCOUNT_ID/DATABASE_ID (ids from `wrangler d1 list`) and set \
+     CLOUDFLARE_API_TOKEN to an API token with D1 edit permission on that account, see .env.example";
 
 #[derive(Debug)]
 pub struct Context {
@@ -56,10 +61,24 @@ impl Context {
             qhub_runtime::Error::Unavailable(_) => {
                 CliError::new(Exit::Unavailable, err.to_string())
             }
+            qhub_runtime::Error::InvalidUrl(message) if self.is_d1() => {
+                CliError::new(Exit::Usage, message).with_hint(D1_SETUP_HINT)
+            }
             qhub_runtime::Error::InvalidUrl(message) => CliError::new(Exit::Usage, message)
                 .with_hint("e.g. --database sqlite:qhub.db or --database postgres://USER@HOST/DB"),
+            // Wrong credentials, as a refused password is.
+            qhub_runtime::Error::Unauthorized(_) => {
+                CliError::new(Exit::Refused, err.to_string()).with_hint(D1_SETUP_HINT)
+            }
             other => CliError::internal(other.to_string()),
         }
+    }
+
+    /// Whether commands go to a remote D1 database (`d1://`).
+    fn is_d1(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(qhub_runtime::sql::d1::is_d1_url)
     }
 
     /// Adds the hint that fits where the command went to an "unavailable" error
@@ -72,6 +91,10 @@ impl Context {
             self.server.is_some() || self.home.load_config().is_ok_and(|c| c.server.is_some());
         err.hint = Some(if remote {
             "the server could not reach its database; try again in a moment".into()
+        } else if self.is_d1() {
+            "is Cloudflare's API reachable from here? check the network, and QHUB_D1_API_URL if you set it; \
+             try again in a moment"
+                .into()
         } else {
             match self.dialect() {
                 Dialect::Postgres => {
