@@ -1,5 +1,6 @@
 //! The account flows: register, login, authenticate, whoami and logout, a user's
-//! view and control of their own sessions, and changing the password.
+//! view and control of their own sessions, and changing the password. Signing in
+//! with a provider's identity is in `identities`.
 //!
 //! [`Accounts::authorize`] is where every flow that takes a token checks it, and
 //! what the credential may do (see [`Access`]).
@@ -24,7 +25,7 @@ pub const SESSION_LIFETIME: Millis = 30 * DAY;
 /// does not cost a database write per request.
 pub const TOUCH_INTERVAL: Millis = 60 * SECOND;
 
-const MAX_DISPLAY_NAME_CHARS: usize = 100;
+pub(crate) const MAX_DISPLAY_NAME_CHARS: usize = 100;
 /// Client details are informational (`sessions list`); longer values are cut.
 const MAX_USER_AGENT_CHARS: usize = 512;
 const MAX_IP_CHARS: usize = 64;
@@ -307,9 +308,10 @@ impl<S: Store> Accounts<S> {
             .store
             .get_user(&principal.user_id)?
             .ok_or(Error::NotFound("account"))?;
-        // An account that only signs in through OAuth has no password to confirm.
+        // An account that only signs in through OAuth has no password to confirm or
+        // change. Saying so is no oracle: the caller is signed in to this account.
         let Some(stored) = user.password_hash.as_deref() else {
-            return Err(Error::WrongPassword);
+            return Err(Error::NoPassword);
         };
         if !password::verify(current, stored)? {
             return Err(Error::WrongPassword);
@@ -328,7 +330,14 @@ impl<S: Store> Accounts<S> {
         Ok(())
     }
 
-    fn start_session(&self, user: User, client: Client, now: Millis) -> Result<SignedIn, Error> {
+    /// Starts a session for `user` and signs its token: the end of every sign-in
+    /// (password or identity), so they all issue the same kind of session.
+    pub(crate) fn start_session(
+        &self,
+        user: User,
+        client: Client,
+        now: Millis,
+    ) -> Result<SignedIn, Error> {
         let session = self.store.create_session(NewSession {
             user_id: user.id.clone(),
             user_agent: clip(client.user_agent, MAX_USER_AGENT_CHARS),

@@ -768,7 +768,11 @@ fn change_password_without_a_password_is_refused() {
         let error = accounts
             .change_password(&token, current, "a brand new passphrase", NOW)
             .expect_err("no password to check");
-        assert_eq!(error, Error::WrongPassword);
+        assert_eq!(error, Error::NoPassword);
+        assert_eq!(
+            error.to_string(),
+            "this account has no password (it signs in through an OAuth provider), and setting a first password is not supported yet"
+        );
     }
     assert_eq!(accounts.store.users.borrow()[0].password_hash, None);
 }

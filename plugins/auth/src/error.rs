@@ -35,9 +35,7 @@ pub enum Error {
         /// Whole seconds until the lock ends, at least 1.
         retry_after: u64,
     },
-    /// The current password given to change it is wrong, or the account has no
-    /// password at all (`invalid-credentials`). The caller is signed in, so there is
-    /// no email to keep secret.
+    /// The current password given to change it is wrong (`invalid-credentials`).
     #[error("current password is incorrect")]
     WrongPassword,
     /// A scope name that does not exist (`invalid-input`); the payload is the name.
@@ -65,6 +63,38 @@ pub enum Error {
     /// user's key (`not-found`).
     #[error("no such api key")]
     NoSuchApiKey,
+    /// An identity without a verified email asked to sign in, and it is linked to no
+    /// account (`forbidden`). The payload is the email the provider gave, unverified.
+    #[error(
+        "the provider did not verify the email address {0}; verify it at the provider, then sign in again (QHub links and creates accounts by verified email only)"
+    )]
+    UnverifiedEmail(String),
+    /// An identity without any email asked to sign in, and it is linked to no
+    /// account (`forbidden`).
+    #[error(
+        "the provider did not share an email address; make a verified email address available to QHub at the provider, then sign in again"
+    )]
+    NoProviderEmail,
+    /// The account signs in only through OAuth providers, so it has no password to
+    /// change (`conflict`). Setting a first password would need a way to prove who
+    /// is asking other than the session, which the core does not offer yet.
+    #[error(
+        "this account has no password (it signs in through an OAuth provider), and setting a first password is not supported yet"
+    )]
+    NoPassword,
+    /// Unlinking would leave an account without a password no way to sign in
+    /// (`conflict`).
+    #[error(
+        "cannot unlink the last identity of an account without a password: it is the only way to sign in; sign in once with another provider that verifies the account's email, then unlink this one (`qhub passwd` cannot set a first password)"
+    )]
+    LastSignInMethod,
+    /// The user has no linked identity with this id. Also the answer for another
+    /// user's connection (`not-found`).
+    #[error("no such connection")]
+    NoSuchConnection,
+    /// A sign-in lost a race with concurrent changes twice in a row (`conflict`).
+    #[error("the account changed during sign-in; try again")]
+    SignInRaced,
     /// A uniqueness rule was violated; the payload names what was duplicated.
     #[error("{0} already exists")]
     Conflict(String),

@@ -3,8 +3,9 @@
 
 use crate::bindings::qhub::plugin::{store as host, types};
 use crate::store::{
-    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewSession, NewUser,
-    OAuthConnection, Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
+    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewOAuthConnection,
+    NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store, StoreError,
+    Transition, Usage, User,
 };
 
 /// The `store` import, wired by the host to a backend plugin.
@@ -84,19 +85,39 @@ impl Store for HostStore {
         Ok(host::delete_user(user_id)?)
     }
 
+    fn create_oauth_connection(
+        &self,
+        connection: NewOAuthConnection,
+    ) -> Result<OAuthConnection, StoreError> {
+        let connection = types::NewOauthConnection {
+            user_id: connection.user_id,
+            provider: connection.provider,
+            subject: connection.subject,
+            email: connection.email,
+            created_at: connection.created_at,
+        };
+        Ok(host::create_oauth_connection(&connection)?.into())
+    }
+
+    fn get_oauth_connection(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<OAuthConnection>, StoreError> {
+        Ok(host::get_oauth_connection(provider, subject)?.map(Into::into))
+    }
+
     fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError> {
         let connections = host::list_oauth_connections(user_id)?;
-        Ok(connections
-            .into_iter()
-            .map(|connection| OAuthConnection {
-                id: connection.id,
-                user_id: connection.user_id,
-                provider: connection.provider,
-                subject: connection.subject,
-                email: connection.email,
-                created_at: connection.created_at,
-            })
-            .collect())
+        Ok(connections.into_iter().map(Into::into).collect())
+    }
+
+    fn delete_oauth_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(host::delete_oauth_connection(user_id, connection_id)?)
     }
 
     fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError> {
@@ -338,6 +359,19 @@ impl From<Preference> for types::Preference {
             key: preference.key,
             value: preference.value,
             updated_at: preference.updated_at,
+        }
+    }
+}
+
+impl From<types::OauthConnection> for OAuthConnection {
+    fn from(connection: types::OauthConnection) -> Self {
+        OAuthConnection {
+            id: connection.id,
+            user_id: connection.user_id,
+            provider: connection.provider,
+            subject: connection.subject,
+            email: connection.email,
+            created_at: connection.created_at,
         }
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! This file only translates: WIT records in, [`accounts::Accounts`] and
 //! [`data::AccountData`] flows over the `store` import (see `host_store`), WIT
-//! records out. The rules themselves live in the modules below.
+//! records out, for both exported interfaces (`accounts` and `identities`). The
+//! rules themselves live in the modules below.
 
 mod accounts;
 mod data;
 mod email;
 mod error;
 mod host_store;
+mod identities;
 mod keys;
 #[cfg(test)]
 mod memory_store;
@@ -20,13 +22,15 @@ mod token;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bindings::exports::qhub::plugin::accounts as wit;
+use bindings::exports::qhub::plugin::identities as wit_identities;
 use bindings::qhub::plugin::{config, types};
 
 use crate::accounts::{Accounts, Client, Registration};
 use crate::data::{AccountData, JobRequest};
 use crate::error::Error;
 use crate::host_store::HostStore;
-use crate::store::{ApiKey, Millis, User};
+use crate::identities::ProviderIdentity;
+use crate::store::{ApiKey, Millis, OAuthConnection, User};
 use crate::token::Tokens;
 
 // The workspace denies unsafe code, but the ABI glue wit-bindgen generates (and the
@@ -202,6 +206,33 @@ impl wit::Guest for Component {
     }
 }
 
+/// The exported `identities` interface.
+impl wit_identities::Guest for Component {
+    fn sign_in_with_identity(
+        provider: String,
+        identity: wit_identities::ProviderIdentity,
+        client: wit::ClientInfo,
+    ) -> Result<wit::SignedIn, wit::Error> {
+        let identity = ProviderIdentity {
+            subject: identity.subject,
+            email: identity.email,
+            email_verified: identity.email_verified,
+            display_name: identity.display_name,
+        };
+        run(|core, now| core.sign_in_with_identity(&provider, identity, client.into(), now))
+            .map(Into::into)
+    }
+
+    fn list_connections(token: String) -> Result<Vec<wit_identities::ConnectionInfo>, wit::Error> {
+        let connections = run(|core, now| core.list_connections(&token, now))?;
+        Ok(connections.into_iter().map(Into::into).collect())
+    }
+
+    fn unlink_connection(token: String, connection_id: String) -> Result<(), wit::Error> {
+        run(|core, now| core.unlink_connection(&token, &connection_id, now))
+    }
+}
+
 /// Builds the core from the host's configuration (read on every call: a component
 /// instance serves one call, so there is nothing to cache) and runs `flow` with the
 /// current time.
@@ -289,6 +320,18 @@ impl From<ApiKey> for wit::ApiKeyInfo {
     }
 }
 
+impl From<OAuthConnection> for wit_identities::ConnectionInfo {
+    fn from(connection: OAuthConnection) -> Self {
+        wit_identities::ConnectionInfo {
+            id: connection.id,
+            provider: connection.provider,
+            subject: connection.subject,
+            email: connection.email,
+            created_at: connection.created_at,
+        }
+    }
+}
+
 impl From<Error> for wit::Error {
     fn from(error: Error) -> Self {
         use wit::ErrorCode as Code;
@@ -302,13 +345,21 @@ impl From<Error> for wit::Error {
             Error::InvalidCredentials | Error::WrongPassword => Code::InvalidCredentials,
             Error::RateLimited { .. } => Code::RateLimited,
             Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::SessionOnly(_) | Error::MissingScope(_) => Code::Forbidden,
+            Error::SessionOnly(_)
+            | Error::MissingScope(_)
+            | Error::UnverifiedEmail(_)
+            | Error::NoProviderEmail => Code::Forbidden,
             Error::NotFound(_)
             | Error::NoSuchSession
             | Error::NoSuchApiKey
             | Error::NoSuchJob
+            | Error::NoSuchConnection
             | Error::PreferenceNotSet => Code::NotFound,
-            Error::Conflict(_) | Error::JobAlready(_) => Code::Conflict,
+            Error::Conflict(_)
+            | Error::JobAlready(_)
+            | Error::NoPassword
+            | Error::LastSignInMethod
+            | Error::SignInRaced => Code::Conflict,
             Error::QuotaExceeded | Error::MonthlyQuota { .. } => Code::QuotaExceeded,
             Error::Unavailable => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
@@ -438,6 +489,36 @@ mod tests {
             Error::Unavailable,
             Code::Unavailable,
             "the database is unavailable",
+        );
+        check(
+            Error::UnverifiedEmail("ada@example.com".into()),
+            Code::Forbidden,
+            "the provider did not verify the email address ada@example.com; verify it at the provider, then sign in again (QHub links and creates accounts by verified email only)",
+        );
+        check(
+            Error::NoProviderEmail,
+            Code::Forbidden,
+            "the provider did not share an email address; make a verified email address available to QHub at the provider, then sign in again",
+        );
+        check(
+            Error::NoPassword,
+            Code::Conflict,
+            "this account has no password (it signs in through an OAuth provider), and setting a first password is not supported yet",
+        );
+        check(
+            Error::LastSignInMethod,
+            Code::Conflict,
+            "cannot unlink the last identity of an account without a password: it is the only way to sign in; sign in once with another provider that verifies the account's email, then unlink this one (`qhub passwd` cannot set a first password)",
+        );
+        check(
+            Error::NoSuchConnection,
+            Code::NotFound,
+            "no such connection",
+        );
+        check(
+            Error::SignInRaced,
+            Code::Conflict,
+            "the account changed during sign-in; try again",
         );
         check(
             token::ConfigError::MissingSecret.into(),

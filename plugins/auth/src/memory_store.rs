@@ -1,13 +1,31 @@
 //! An in-memory [`Store`] for unit tests that keeps the WIT contract: unique
 //! emails, store-chosen ids, revocation only of live sessions, rows scoped by user,
-//! atomic quota checks, conditional job transitions and sign-in throttle windows.
+//! unique linked identities, atomic quota checks, conditional job transitions and
+//! sign-in throttle windows.
 
 use std::cell::{Cell, RefCell};
 
 use crate::store::{
-    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewSession, NewUser,
-    OAuthConnection, Preference, Quota, Session, Store, StoreError, Transition, Usage, User,
+    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewOAuthConnection,
+    NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store, StoreError,
+    Transition, Usage, User,
 };
+
+/// Something another request does at a chosen moment: run just before the named
+/// write, so a test can make a flow lose a race deterministically.
+pub struct Interleaved {
+    /// The write it precedes ("create-user", "create-oauth-connection", ...).
+    pub before: &'static str,
+    pub run: Box<dyn FnOnce(&MemoryStore)>,
+}
+
+impl std::fmt::Debug for Interleaved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interleaved")
+            .field("before", &self.before)
+            .finish_non_exhaustive()
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -29,6 +47,12 @@ pub struct MemoryStore {
     pub api_key_conflicts: Cell<u32>,
     /// Sign-in failure counts, one per key.
     pub login_throttles: RefCell<Vec<LoginThrottle>>,
+    /// Writes of other requests, each run once just before its write.
+    pub interleaved: RefCell<Vec<Interleaved>>,
+    /// How many users and connections were ever created, so ids are never reused
+    /// after a deletion.
+    pub users_created: Cell<u32>,
+    pub connections_created: Cell<u32>,
 }
 
 impl MemoryStore {
@@ -38,6 +62,28 @@ impl MemoryStore {
 
     pub fn wrote(&self, operation: &'static str) {
         self.writes.borrow_mut().push(operation);
+    }
+
+    /// Makes `run` happen just before the next `before` write, as if another
+    /// request had got there first.
+    pub fn interleave(&self, before: &'static str, run: impl FnOnce(&MemoryStore) + 'static) {
+        self.interleaved.borrow_mut().push(Interleaved {
+            before,
+            run: Box::new(run),
+        });
+    }
+
+    /// Runs the first step interleaved before `operation`, if any. It runs once,
+    /// outside any borrow, so it may call the store itself.
+    fn run_interleaved(&self, operation: &'static str) {
+        let due = {
+            let mut pending = self.interleaved.borrow_mut();
+            let found = pending.iter().position(|step| step.before == operation);
+            found.map(|index| pending.remove(index))
+        };
+        if let Some(step) = due {
+            (step.run)(self);
+        }
     }
 
     pub fn session(&self, id: &str) -> Session {
@@ -89,12 +135,14 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
         self.fail()?;
+        self.run_interleaved("create-user");
         let mut users = self.users.borrow_mut();
         if users.iter().any(|existing| existing.email == user.email) {
             return Err(StoreError::Conflict("email".into()));
         }
+        self.users_created.set(self.users_created.get() + 1);
         let created = User {
-            id: format!("user-{}", users.len() + 1),
+            id: format!("user-{}", self.users_created.get()),
             email: user.email,
             display_name: user.display_name,
             password_hash: user.password_hash,
@@ -240,14 +288,83 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn create_oauth_connection(
+        &self,
+        connection: NewOAuthConnection,
+    ) -> Result<OAuthConnection, StoreError> {
+        self.fail()?;
+        self.run_interleaved("create-oauth-connection");
+        if !self
+            .users
+            .borrow()
+            .iter()
+            .any(|u| u.id == connection.user_id)
+        {
+            // The foreign key: the user was deleted in the meantime.
+            return Err(StoreError::NotFound);
+        }
+        let mut connections = self.oauth_connections.borrow_mut();
+        if connections
+            .iter()
+            .any(|c| c.provider == connection.provider && c.subject == connection.subject)
+        {
+            return Err(StoreError::Conflict("oauth-connection".into()));
+        }
+        self.connections_created
+            .set(self.connections_created.get() + 1);
+        let created = OAuthConnection {
+            id: format!("connection-{}", self.connections_created.get()),
+            user_id: connection.user_id,
+            provider: connection.provider,
+            subject: connection.subject,
+            email: connection.email,
+            created_at: connection.created_at,
+        };
+        connections.push(created.clone());
+        self.wrote("create-oauth-connection");
+        Ok(created)
+    }
+
+    fn get_oauth_connection(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<OAuthConnection>, StoreError> {
+        self.fail()?;
+        let connections = self.oauth_connections.borrow();
+        Ok(connections
+            .iter()
+            .find(|c| c.provider == provider && c.subject == subject)
+            .cloned())
+    }
+
     fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError> {
         self.fail()?;
+        // Oldest first: the order rows were inserted in, as `created_at, id` orders
+        // them in the real backends.
         let connections = self.oauth_connections.borrow();
         Ok(connections
             .iter()
             .filter(|c| c.user_id == user_id)
             .cloned()
             .collect())
+    }
+
+    fn delete_oauth_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.fail()?;
+        self.run_interleaved("delete-oauth-connection");
+        let mut connections = self.oauth_connections.borrow_mut();
+        let before = connections.len();
+        connections.retain(|c| !(c.id == connection_id && c.user_id == user_id));
+        let deleted = connections.len() != before;
+        if deleted {
+            self.wrote("delete-oauth-connection");
+        }
+        Ok(deleted)
     }
 
     fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError> {

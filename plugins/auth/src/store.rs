@@ -71,6 +71,16 @@ pub struct OAuthConnection {
     pub created_at: Millis,
 }
 
+/// An identity to link to an account; the store chooses its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOAuthConnection {
+    pub user_id: String,
+    pub provider: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub created_at: Millis,
+}
+
 /// An API key; only a hash of its secret is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -218,7 +228,25 @@ pub trait Store {
 
     /// Deletes the user and every row that belongs to them; `NotFound` when absent.
     fn delete_user(&self, user_id: &str) -> Result<(), StoreError>;
+    /// `Conflict("oauth-connection")` when the provider's subject is linked already
+    /// (to any account).
+    fn create_oauth_connection(
+        &self,
+        connection: NewOAuthConnection,
+    ) -> Result<OAuthConnection, StoreError>;
+    fn get_oauth_connection(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<OAuthConnection>, StoreError>;
+    /// The user's linked identities, oldest first.
     fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError>;
+    /// False when the user has no such connection.
+    fn delete_oauth_connection(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<bool, StoreError>;
     /// `Conflict("api-key")` when the prefix or the secret hash exists.
     fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey, StoreError>;
     /// The key whose secret hashes to `secret_hash`, revoked or not.
