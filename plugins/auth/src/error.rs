@@ -92,7 +92,7 @@ pub enum Error {
     /// user's connection (`not-found`).
     #[error("no such connection")]
     NoSuchConnection,
-    /// A sign-in lost a race with concurrent changes twice in a row (`conflict`).
+    /// A sign-in lost a race with concurrent changes on every attempt (`conflict`).
     #[error("the account changed during sign-in; try again")]
     SignInRaced,
     /// A uniqueness rule was violated; the payload names what was duplicated.

@@ -20,6 +20,10 @@ pub const MAX_PROVIDER_CHARS: usize = 32;
 /// The longest subject identifier accepted (OIDC allows 255 ASCII characters).
 pub const MAX_SUBJECT_CHARS: usize = 255;
 
+/// How many times a sign-in looks an identity up when it keeps losing races: once,
+/// and once more after each of the two writes it can lose.
+const MAX_ATTEMPTS: u32 = 3;
+
 /// Who signed in at a provider, as the provider plugin reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderIdentity {
@@ -65,15 +69,19 @@ impl<S: Store> Accounts<S> {
     ) -> Result<SignedIn, Error> {
         let provider = provider_name(provider)?;
         let subject = subject(&identity.subject)?;
-        // One retry settles a lost race: the winner's rows are committed by then,
-        // so the second lookup finds them. Losing twice means the account keeps
-        // changing under us (deleted and created again); the caller may try again.
-        let user = match self.resolve(provider, subject, &identity, now)? {
-            Resolved::Account(user) => user,
-            Resolved::LostRace => match self.resolve(provider, subject, &identity, now)? {
-                Resolved::Account(user) => user,
+        // A lost race leaves the winner's row behind, which the next lookup finds.
+        // There are two writes to lose (the account, then the link), so a sign-in
+        // racing another one for the same new person may need two retries; losing
+        // more means the account keeps being deleted under us, and the caller may
+        // try again.
+        let mut attempts = 0;
+        let user = loop {
+            attempts += 1;
+            match self.resolve(provider, subject, &identity, now)? {
+                Resolved::Account(user) => break user,
+                Resolved::LostRace if attempts < MAX_ATTEMPTS => {}
                 Resolved::LostRace => return Err(Error::SignInRaced),
-            },
+            }
         };
         self.start_session(user, client, now)
     }

@@ -463,10 +463,41 @@ fn an_account_deleted_during_sign_in_is_created_again() {
 }
 
 #[test]
-fn losing_twice_asks_to_try_again_rather_than_failing() {
+fn losing_the_account_then_the_link_signs_in_the_winners() {
+    // Both requests found nothing; the other one created the account first, and
+    // then, while this one found that account, linked the identity first too.
+    let accounts = accounts();
+    store(&accounts).interleave("create-user", |store| {
+        store
+            .create_user(NewUser {
+                email: EMAIL.into(),
+                display_name: None,
+                password_hash: None,
+                created_at: NOW,
+            })
+            .expect("the concurrent request creates the account");
+    });
+    store(&accounts).interleave("create-oauth-connection", |store| {
+        store
+            .create_oauth_connection(NewOAuthConnection {
+                user_id: "user-1".into(),
+                provider: GITHUB.into(),
+                subject: "583231".into(),
+                email: Some(EMAIL.into()),
+                created_at: NOW,
+            })
+            .expect("the concurrent request links it");
+    });
+    let signed_in = sign_in(&accounts, GITHUB, verified("583231", EMAIL));
+    assert_eq!(signed_in.user.id, "user-1");
+    assert_eq!(links(&accounts), [link(GITHUB, "583231", EMAIL, "user-1")]);
+}
+
+#[test]
+fn losing_every_attempt_asks_to_try_again_rather_than_failing() {
     let accounts = accounts();
     register(&accounts, EMAIL);
-    for _ in 0..2 {
+    for _ in 0..3 {
         store(&accounts).interleave("create-oauth-connection", |store| {
             let id = store.users.borrow()[0].id.clone();
             store.delete_user(&id).expect("deleted concurrently");
