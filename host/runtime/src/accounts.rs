@@ -14,7 +14,9 @@ use crate::bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Principal, Profile,
     RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
+use crate::bindings::core::exports::qhub::plugin::identities::{ConnectionInfo, ProviderIdentity};
 use crate::bindings::core::{AccountCore, AccountCorePre};
+use crate::bindings::oauth_provider::Identity;
 use crate::bindings::types::{JobStatus, Preference, QuantumJob};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
@@ -22,12 +24,17 @@ use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
 use crate::sql::Database;
 use crate::store::{self, StoreService};
 
-/// Runs one export of the account core in fresh instances, under the call timeout.
+/// Runs one export of the account core in fresh instances, under the call timeout:
+/// a function of `accounts`, or of the interface `$interface` names (the accessor
+/// of the generated bindings, `qhub_plugin_identities`).
 macro_rules! call {
-    ($self:ident, |$core:ident, $store:ident| $call:expr) => {{
+    ($self:ident, |$core:ident, $store:ident| $call:expr) => {
+        call!($self, qhub_plugin_accounts, |$core, $store| $call)
+    };
+    ($self:ident, $interface:ident, |$core:ident, $store:ident| $call:expr) => {{
         let (mut store, instance) = $self.instantiate().await?;
         let outcome = {
-            let $core = instance.qhub_plugin_accounts();
+            let $core = instance.$interface();
             let $store = &mut store;
             tokio::time::timeout($self.runtime.limits().call_timeout, $call).await
         };
@@ -49,6 +56,20 @@ pub enum ServiceError {
 impl From<PluginFault> for ServiceError {
     fn from(fault: PluginFault) -> Self {
         ServiceError::Runtime(Error::Plugin(fault))
+    }
+}
+
+/// What a provider plugin's `fetch-identity` returned, as the core's
+/// `sign-in-with-identity` takes it: the same fields, in a record of the core's own
+/// (see `wit/identities.wit`).
+impl From<Identity> for ProviderIdentity {
+    fn from(identity: Identity) -> Self {
+        ProviderIdentity {
+            subject: identity.subject,
+            email: identity.email,
+            email_verified: identity.email_verified,
+            display_name: identity.display_name,
+        }
     }
 }
 
@@ -241,6 +262,37 @@ impl AccountService {
     ) -> Result<(), ServiceError> {
         call!(self, |core, store| core
             .call_change_password(store, token, current, new))
+    }
+
+    /// Signs in with an identity a provider plugin returned, for the provider the
+    /// operator configured as `provider`: the core links it to an account (or
+    /// creates one) or refuses it. See `wit/identities.wit`.
+    pub async fn sign_in_with_identity(
+        &self,
+        provider: &str,
+        identity: ProviderIdentity,
+        client: ClientInfo,
+    ) -> Result<SignedIn, ServiceError> {
+        call!(self, qhub_plugin_identities, |core, store| core
+            .call_sign_in_with_identity(
+                store, provider, &identity, &client
+            ))
+    }
+
+    /// The identities linked to the token's account, oldest first.
+    pub async fn list_connections(&self, token: &str) -> Result<Vec<ConnectionInfo>, ServiceError> {
+        call!(self, qhub_plugin_identities, |core, store| core
+            .call_list_connections(store, token))
+    }
+
+    /// Unlinks one identity from the token's account.
+    pub async fn unlink_connection(
+        &self,
+        token: &str,
+        connection_id: &str,
+    ) -> Result<(), ServiceError> {
+        call!(self, qhub_plugin_identities, |core, store| core
+            .call_unlink_connection(store, token, connection_id))
     }
 
     /// Fresh instances of the backend and of the core wired to it.

@@ -31,6 +31,7 @@ pub use bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, ErrorCode, JobRequest, NewApiKey, Principal,
     Profile, RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
+pub use bindings::core::exports::qhub::plugin::identities::{ConnectionInfo, ProviderIdentity};
 pub use bindings::oauth_provider::{
     DeviceAuthorization, Identity, Metadata as ProviderMetadata, PollOutcome, ProviderError, Tokens,
 };
