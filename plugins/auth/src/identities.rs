@@ -57,9 +57,10 @@ impl<S: Store> Accounts<S> {
     /// without the host, which only passes on what a provider vouched for.
     ///
     /// Linking by verified email trusts that an account's email belongs to whoever
-    /// registered it; QHub does not verify emails at registration, so an account
-    /// registered in someone else's name gains that person's identity once they sign
-    /// in through a provider.
+    /// registered it. QHub does not verify emails at registration, so someone who
+    /// registered another person's address with a password keeps that password on
+    /// the account the person's identity is then linked to (a pre-registration
+    /// takeover); closing it needs email verification at registration.
     pub fn sign_in_with_identity(
         &self,
         provider: &str,
