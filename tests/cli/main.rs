@@ -11,6 +11,7 @@ mod home;
 mod keys;
 mod migrate;
 mod plugins;
+mod provider_plugins;
 mod server;
 mod sessions;
 mod throttle;

@@ -2,8 +2,8 @@
 //! Both answer with the same wire types, so each command has one code path.
 
 use qhub_api::{
-    ApiKey, ChangePassword, CreateApiKey, Job, JobFilter, JobRequest, LoginRequest, NewApiKey,
-    Preference, Profile, RegisterRequest, Session, SignedIn, Usage,
+    ApiKey, ChangePassword, Connection, CreateApiKey, Job, JobFilter, JobRequest, LoginRequest,
+    NewApiKey, Preference, Profile, RegisterRequest, Session, SignedIn, Usage,
 };
 use qhub_client::Client;
 use qhub_runtime::{AccountService, ClientInfo};
@@ -66,6 +66,26 @@ impl Backend {
 }
 
 impl Backend {
+    pub async fn list_connections(&self, token: &str) -> CliResult<Vec<Connection>> {
+        Ok(match self {
+            Backend::Local(service) => service
+                .list_connections(token)
+                .await?
+                .into_iter()
+                .map(Connection::from)
+                .collect(),
+            Backend::Remote(client) => client.list_connections(token).await?,
+        })
+    }
+
+    pub async fn unlink_connection(&self, token: &str, id: &str) -> CliResult {
+        match self {
+            Backend::Local(service) => service.unlink_connection(token, id).await?,
+            Backend::Remote(client) => client.unlink_connection(token, id).await?,
+        }
+        Ok(())
+    }
+
     pub async fn list_sessions(&self, token: &str) -> CliResult<Vec<Session>> {
         Ok(match self {
             Backend::Local(service) => service
@@ -271,7 +291,7 @@ pub fn user_agent() -> String {
     agent
 }
 
-fn client_info() -> ClientInfo {
+pub(crate) fn client_info() -> ClientInfo {
     ClientInfo {
         user_agent: Some(user_agent()),
         ip: None,

@@ -65,7 +65,7 @@ enum Command {
     /// Export or delete your account and all of its data.
     #[command(subcommand)]
     Account(account::Command),
-    /// Inspect the WebAssembly plugins.
+    /// List, inspect or install the WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
     /// Serve the HTTP/JSON API (requires JWT_SECRET).

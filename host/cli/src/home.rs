@@ -1,5 +1,6 @@
 //! `QHUB_HOME` (default `~/.qhub`): the config file holding the session token, the
-//! embedded database, the embedded JWT secret and the compiled-plugin cache.
+//! embedded database, the embedded JWT secret, the compiled-plugin cache, installed
+//! plugins and the OAuth provider configuration.
 
 use std::path::PathBuf;
 
@@ -69,6 +70,29 @@ impl Home {
         self.dir.join("cache")
     }
 
+    /// Where `qhub plugins install` puts plugins: `NAME.wasm` + `NAME.plugin.toml`.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.dir.join("plugins")
+    }
+
+    /// The OAuth provider configuration: `QHUB_PROVIDERS`, else
+    /// `QHUB_HOME/providers.toml`. The flag says whether the file must exist (it
+    /// must when the operator named it).
+    pub fn providers_path(&self) -> (PathBuf, bool) {
+        match std::env::var_os("QHUB_PROVIDERS").filter(|v| !v.is_empty()) {
+            Some(path) => (PathBuf::from(path), true),
+            None => (self.dir.join("providers.toml"), false),
+        }
+    }
+
+    /// Reads the provider configuration, `QHUB_PROVIDER_<NAME>_<KEY>` overrides
+    /// applied. Plugin names are not checked here (see `commands::plugins::providers`).
+    pub fn load_providers(&self) -> CliResult<qhub_runtime::providers::ProvidersConfig> {
+        let (path, required) = self.providers_path();
+        qhub_runtime::providers::ProvidersConfig::load(&path, required, std::env::vars())
+            .map_err(providers_error)
+    }
+
     /// The embedded mode's JWT signing secret, created on first use (mode 0600).
     /// No setup and no environment variable are needed for the embedded default.
     pub fn jwt_secret(&self) -> CliResult<String> {
@@ -76,6 +100,14 @@ impl Home {
         let bytes = qhub_runtime::fsutil::read_or_create_secret(&self.dir.join("jwt-secret"), 32)
             .map_err(|e| self.unusable(e))?;
         Ok(hex::encode(bytes))
+    }
+
+    /// Creates `QHUB_HOME/plugins` (mode 0700) if needed.
+    pub fn ensure_plugins_dir(&self) -> CliResult<PathBuf> {
+        self.ensure()?;
+        let dir = self.plugins_dir();
+        qhub_runtime::fsutil::create_private_dir(&dir).map_err(|e| self.unusable(e))?;
+        Ok(dir)
     }
 
     pub fn load_config(&self) -> CliResult<Config> {
@@ -99,5 +131,15 @@ impl Home {
         );
         qhub_runtime::fsutil::write_private(&self.config_path(), text.as_bytes())
             .map_err(|e| self.unusable(e))
+    }
+}
+
+/// A provider configuration problem as the user sees it, with its hint.
+pub fn providers_error(err: qhub_runtime::providers::ProvidersError) -> CliError {
+    let hint = err.hint.clone();
+    let err = CliError::internal(err.to_string());
+    match hint {
+        Some(hint) => err.with_hint(hint),
+        None => err,
     }
 }

@@ -7,6 +7,7 @@ mod commands;
 mod context;
 mod exit;
 mod home;
+mod oauth;
 mod output;
 mod password;
 

@@ -5,7 +5,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use qhub_api::{ErrorBody, ErrorDetail};
-use qhub_runtime::{ErrorCode, ServiceError, code_name};
+use qhub_runtime::{
+    ErrorCode, OAuthError, ProviderCallError, ProviderError, ServiceError, code_name,
+};
 
 /// An error response.
 #[derive(Debug)]
@@ -49,6 +51,53 @@ impl From<ServiceError> for ApiError {
                 // client learns only that the server failed.
                 tracing::error!("{fault}");
                 ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(err: OAuthError) -> Self {
+        match err {
+            OAuthError::UnknownProvider { name, known } => ApiError::new(
+                ErrorCode::NotFound,
+                if known.is_empty() {
+                    format!(
+                        "unknown provider {name:?}: this server has no OAuth provider configured"
+                    )
+                } else {
+                    format!("unknown provider {name:?}: use one of {}", known.join(", "))
+                },
+            ),
+            OAuthError::Account(err) => err.into(),
+            OAuthError::Denied | OAuthError::Expired => {
+                let code = if matches!(err, OAuthError::Denied) {
+                    ErrorCode::Forbidden
+                } else {
+                    ErrorCode::InvalidInput
+                };
+                ApiError::new(code, err.to_string())
+            }
+            OAuthError::Provider(ProviderCallError::Provider { plugin, error }) => {
+                // The provider's answer names the plugin and the destination, never a
+                // secret: it tells the operator what to fix.
+                let message = ProviderCallError::Provider {
+                    plugin,
+                    error: error.clone(),
+                }
+                .to_string();
+                tracing::warn!("{message}");
+                let code = match error {
+                    ProviderError::NotSupported => ErrorCode::InvalidInput,
+                    ProviderError::Http(_) => ErrorCode::Unavailable,
+                    ProviderError::Misconfigured(_) | ProviderError::Protocol(_) => {
+                        ErrorCode::Internal
+                    }
+                };
+                ApiError::new(code, message)
+            }
+            OAuthError::Provider(ProviderCallError::Runtime(fault)) => {
+                ServiceError::Runtime(fault).into()
             }
         }
     }

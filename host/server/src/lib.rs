@@ -1,22 +1,23 @@
 //! `qhub serve`: the HTTP/JSON API. It translates HTTP into calls on the same
-//! [`AccountService`] the CLI uses and back; every rule (passwords, tokens,
+//! [`qhub_runtime::AccountService`] (and [`OAuthFlows`]) the CLI uses and back; every rule (passwords, tokens,
 //! sessions) lives in the plugins behind it.
 
 mod error;
+mod oauth;
 mod routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
-use qhub_runtime::AccountService;
+use qhub_runtime::OAuthFlows;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
 
-/// The API's router over `accounts`.
-pub fn router(accounts: AccountService) -> Router {
-    routes::router(accounts)
+/// The API's router over the account service behind `oauth` and its providers.
+pub fn router(oauth: OAuthFlows) -> Router {
+    routes::router(oauth)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes the

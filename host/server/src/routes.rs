@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
@@ -12,11 +12,29 @@ use qhub_api::{
     ApiKey, ChangePassword, CreateApiKey, Job, JobFilter, JobRequest, LoginRequest, NewApiKey,
     PluginInfo, Preference, Profile, RegisterRequest, Revoked, Session, SignedIn, Usage,
 };
-use qhub_runtime::{AccountService, ClientInfo, ErrorCode};
+use qhub_runtime::{AccountService, ClientInfo, ErrorCode, OAuthFlows};
 
 use crate::error::ApiError;
 
-pub(crate) fn router(accounts: AccountService) -> Router {
+/// What every handler may extract: the account service, and the OAuth flows over it.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    oauth: OAuthFlows,
+}
+
+impl FromRef<AppState> for AccountService {
+    fn from_ref(state: &AppState) -> AccountService {
+        state.oauth.accounts().clone()
+    }
+}
+
+impl FromRef<AppState> for OAuthFlows {
+    fn from_ref(state: &AppState) -> OAuthFlows {
+        state.oauth.clone()
+    }
+}
+
+pub(crate) fn router(oauth: OAuthFlows) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/v1/openapi.json", get(openapi))
@@ -42,9 +60,10 @@ pub(crate) fn router(accounts: AccountService) -> Router {
         .route("/v1/account/export", get(export_account))
         .route("/v1/account", delete(delete_account))
         .route("/v1/me", get(whoami))
+        .merge(crate::oauth::routes())
         .fallback(no_such_route)
         .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
-        .with_state(accounts)
+        .with_state(AppState { oauth })
 }
 
 /// Unknown paths get the same JSON error body as every other failure.
@@ -66,11 +85,17 @@ async fn openapi() -> impl IntoResponse {
 /// What this server runs, so an operator can check that two hosts (this server and
 /// the Worker, say) run the very same component files.
 async fn plugins(State(accounts): State<AccountService>) -> Json<Vec<PluginInfo>> {
-    Json(accounts.plugins().into_iter().map(PluginInfo::from).collect())
+    Json(
+        accounts
+            .plugins()
+            .into_iter()
+            .map(PluginInfo::from)
+            .collect(),
+    )
 }
 
 /// Who is calling, as the transport sees it; stored with the session.
-fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
+pub(crate) fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
     ClientInfo {
         user_agent: headers
             .get(header::USER_AGENT)
@@ -81,7 +106,7 @@ fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
 }
 
 /// The bearer token of the request.
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -1,4 +1,5 @@
-//! `qhub account export|delete`: all of your data, out or gone.
+//! `qhub account export|delete|connections`: all of your data, out or gone, and
+//! the provider identities linked to the account.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -18,6 +19,19 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// List the provider identities linked to your account, or unlink one.
+    Connections {
+        #[command(subcommand)]
+        command: Option<Connections>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Connections {
+    /// List the linked identities (the default).
+    List,
+    /// Unlink an identity by its id (from `qhub account connections`).
+    Unlink { id: String },
 }
 
 impl Command {
@@ -27,6 +41,39 @@ impl Command {
             Command::Export => {
                 let document = ctx.backend().await?.export_account(&token).await?;
                 output::json(&document);
+            }
+            Command::Connections { command } => {
+                let backend = ctx.backend().await?;
+                match command.unwrap_or(Connections::List) {
+                    Connections::List => {
+                        let connections = backend.list_connections(&token).await?;
+                        if ctx.json {
+                            output::json(&connections);
+                        } else if connections.is_empty() {
+                            println!("no linked identities; link one with `qhub login --provider NAME`");
+                        } else {
+                            println!("{:<36}  {:<12}  {:<24}  {:<28}  LINKED", "ID", "PROVIDER", "SUBJECT", "EMAIL");
+                            for c in connections {
+                                println!(
+                                    "{:<36}  {:<12}  {:<24}  {:<28}  {}",
+                                    c.id,
+                                    c.provider,
+                                    c.subject,
+                                    c.email.as_deref().unwrap_or("-"),
+                                    c.created_at
+                                );
+                            }
+                        }
+                    }
+                    Connections::Unlink { id } => {
+                        backend.unlink_connection(&token, &id).await?;
+                        if ctx.json {
+                            output::json(&json!({ "unlinked": id }));
+                        } else {
+                            println!("unlinked {id}");
+                        }
+                    }
+                }
             }
             Command::Delete { yes } => {
                 let mut config = ctx.home.load_config()?;

@@ -1,16 +1,274 @@
-//! `qhub plugins`: what plugins this qhub runs.
+//! `qhub plugins`: what plugins this qhub runs (embedded in the binary or installed
+//! in `QHUB_HOME/plugins`), what each may reach, and installing new ones.
+//!
+//! The catalogue functions here ([`catalog`], [`find`], [`load`], [`providers`],
+//! [`provider_service`]) are also what other commands use to resolve a plugin or a
+//! provider by name.
 
-use qhub_runtime::Manifest;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use qhub_runtime::providers::{ProviderConfig, ProvidersConfig, nearest};
+use qhub_runtime::{
+    Allocation, AllowList, Limits, LoadedPlugin, Manifest, ProviderService, Runtime, RuntimeConfig,
+    WIT_PACKAGE, sha256_hex,
+};
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::exit::{CliError, CliResult};
+use crate::exit::{CliError, CliResult, Exit};
+use crate::home::{Home, providers_error};
 use crate::output;
+
+/// The worlds a plugin may be installed for. The account core is part of qhub
+/// itself, so only providers and storage backends come from outside.
+const INSTALLABLE_WORLDS: &[&str] = &["oauth-provider-plugin", "store-backend"];
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// List the plugins: name, version, WIT world and sha256.
+    /// List the plugins, embedded and installed: name, version, WIT world, source
+    /// and sha256.
     List,
+    /// Show one plugin: its manifest, the hosts it requests, and the hosts granted
+    /// to it by the providers in providers.toml that use it.
+    Inspect(InspectArgs),
+    /// Install a plugin into QHUB_HOME/plugins.
+    ///
+    /// PATH is a NAME.wasm with its NAME.plugin.toml beside it (as `cargo xtask
+    /// build-plugins` writes them), or that .plugin.toml. The component must match
+    /// the manifest's sha256 and fit its world (oauth-provider-plugin or
+    /// store-backend); it is compiled once into the cache. The names of the plugins
+    /// embedded in qhub are reserved.
+    Install(InstallArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The plugin's name, as `qhub plugins list` shows it.
+    name: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// NAME.wasm (with NAME.plugin.toml beside it) or NAME.plugin.toml.
+    path: PathBuf,
+    /// Replace an installed plugin of the same name (an embedded plugin is never
+    /// replaced).
+    #[arg(long)]
+    force: bool,
+}
+
+impl Command {
+    pub fn run(self, ctx: &Context) -> CliResult {
+        match self {
+            Command::List => list(ctx),
+            Command::Inspect(args) => inspect(ctx, &args.name),
+            Command::Install(args) => install(ctx, &args.path, args.force),
+        }
+    }
+}
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Built with qhub and embedded in the binary.
+    Embedded,
+    /// Installed with `qhub plugins install` into `QHUB_HOME/plugins`.
+    Installed,
+}
+
+/// A plugin qhub knows, not yet loaded.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub manifest: Manifest,
+    pub source: Source,
+    /// The manifest as written (the runtime parses it again when loading).
+    manifest_toml: String,
+    component: Component,
+}
+
+#[derive(Debug, Clone)]
+enum Component {
+    Embedded(&'static [u8]),
+    /// The installed `.wasm` file.
+    File(PathBuf),
+}
+
+impl Entry {
+    /// The installed component's path; `None` for an embedded plugin.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.component {
+            Component::Embedded(_) => None,
+            Component::File(path) => Some(path),
+        }
+    }
+}
+
+/// Every plugin: the embedded ones in build order, then the installed ones by name.
+pub fn catalog(home: &Home) -> CliResult<Vec<Entry>> {
+    let mut entries = qhub_bundled::EMBEDDED
+        .iter()
+        .map(|p| {
+            let manifest =
+                Manifest::parse(p.manifest).map_err(|e| CliError::internal(e.to_string()))?;
+            Ok(Entry {
+                manifest,
+                source: Source::Embedded,
+                manifest_toml: p.manifest.to_owned(),
+                component: Component::Embedded(p.component),
+            })
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    entries.extend(installed(home)?);
+    Ok(entries)
+}
+
+/// The plugins in `QHUB_HOME/plugins`, by name.
+fn installed(home: &Home) -> CliResult<Vec<Entry>> {
+    let dir = home.plugins_dir();
+    let listing = match std::fs::read_dir(&dir) {
+        Ok(listing) => listing,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(CliError::internal(format!(
+                "cannot read {}: {err}",
+                dir.display()
+            )));
+        }
+    };
+    let mut entries = Vec::new();
+    for item in listing.flatten() {
+        let path = item.path();
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".plugin.toml"))
+        else {
+            continue;
+        };
+        let broken = |why: String| {
+            CliError::internal(format!("installed plugin {}: {why}", path.display())).with_hint(
+                format!(
+                    "reinstall it with `qhub plugins install PATH --force`, or delete {stem}.* from {}",
+                    dir.display()
+                ),
+            )
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| broken(e.to_string()))?;
+        let manifest = Manifest::parse(&text).map_err(|e| broken(e.to_string()))?;
+        if manifest.name != stem {
+            return Err(broken(format!(
+                "the manifest names the plugin {:?}",
+                manifest.name
+            )));
+        }
+        entries.push(Entry {
+            component: Component::File(dir.join(format!("{stem}.wasm"))),
+            manifest,
+            source: Source::Installed,
+            manifest_toml: text,
+        });
+    }
+    entries.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
+    Ok(entries)
+}
+
+/// The plugin called `name`, or a usage error suggesting the nearest name.
+pub fn find(home: &Home, name: &str) -> CliResult<Entry> {
+    let entries = catalog(home)?;
+    if let Some(entry) = entries.iter().find(|e| e.manifest.name == name) {
+        return Ok(entry.clone());
+    }
+    let hint = match nearest(name, entries.iter().map(|e| e.manifest.name.as_str())) {
+        Some(near) => format!("did you mean {near:?}? `qhub plugins list` shows them all"),
+        None => {
+            "`qhub plugins list` shows the plugins; `qhub plugins install PATH` adds one".into()
+        }
+    };
+    Err(CliError::new(Exit::Usage, format!("no plugin named {name:?}")).with_hint(hint))
+}
+
+/// Loads `entry` (verified against its manifest, compiled through the cache).
+pub fn load(runtime: &Runtime, entry: &Entry) -> CliResult<LoadedPlugin> {
+    let bytes = match &entry.component {
+        Component::Embedded(bytes) => std::borrow::Cow::Borrowed(*bytes),
+        Component::File(path) => std::borrow::Cow::Owned(std::fs::read(path).map_err(|e| {
+            CliError::internal(format!("cannot read {}: {e}", path.display()))
+                .with_hint("reinstall the plugin with `qhub plugins install PATH --force`")
+        })?),
+    };
+    runtime
+        .load(&entry.manifest_toml, &bytes)
+        .map_err(|e| CliError::internal(e.to_string()))
+}
+
+/// The provider configuration, every provider's plugin checked to exist.
+pub fn providers(home: &Home) -> CliResult<ProvidersConfig> {
+    let config = home.load_providers()?;
+    let entries = catalog(home)?;
+    let known: Vec<&str> = entries.iter().map(|e| e.manifest.name.as_str()).collect();
+    config.check_plugins(&known).map_err(providers_error)?;
+    Ok(config)
+}
+
+/// The provider `name` of providers.toml, ready to call: its plugin loaded (through
+/// the cache), its config (environment overrides applied) and its grant.
+pub fn provider_service(
+    home: &Home,
+    runtime: Arc<Runtime>,
+    name: &str,
+) -> CliResult<ProviderService> {
+    let config = providers(home)?;
+    let provider = config.get(name).map_err(|e| {
+        let hint = e.hint.clone();
+        let err = CliError::new(Exit::Usage, e.to_string());
+        match hint {
+            Some(hint) => err.with_hint(hint),
+            None => err,
+        }
+    })?;
+    build_service(home, runtime, provider)
+}
+
+/// Every provider of providers.toml, ready to call (`qhub serve` offers them all).
+pub fn provider_services(
+    home: &Home,
+    runtime: Arc<Runtime>,
+) -> CliResult<std::collections::BTreeMap<String, ProviderService>> {
+    let config = providers(home)?;
+    config
+        .providers
+        .values()
+        .map(|provider| {
+            let service = build_service(home, runtime.clone(), provider)?;
+            Ok((provider.name.clone(), service))
+        })
+        .collect()
+}
+
+fn build_service(
+    home: &Home,
+    runtime: Arc<Runtime>,
+    provider: &ProviderConfig,
+) -> CliResult<ProviderService> {
+    let plugin = load(&runtime, &find(home, &provider.plugin)?)?;
+    ProviderService::new(runtime, plugin, provider.config.clone(), &provider.grant).map_err(|e| {
+        CliError::internal(format!("provider {:?}: {e}", provider.name))
+            .with_hint("check its plugin and grant in providers.toml")
+    })
+}
+
+/// A runtime for commands that load plugins here, caching compiled code in QHUB_HOME.
+pub fn runtime(home: &Home) -> CliResult<Arc<Runtime>> {
+    home.ensure()?;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(home.cache_dir()),
+        limits: Limits::default(),
+        allocation: Allocation::OnDemand,
+    })
+    .map_err(|e| CliError::internal(e.to_string()))?;
+    Ok(Arc::new(runtime))
 }
 
 #[derive(Debug, Serialize)]
@@ -20,42 +278,312 @@ struct PluginJson {
     world: String,
     sha256: String,
     hosts: Vec<String>,
-    source: &'static str,
+    source: Source,
 }
 
-impl Command {
-    pub fn run(self, ctx: &Context) -> CliResult {
-        match self {
-            Command::List => list(ctx),
+impl From<&Entry> for PluginJson {
+    fn from(entry: &Entry) -> Self {
+        let m = &entry.manifest;
+        PluginJson {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            world: m.world.clone(),
+            sha256: m.sha256.clone(),
+            hosts: m.hosts.clone(),
+            source: entry.source,
         }
     }
 }
 
 fn list(ctx: &Context) -> CliResult {
-    let manifests = qhub_bundled::EMBEDDED
-        .iter()
-        .map(|p| Manifest::parse(p.manifest).map_err(|e| CliError::internal(e.to_string())))
-        .collect::<CliResult<Vec<_>>>()?;
+    let entries = catalog(&ctx.home)?;
     if ctx.json {
-        let rows: Vec<PluginJson> = manifests
-            .into_iter()
-            .map(|m| PluginJson {
-                name: m.name,
-                version: m.version,
-                world: m.world,
-                sha256: m.sha256,
-                hosts: m.hosts,
-                source: "embedded",
-            })
-            .collect();
+        let rows: Vec<PluginJson> = entries.iter().map(PluginJson::from).collect();
         output::json(&rows);
         return Ok(());
     }
-    println!("{:<10} {:<8} {:<34} SHA256", "NAME", "VERSION", "WORLD");
-    for m in manifests {
+    println!(
+        "{:<16} {:<8} {:<40} {:<9} SHA256",
+        "NAME", "VERSION", "WORLD", "SOURCE"
+    );
+    for entry in entries {
+        let m = &entry.manifest;
+        let source = match entry.source {
+            Source::Embedded => "embedded",
+            Source::Installed => "installed",
+        };
         println!(
-            "{:<10} {:<8} {:<34} {}",
-            m.name, m.version, m.world, m.sha256
+            "{:<16} {:<8} {:<40} {:<9} {}",
+            m.name, m.version, m.world, source, m.sha256
+        );
+    }
+    Ok(())
+}
+
+/// What one provider of providers.toml grants a plugin.
+#[derive(Debug, Serialize)]
+struct ProviderGrantJson {
+    /// The provider's name (`[providers.NAME]`).
+    name: String,
+    /// manifest ∩ grant: what the plugin may reach for this provider.
+    granted: Vec<String>,
+    /// Granted but not requested by the manifest, so unreachable.
+    not_requested: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InspectJson {
+    #[serde(flatten)]
+    plugin: PluginJson,
+    /// The installed component; absent for an embedded plugin.
+    path: Option<PathBuf>,
+    /// Every origin some provider grants it (the union over `providers`).
+    granted: Vec<String>,
+    providers: Vec<ProviderGrantJson>,
+}
+
+fn inspect(ctx: &Context, name: &str) -> CliResult {
+    let entry = find(&ctx.home, name)?;
+    let config = providers(&ctx.home)?;
+    let mut grants = Vec::new();
+    // Each provider is built as a host would build it, so inspect also proves that
+    // the component still matches its manifest and that the provider can be wired.
+    let users: Vec<&ProviderConfig> = config.using(name).collect();
+    if !users.is_empty() {
+        let runtime = runtime(&ctx.home)?;
+        for provider in &users {
+            build_service(&ctx.home, runtime.clone(), provider)?;
+        }
+    }
+    for provider in users {
+        let allow = AllowList::new(&entry.manifest.hosts, &provider.grant).map_err(|e| {
+            CliError::internal(format!(
+                "plugin {:?} {}: cannot apply the grant of provider {:?}: {e}",
+                entry.manifest.name, entry.manifest.version, provider.name
+            ))
+        })?;
+        grants.push(ProviderGrantJson {
+            name: provider.name.clone(),
+            granted: allow.allowed().map(ToString::to_string).collect(),
+            not_requested: allow.ignored().iter().map(ToString::to_string).collect(),
+        });
+    }
+    let mut granted: Vec<String> = grants.iter().flat_map(|g| g.granted.clone()).collect();
+    granted.sort();
+    granted.dedup();
+    let report = InspectJson {
+        plugin: PluginJson::from(&entry),
+        path: entry.path().map(Path::to_path_buf),
+        granted,
+        providers: grants,
+    };
+    if ctx.json {
+        output::json(&report);
+        return Ok(());
+    }
+    print_inspect(&report, config.path.as_deref());
+    Ok(())
+}
+
+fn print_inspect(report: &InspectJson, providers_file: Option<&Path>) {
+    let p = &report.plugin;
+    let source = match &report.path {
+        Some(path) => format!("installed ({})", path.display()),
+        None => "embedded".to_owned(),
+    };
+    println!("name       {}", p.name);
+    println!("version    {}", p.version);
+    println!("world      {}", p.world);
+    println!("source     {source}");
+    println!("sha256     {}", p.sha256);
+    print_list("requests", p.hosts.iter().map(String::as_str), "(no hosts)");
+    let granted: Vec<String> = report
+        .providers
+        .iter()
+        .flat_map(|g| {
+            g.granted
+                .iter()
+                .map(move |origin| format!("{origin}  (provider {})", g.name))
+        })
+        .collect();
+    let none = match (report.providers.is_empty(), providers_file) {
+        (true, Some(file)) => format!("(none: no provider in {} uses it)", file.display()),
+        (true, None) => "(none: no providers.toml; see README, OAuth providers)".to_owned(),
+        (false, _) => "(none: an empty grant denies every request)".to_owned(),
+    };
+    print_list("granted", granted.iter().map(String::as_str), &none);
+    let ignored: Vec<String> = report
+        .providers
+        .iter()
+        .flat_map(|g| {
+            g.not_requested.iter().map(move |origin| {
+                format!(
+                    "{origin}  (provider {}: not requested by the manifest)",
+                    g.name
+                )
+            })
+        })
+        .collect();
+    if !ignored.is_empty() {
+        print_list("ignored", ignored.iter().map(String::as_str), "");
+    }
+}
+
+/// `label     first` then the rest aligned under it, or `label     none`.
+fn print_list<'a>(label: &str, items: impl Iterator<Item = &'a str>, none: &str) {
+    let mut label = label;
+    let mut any = false;
+    for item in items {
+        println!("{label:<10} {item}");
+        label = "";
+        any = true;
+    }
+    if !any {
+        println!("{label:<10} {none}");
+    }
+}
+
+/// The component and manifest files `path` designates.
+fn install_paths(path: &Path) -> CliResult<(PathBuf, PathBuf)> {
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let dir = path.parent().unwrap_or(Path::new(""));
+    if let Some(stem) = file.strip_suffix(".plugin.toml") {
+        Ok((dir.join(format!("{stem}.wasm")), path.to_path_buf()))
+    } else if let Some(stem) = file.strip_suffix(".wasm") {
+        Ok((path.to_path_buf(), dir.join(format!("{stem}.plugin.toml"))))
+    } else {
+        Err(CliError::new(
+            Exit::Usage,
+            format!("{} is neither a .wasm nor a .plugin.toml", path.display()),
+        )
+        .with_hint("pass NAME.wasm with NAME.plugin.toml beside it, as `cargo xtask build-plugins` writes them"))
+    }
+}
+
+fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
+    let (wasm_path, manifest_path) = install_paths(path)?;
+    let read = |file: &Path| {
+        std::fs::read(file).map_err(|e| {
+            CliError::new(Exit::Usage, format!("cannot read {}: {e}", file.display())).with_hint(
+                "pass NAME.wasm with NAME.plugin.toml beside it, as `cargo xtask build-plugins` writes them",
+            )
+        })
+    };
+    let bytes = read(&wasm_path)?;
+    let manifest_toml = String::from_utf8(read(&manifest_path)?).map_err(|_| {
+        CliError::new(
+            Exit::Refused,
+            format!("{} is not UTF-8 text", manifest_path.display()),
+        )
+    })?;
+    let manifest = Manifest::parse(&manifest_toml)
+        .map_err(|e| CliError::new(Exit::Refused, format!("{}: {e}", manifest_path.display())))?;
+    let refuse = |message: String| {
+        CliError::new(
+            Exit::Refused,
+            format!(
+                "cannot install plugin {:?} {}: {message}",
+                manifest.name, manifest.version
+            ),
+        )
+    };
+
+    let name_ok = !manifest.name.is_empty()
+        && manifest
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !name_ok {
+        return Err(refuse(
+            "a plugin name is lowercase letters, digits and dashes".into(),
+        ));
+    }
+    let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
+    let world_ok = INSTALLABLE_WORLDS
+        .iter()
+        .any(|w| manifest.world == format!("{package}/{w}@{version}"));
+    if !world_ok {
+        return Err(refuse(format!(
+            "its world {} is not one qhub hosts",
+            manifest.world
+        ))
+        .with_hint(format!(
+            "qhub installs plugins for the worlds {} of {WIT_PACKAGE}",
+            INSTALLABLE_WORLDS.join(" and ")
+        )));
+    }
+    let actual = sha256_hex(&bytes);
+    if actual != manifest.sha256 {
+        return Err(refuse(format!(
+            "{} has sha256 {actual}, but the manifest says {}",
+            wasm_path.display(),
+            manifest.sha256
+        ))
+        .with_hint("the component was altered or comes from another build; take both files from the same build"));
+    }
+    if let Err(err) = AllowList::new(&manifest.hosts, &[]) {
+        return Err(refuse(format!(
+            "its manifest requests a malformed origin {err}"
+        )));
+    }
+
+    let existing = catalog(&ctx.home)?
+        .into_iter()
+        .find(|e| e.manifest.name == manifest.name);
+    match existing.map(|e| e.source) {
+        Some(Source::Embedded) => {
+            return Err(refuse("an embedded plugin has that name".into()).with_hint(
+                "embedded plugin names are reserved; give the plugin another name in its manifest",
+            ));
+        }
+        Some(Source::Installed) if !force => {
+            return Err(refuse("a plugin of that name is installed already".into())
+                .with_hint("pass --force to replace it"));
+        }
+        _ => {}
+    }
+
+    // Compiling through the cache proves the bytes are a component and means no
+    // later command compiles it again; linking it proves it fits its world.
+    let runtime = runtime(&ctx.home)?;
+    let loaded = runtime
+        .load(&manifest_toml, &bytes)
+        .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
+    runtime
+        .check_world(&loaded)
+        .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
+
+    let dir = ctx.home.ensure_plugins_dir()?;
+    let write = |file: PathBuf, bytes: &[u8]| {
+        qhub_runtime::fsutil::write_private(&file, bytes).map_err(|e| {
+            CliError::internal(format!("cannot write {}: {e}", file.display()))
+                .with_hint("set QHUB_HOME to a writable directory")
+        })
+    };
+    // The component first: a manifest is only ever beside the bytes it vouches for.
+    write(dir.join(format!("{}.wasm", manifest.name)), &bytes)?;
+    write(
+        dir.join(format!("{}.plugin.toml", manifest.name)),
+        manifest_toml.as_bytes(),
+    )?;
+
+    let entry = find(&ctx.home, &manifest.name)?;
+    if ctx.json {
+        output::json(&PluginJson::from(&entry));
+        return Ok(());
+    }
+    println!(
+        "installed {} {} ({}) into {}",
+        manifest.name,
+        manifest.version,
+        manifest.world,
+        dir.display()
+    );
+    if !manifest.hosts.is_empty() {
+        println!(
+            "it requests {}; grant what it may reach in providers.toml (`qhub plugins inspect {}`)",
+            manifest.hosts.join(", "),
+            manifest.name
         );
     }
     Ok(())

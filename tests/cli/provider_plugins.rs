@@ -1,0 +1,206 @@
+//! `qhub plugins install` and `qhub plugins inspect`: installing a built plugin,
+//! refusing a tampered one, and showing what a plugin requests and is granted.
+
+use std::path::{Path, PathBuf};
+
+use crate::harness::Qhub;
+
+/// The built `test-http` fixture (world oauth-provider-plugin, not embedded).
+fn built(name: &str) -> PathBuf {
+    Path::new(qhub_bundled::BUILD_DIR).join(format!("{name}.wasm"))
+}
+
+fn install_test_http(qhub: &Qhub) {
+    let out = qhub.run(&["plugins", "install", built("test-http").to_str().unwrap()]);
+    assert!(
+        out.ok().starts_with("installed test-http 0.1.0"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn install_registers_a_built_plugin_and_list_shows_where_each_comes_from() {
+    let qhub = Qhub::new();
+    install_test_http(&qhub);
+    for file in ["test-http.wasm", "test-http.plugin.toml"] {
+        assert!(qhub.path("plugins").join(file).is_file(), "{file}");
+    }
+    let cached = std::fs::read_dir(qhub.path("cache")).unwrap().count();
+    assert!(cached > 0, "install precompiles into the cache");
+
+    let list = qhub.run(&["plugins", "list", "--json"]).json();
+    let rows = list.as_array().unwrap();
+    let test_http = rows.iter().find(|p| p["name"] == "test-http").unwrap();
+    assert_eq!(test_http["source"], "installed");
+    assert_eq!(
+        test_http["world"],
+        "qhub:plugin/oauth-provider-plugin@0.1.0"
+    );
+    assert_eq!(
+        test_http["sha256"],
+        qhub_plugin_build::sha256_hex(&std::fs::read(built("test-http")).unwrap())
+    );
+    let auth = rows.iter().find(|p| p["name"] == "auth").unwrap();
+    assert_eq!(auth["source"], "embedded");
+    let text = qhub.run(&["plugins", "list"]);
+    let line = text
+        .ok()
+        .lines()
+        .find(|l| l.starts_with("test-http"))
+        .unwrap();
+    assert!(line.contains(" installed "), "{line}");
+
+    // Installing again replaces only when asked to; the manifest works as PATH too.
+    let manifest = Path::new(qhub_bundled::BUILD_DIR).join("test-http.plugin.toml");
+    let manifest = manifest.to_str().unwrap();
+    qhub.run(&["plugins", "install", manifest])
+        .fails(3, "is installed already")
+        .fails(3, "hint: pass --force to replace it");
+    qhub.run(&["plugins", "install", manifest, "--force"]).ok();
+}
+
+#[test]
+fn a_tampered_component_is_refused() {
+    let qhub = Qhub::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(built("test-http")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let wasm = dir.path().join("test-http.wasm");
+    std::fs::write(&wasm, &bytes).unwrap();
+    std::fs::copy(
+        Path::new(qhub_bundled::BUILD_DIR).join("test-http.plugin.toml"),
+        dir.path().join("test-http.plugin.toml"),
+    )
+    .unwrap();
+
+    let out = qhub.run(&["plugins", "install", wasm.to_str().unwrap()]);
+    out.fails(3, "cannot install plugin \"test-http\" 0.1.0: ")
+        .fails(3, "but the manifest says")
+        .fails(3, "hint: the component was altered");
+    assert!(!qhub.path("plugins").join("test-http.wasm").exists());
+
+    // Without its manifest a component cannot be vouched for at all.
+    std::fs::remove_file(dir.path().join("test-http.plugin.toml")).unwrap();
+    qhub.run(&["plugins", "install", wasm.to_str().unwrap()])
+        .fails(2, "test-http.plugin.toml")
+        .fails(2, "hint: pass NAME.wasm with NAME.plugin.toml beside it");
+}
+
+#[test]
+fn embedded_names_are_reserved() {
+    let qhub = Qhub::new();
+    qhub.run(&["plugins", "install", built("store-d1").to_str().unwrap()])
+        .fails(3, "an embedded plugin has that name")
+        .fails(3, "hint: embedded plugin names are reserved");
+    qhub.run(&[
+        "plugins",
+        "install",
+        built("store-d1").to_str().unwrap(),
+        "--force",
+    ])
+    .fails(3, "an embedded plugin has that name");
+}
+
+const PROVIDERS: &str = r#"
+[providers.local]
+plugin = "test-http"
+grant = ["http://127.0.0.1:8080", "https://example.com"]
+[providers.local.config]
+client-id = "qhub-test"
+"#;
+
+#[test]
+fn inspect_shows_requested_and_granted_hosts() {
+    let qhub = Qhub::new();
+    install_test_http(&qhub);
+    std::fs::write(qhub.path("providers.toml"), PROVIDERS).unwrap();
+
+    let report = qhub
+        .run(&["plugins", "inspect", "test-http", "--json"])
+        .json();
+    assert_eq!(report["name"], "test-http");
+    assert_eq!(report["version"], "0.1.0");
+    assert_eq!(report["world"], "qhub:plugin/oauth-provider-plugin@0.1.0");
+    assert_eq!(report["source"], "installed");
+    assert!(
+        report["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("plugins/test-http.wasm")
+    );
+    assert_eq!(report["hosts"], serde_json::json!(["http://127.0.0.1:*"]));
+    assert_eq!(
+        report["granted"],
+        serde_json::json!(["http://127.0.0.1:8080"])
+    );
+    assert_eq!(
+        report["providers"],
+        serde_json::json!([{
+            "name": "local",
+            "granted": ["http://127.0.0.1:8080"],
+            "not_requested": ["https://example.com:443"],
+        }])
+    );
+
+    let text = qhub.run(&["plugins", "inspect", "test-http"]);
+    let text = text.ok();
+    assert!(text.contains("requests   http://127.0.0.1:*\n"), "{text}");
+    assert!(
+        text.contains("granted    http://127.0.0.1:8080  (provider local)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "ignored    https://example.com:443  (provider local: not requested by the manifest)"
+        ),
+        "{text}"
+    );
+
+    // An embedded plugin no provider uses: nothing granted.
+    let report = qhub
+        .run(&["plugins", "inspect", "store-d1", "--json"])
+        .json();
+    assert_eq!(report["source"], "embedded");
+    assert_eq!(report["path"], serde_json::Value::Null);
+    assert_eq!(report["granted"], serde_json::json!([]));
+    let text = qhub.run(&["plugins", "inspect", "store-d1"]);
+    assert!(
+        text.ok().contains("granted    (none: no provider in"),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn inspect_explains_mistakes_in_names_and_in_providers_toml() {
+    let qhub = Qhub::new();
+    install_test_http(&qhub);
+    qhub.run(&["plugins", "inspect", "test-htp"])
+        .fails(2, "no plugin named \"test-htp\"")
+        .fails(2, "hint: did you mean \"test-http\"?");
+
+    let write = |text: &str| std::fs::write(qhub.path("providers.toml"), text).unwrap();
+    write("[providers.local]\nplugin = \"test-http\"\ngrant = [\"http://127.0.0.1:*\"]\n");
+    qhub.run(&["plugins", "inspect", "test-http"])
+        .fails(1, "provider \"local\": grant entry \"http://127.0.0.1:*\"")
+        .fails(1, "hint: grant each origin the provider needs");
+
+    write("[providers.local]\nplugin = \"test-htp\"\n");
+    qhub.run(&["plugins", "inspect", "test-http"])
+        .fails(1, "provider \"local\": no plugin named \"test-htp\"")
+        .fails(1, "hint: did you mean \"test-http\"?");
+
+    write("[providers.local]\nplugin = \"test-http\"\ngrants = []\n");
+    qhub.run(&["plugins", "inspect", "test-http"])
+        .fails(1, "providers.toml: line 3: unknown field `grants`")
+        .fails(1, "hint: each provider is a [providers.NAME] table");
+
+    // QHUB_PROVIDERS names the file; then it must exist.
+    let missing = qhub.path("elsewhere.toml");
+    qhub.run_with(
+        &["plugins", "inspect", "test-http"],
+        None,
+        &[("QHUB_PROVIDERS", missing.to_str().unwrap())],
+    )
+    .fails(1, "elsewhere.toml: cannot read the provider configuration");
+}
