@@ -292,6 +292,14 @@ mod tests {
         list.check(&dest).map_err(|r| r.to_string())
     }
 
+    /// Manifest, grant, URL, and the expected outcome.
+    type Case = (
+        &'static [&'static str],
+        &'static [&'static str],
+        &'static str,
+        Result<(), String>,
+    );
+
     const GITHUB: &[&str] = &["https://github.com:443", "https://api.github.com:443"];
     const OIDC: &[&str] = &["https://*:443", "http://127.0.0.1:*", "http://localhost:*"];
 
@@ -301,7 +309,7 @@ mod tests {
         let not_granted = Err("not granted".to_owned());
         let not_requested = Err("not requested in its manifest".to_owned());
         #[rustfmt::skip]
-        let table: &[(&[&str], &[&str], &str, Result<(), String>)] = &[
+        let table: &[Case] = &[
             // scheme, host and port all count.
             (GITHUB, GITHUB, "https://api.github.com/user", ok.clone()),
             (GITHUB, GITHUB, "http://api.github.com/user", not_requested.clone()),

@@ -114,7 +114,7 @@ fn routes(other: String) -> impl FnOnce(String) -> Router {
                     Body::from_stream(futures_util::stream::iter(chunks))
                 }),
             )
-            .route("/hang", get(|| std::future::pending::<String>()))
+            .route("/hang", get(std::future::pending::<String>))
     }
 }
 
@@ -200,7 +200,7 @@ async fn an_allowed_request_round_trips() {
     .await;
     assert_eq!(echoed, ("200".into(), "POST ping Bearer t0ken".into()));
     let allowed: Vec<String> = provider.allowed().map(|d| d.to_string()).collect();
-    assert_eq!(allowed, [server.origin.clone()]);
+    assert_eq!(allowed, std::slice::from_ref(&server.origin));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
