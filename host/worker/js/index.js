@@ -54,9 +54,8 @@ async function instantiate(plugin, imports) {
 }
 
 /**
- * Fresh instances of the backend and the core for one request, wired the way the
- * native host wires them: the core's `store` import is the backend's `store` export.
- * Nothing survives between requests, so a trap cannot poison the next one.
+ * New instances of the backend and the core, wired the way the native host wires
+ * them: the core's `store` import is the backend's `store` export.
  */
 async function accountCore(env) {
   const config = coreConfig(env);
@@ -69,29 +68,47 @@ async function accountCore(env) {
     'qhub:plugin/store': backend.store,
     'qhub:plugin/config': { get: (key) => config.get(key) },
   });
-  return core.accounts;
+  // The core's two exported interfaces, as one object: their function names differ.
+  return { ...core.accounts, ...core.identities };
 }
 
 /**
- * The core's `accounts` export, instantiated on first use, with its refusals turned
- * into API errors and its faults into a logged 500 naming the plugin.
+ * Idle wired instances, kept between requests of this isolate: instantiating both
+ * components costs more CPU than a whole authenticated request (see the README's
+ * measurements). An instance serves one request at a time (a suspended call must
+ * not be re-entered), goes back here only after a call that returned or was
+ * refused, and is dropped after anything else (a trap), so a broken instance never
+ * serves again. Few are kept: each holds its memory, which Argon2id grows to
+ * about 20 MiB, and an isolate has 128 MB.
+ */
+const idle = [];
+const MAX_IDLE = 2;
+
+/**
+ * The core's exports, on a pooled instance, with its refusals turned into API
+ * errors and its faults into a logged 500 naming the plugin.
  */
 function lazyAccounts(env) {
-  let accounts;
   return new Proxy(
     {},
     {
       get: (_, name) => async (...args) => {
-        accounts ??= await accountCore(env);
+        const core = idle.pop() ?? (await accountCore(env));
+        let reusable = false;
         try {
-          return await accounts[name](...args);
+          const result = await core[name](...args);
+          reusable = true;
+          return result;
         } catch (err) {
           const refused = err?.payload;
           if (refused && typeof refused.code === 'string') {
+            reusable = true;
             throw new ApiError(refused.code, refused.message);
           }
           console.error(`${label(PLUGINS.auth)} (over ${label(PLUGINS.storeD1)}): failed: ${err?.stack ?? err}`);
           throw new ApiError('internal', 'internal error');
+        } finally {
+          if (reusable && idle.length < MAX_IDLE) idle.push(core);
         }
       },
     },

@@ -52,13 +52,18 @@ impl DevServer {
         &self.url
     }
 
-    /// The workerd processes serving the Worker (descendants of wrangler: the one
-    /// running the Worker and D1, and its entry proxy), for reading their CPU time.
-    pub fn workerd_pids(&self) -> Vec<u32> {
+    /// The workerd processes under wrangler, for reading their CPU time: the one
+    /// that runs the Worker's isolate, and the others (wrangler's entry proxy on the
+    /// dev port, which also hosts the local D1 simulator). Returns (worker, others).
+    pub fn workerd_pids(&self) -> (Vec<u32>, Vec<u32>) {
+        let entry = format!("entry={}", self.url.trim_start_matches("http://"));
         descendants(self.child.id())
             .into_iter()
             .filter(|pid| command_name(*pid).is_some_and(|name| name.contains("workerd")))
-            .collect()
+            .partition(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                !String::from_utf8_lossy(&cmdline).contains(&entry)
+            })
     }
 
     /// What wrangler and the Worker printed so far (`console.error` included).
@@ -220,7 +225,8 @@ fn wait_until_ready(server: &mut DevServer, port: u16) -> Result<(), DevError> {
     }
 }
 
-/// Whether `GET /healthz` answers 200 (plain HTTP/1.1, so polling needs no runtime).
+/// Whether `GET /healthz` answers 200 (plain HTTP/1.1, so polling needs no runtime;
+/// only the status line is read, as the server may keep the connection open).
 fn healthy(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
@@ -230,9 +236,8 @@ fn healthy(port: u16) -> bool {
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
+    let mut answer = [0; 12];
+    stream.read_exact(&mut answer).is_ok() && answer.starts_with(b"HTTP/1.1 200")
 }
 
 /// Every descendant of `pid`, from /proc.
