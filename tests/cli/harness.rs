@@ -97,9 +97,10 @@ impl Qhub {
         self.home.path().join(name)
     }
 
-    /// Runs `qhub args...` with `stdin` piped in (empty when `None`).
-    pub fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_qhub"))
+    /// `qhub args...` in this home, with the environment every test runs it in.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qhub"));
+        command
             .args(args)
             .env("QHUB_HOME", self.home.path())
             .current_dir(self.home.path())
@@ -108,8 +109,19 @@ impl Qhub {
             .env_remove("QHUB_TOKEN")
             .env_remove("JWT_SECRET")
             .env_remove("DATABASE_URL")
+            // A developer's real credentials or settings never reach a test.
+            .env_remove("CLOUDFLARE_API_TOKEN")
+            .env_remove("QHUB_D1_API_URL")
+            .env_remove("QHUB_PROVIDERS")
             .envs(self.database_url().map(|url| ("DATABASE_URL", url)))
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// Runs `qhub args...` with `stdin` piped in (empty when `None`).
+    pub fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+        let mut child = self
+            .command(args, env)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -10,6 +10,7 @@ mod harness;
 mod home;
 mod keys;
 mod migrate;
+mod oauth;
 mod plugins;
 mod provider_plugins;
 mod server;

@@ -81,5 +81,6 @@ fn a_bad_database_url_is_a_usage_error() {
         .fails(2, "unsupported database URL scheme")
         .fails(2, "hint: e.g. --database sqlite:");
     qhub.run(&["migrate", "info", "--database", "d1://acct/db"])
-        .fails(2, "not supported");
+        .fails(2, "CLOUDFLARE_API_TOKEN is not set")
+        .fails(2, "hint:");
 }

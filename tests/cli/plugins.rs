@@ -10,7 +10,13 @@ fn plugins_list_shows_the_built_components_and_their_hashes() {
     let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["auth", "store-d1", "store-postgres"],
+        [
+            "auth",
+            "oauth-github",
+            "oauth-oidc",
+            "store-d1",
+            "store-postgres"
+        ],
         "test fixtures are not embedded"
     );
     for plugin in list {
@@ -24,10 +30,23 @@ fn plugins_list_shows_the_built_components_and_their_hashes() {
         );
         assert_eq!(plugin["version"], env!("CARGO_PKG_VERSION"));
     }
-    assert_eq!(list[0]["world"], "qhub:plugin/account-core@0.1.0");
-    assert_eq!(list[1]["world"], "qhub:plugin/store-backend@0.1.0");
-    assert_eq!(list[2]["world"], "qhub:plugin/store-backend@0.1.0");
-    assert_eq!(list[2]["world"], "qhub:plugin/store-backend@0.1.0");
+    let world = |name: &str| {
+        list.iter().find(|p| p["name"] == name).unwrap()["world"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(world("auth"), "qhub:plugin/account-core@0.1.0");
+    assert_eq!(
+        world("oauth-github"),
+        "qhub:plugin/oauth-provider-plugin@0.1.0"
+    );
+    assert_eq!(
+        world("oauth-oidc"),
+        "qhub:plugin/oauth-provider-plugin@0.1.0"
+    );
+    assert_eq!(world("store-d1"), "qhub:plugin/store-backend@0.1.0");
+    assert_eq!(world("store-postgres"), "qhub:plugin/store-backend@0.1.0");
 
     let text = qhub.run(&["plugins", "list"]);
     assert!(text.ok().starts_with("NAME"), "{text:#?}");

@@ -24,7 +24,8 @@ enum Process {
         /// Kept open so the server can still write to its stdout.
         _stdout: BufReader<std::process::ChildStdout>,
     },
-    Worker(crate::worker::DevServer),
+    /// Stopped when dropped.
+    Worker { _dev: crate::worker::DevServer },
 }
 
 /// The settings every test server runs with, native or Worker.
@@ -74,7 +75,7 @@ impl Server {
         ]);
         Server {
             url: process.url().to_owned(),
-            process: Process::Worker(process),
+            process: Process::Worker { _dev: process },
             _qhub: None,
         }
     }

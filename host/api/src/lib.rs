@@ -38,6 +38,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/account/export"),
     ("DELETE", "/v1/account"),
     ("GET", "/v1/me"),
+    ("GET", "/v1/oauth/providers"),
+    ("POST", "/v1/oauth/{provider}/device"),
+    ("POST", "/v1/oauth/{provider}/device/token"),
+    ("POST", "/v1/oauth/{provider}/authorize"),
+    ("POST", "/v1/oauth/{provider}/token"),
+    ("GET", "/v1/account/connections"),
+    ("DELETE", "/v1/account/connections/{id}"),
 ];
 
 /// A plugin a server runs (`GET /v1/plugins`): the native server and the Worker
@@ -247,6 +254,101 @@ impl From<qhub_runtime::QuantumJob> for Job {
             error: j.error,
             created_at: timestamp(j.created_at),
             updated_at: timestamp(j.updated_at),
+        }
+    }
+}
+
+/// A configured OAuth provider (`GET /v1/oauth/providers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthProvider {
+    /// The operator's name for it, as in `qhub login --provider NAME`.
+    pub name: String,
+    pub display_name: String,
+    pub device_flow: bool,
+    pub web_flow: bool,
+}
+
+/// `POST /v1/oauth/{provider}/device` and `.../authorize`: the scopes to ask for,
+/// the provider's defaults when empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DeviceStart {
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// A device authorization (RFC 8628 section 3.2): show `user_code` and
+/// `verification_uri` to the user, then poll with `device_code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCode {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    /// Seconds until the codes expire.
+    pub expires_in: u32,
+    /// Seconds to wait between polls.
+    pub interval: u32,
+}
+
+/// `POST /v1/oauth/{provider}/device/token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceTokenRequest {
+    pub device_code: String,
+}
+
+/// The answer to a poll that is not finished (status 202): `status` is `pending`,
+/// or `slow_down` with the provider's new `interval` (seconds; wait at least the
+/// current interval plus 5 s, RFC 8628 section 3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePending {
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u32>,
+}
+
+/// `POST /v1/oauth/{provider}/authorize`: where the browser goes for an
+/// authorization code with PKCE (S256); the client keeps the verifier and `state`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// A loopback URL the client listens on (`http://127.0.0.1:PORT/callback`).
+    pub redirect_uri: String,
+    pub state: String,
+    pub code_challenge: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeUrl {
+    pub url: String,
+}
+
+/// `POST /v1/oauth/{provider}/token`: the code the browser brought back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeExchange {
+    pub code: String,
+    pub redirect_uri: String,
+    pub code_verifier: String,
+}
+
+/// An identity linked to the caller's account (`GET /v1/account/connections`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub provider: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub created_at: String,
+}
+
+impl From<qhub_runtime::ConnectionInfo> for Connection {
+    fn from(c: qhub_runtime::ConnectionInfo) -> Self {
+        Connection {
+            id: c.id,
+            provider: c.provider,
+            subject: c.subject,
+            email: c.email,
+            created_at: timestamp(c.created_at),
         }
     }
 }

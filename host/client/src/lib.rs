@@ -5,8 +5,10 @@ use std::sync::Once;
 use std::time::Duration;
 
 use qhub_api::{
-    ApiKey, ChangePassword, CreateApiKey, ErrorBody, Job, JobFilter, JobRequest, LoginRequest,
-    NewApiKey, Preference, Profile, RegisterRequest, Revoked, Session, SignedIn, Usage,
+    ApiKey, AuthorizeRequest, AuthorizeUrl, ChangePassword, CodeExchange, Connection, CreateApiKey,
+    DeviceCode, DevicePending, DeviceStart, DeviceTokenRequest, ErrorBody, Job, JobFilter,
+    JobRequest, LoginRequest, NewApiKey, OAuthProvider, Preference, Profile, RegisterRequest,
+    Revoked, Session, SignedIn, Usage,
 };
 use qhub_runtime::{ErrorCode, code_from_name};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -253,6 +255,86 @@ impl Client {
         self.exchange(request).await.map(drop)
     }
 
+    pub async fn list_oauth_providers(&self) -> Result<Vec<OAuthProvider>, ClientError> {
+        self.send(self.request(Method::GET, "v1/oauth/providers"))
+            .await
+    }
+
+    pub async fn start_device(
+        &self,
+        provider: &str,
+        body: &DeviceStart,
+    ) -> Result<DeviceCode, ClientError> {
+        let url = self.oauth_url(provider, &["device"]);
+        self.send(self.http.request(Method::POST, url).json(body))
+            .await
+    }
+
+    /// One poll: `Ok(Err(pending))` while the user has not approved yet (HTTP 202).
+    pub async fn poll_device(
+        &self,
+        provider: &str,
+        body: &DeviceTokenRequest,
+    ) -> Result<Result<SignedIn, DevicePending>, ClientError> {
+        let url = self.oauth_url(provider, &["device", "token"]);
+        let (status, bytes) = self
+            .exchange_with_status(self.http.request(Method::POST, url).json(body))
+            .await?;
+        let malformed = |e: serde_json::Error| self.protocol(format!("malformed JSON: {e}"));
+        if status == StatusCode::ACCEPTED {
+            return Ok(Err(serde_json::from_slice(&bytes).map_err(malformed)?));
+        }
+        Ok(Ok(serde_json::from_slice(&bytes).map_err(malformed)?))
+    }
+
+    pub async fn authorization_url(
+        &self,
+        provider: &str,
+        body: &AuthorizeRequest,
+    ) -> Result<AuthorizeUrl, ClientError> {
+        let url = self.oauth_url(provider, &["authorize"]);
+        self.send(self.http.request(Method::POST, url).json(body))
+            .await
+    }
+
+    pub async fn exchange_code(
+        &self,
+        provider: &str,
+        body: &CodeExchange,
+    ) -> Result<SignedIn, ClientError> {
+        let url = self.oauth_url(provider, &["token"]);
+        self.send(self.http.request(Method::POST, url).json(body))
+            .await
+    }
+
+    pub async fn list_connections(&self, token: &str) -> Result<Vec<Connection>, ClientError> {
+        self.send(
+            self.request(Method::GET, "v1/account/connections")
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    pub async fn unlink_connection(&self, token: &str, id: &str) -> Result<(), ClientError> {
+        let request = self
+            .http
+            .request(
+                Method::DELETE,
+                self.url_with_id("v1/account/connections/", id),
+            )
+            .bearer_auth(token);
+        self.exchange(request).await.map(drop)
+    }
+
+    /// `base/v1/oauth/<provider>/<steps...>`, the provider name kept one segment.
+    fn oauth_url(&self, provider: &str, steps: &[&str]) -> url::Url {
+        let mut url = self.url_with_id("v1/oauth/", provider);
+        url.path_segments_mut()
+            .expect("http URLs have path segments")
+            .extend(steps);
+        url
+    }
+
     /// `base/prefix/<id>`, with `id` kept as one path segment whatever it contains.
     fn url_with_id(&self, prefix: &str, id: &str) -> url::Url {
         let mut url = self.base.join(prefix).expect("API paths are relative URLs");
@@ -275,6 +357,14 @@ impl Client {
 
     /// Sends a request; a non-2xx answer becomes [`ClientError::Api`].
     async fn exchange(&self, request: RequestBuilder) -> Result<Vec<u8>, ClientError> {
+        Ok(self.exchange_with_status(request).await?.1)
+    }
+
+    /// Like [`Client::exchange`], keeping the success status.
+    async fn exchange_with_status(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<(StatusCode, Vec<u8>), ClientError> {
         let response = request.send().await.map_err(|e| ClientError::Unreachable {
             url: self.base.to_string(),
             reason: root_cause(&e),
@@ -285,7 +375,7 @@ impl Client {
             .await
             .map_err(|e| self.protocol(format!("reading the body: {e}")))?;
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok((status, body.to_vec()));
         }
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(err) => Err(ClientError::Api {

@@ -121,6 +121,12 @@ impl AccountService {
         self.backend.database()
     }
 
+    /// The runtime the plugins run in, for loading more plugins (OAuth providers)
+    /// into the same engine.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
     /// The manifests of the plugins behind this service: the core, then its backend.
     pub fn plugins(&self) -> [&crate::Manifest; 2] {
         [&self.core.manifest, &self.backend.plugin().manifest]

@@ -116,6 +116,29 @@ export const ROUTES = [
   ['GET', '/v1/account/export', async (c, a) => ({ status: 200, raw: await a.exportAccount(c.bearer()) })],
   ['DELETE', '/v1/account', async (c, a) => (await a.deleteAccount(c.bearer()), noContent())],
   ['GET', '/v1/me', async (c, a) => json(200, wire.profile(await a.whoami(c.bearer())))],
+  [
+    'GET',
+    '/v1/account/connections',
+    async (c, a) => json(200, (await a.listConnections(c.bearer())).map(wire.connection)),
+  ],
+  [
+    'DELETE',
+    '/v1/account/connections/{id}',
+    async (c, a) => (await a.unlinkConnection(c.bearer(), c.params.id), noContent()),
+  ],
+  // OAuth providers are not configured in the Worker yet: it lists none, and every
+  // flow answers as for a provider the operator did not configure.
+  ['GET', '/v1/oauth/providers', () => json(200, [])],
+  ...['device', 'device/token', 'authorize', 'token'].map((step) => [
+    'POST',
+    `/v1/oauth/{provider}/${step}`,
+    (c) => {
+      throw new ApiError(
+        'not-found',
+        `unknown provider ${JSON.stringify(c.params.provider)}: this server has no OAuth provider configured`,
+      );
+    },
+  ]),
 ];
 
 /** Compiled once: each pattern as a regular expression with named groups. */

@@ -108,6 +108,14 @@ export const apiKey = (k) => ({
 
 export const newApiKey = (k) => ({ key: apiKey(k.key), secret: k.secret });
 
+export const connection = (c) => ({
+  id: c.id,
+  provider: c.provider,
+  subject: c.subject,
+  email: optional(c.email),
+  created_at: timestamp(c.createdAt),
+});
+
 /**
  * Reads the fields of a JSON request body the way the native server's serde types
  * do: `spec` maps a field to `[type, required]`; a wrong or missing field is a 422.

@@ -50,9 +50,14 @@ impl Command {
                         if ctx.json {
                             output::json(&connections);
                         } else if connections.is_empty() {
-                            println!("no linked identities; link one with `qhub login --provider NAME`");
+                            println!(
+                                "no linked identities; link one with `qhub login --provider NAME`"
+                            );
                         } else {
-                            println!("{:<36}  {:<12}  {:<24}  {:<28}  LINKED", "ID", "PROVIDER", "SUBJECT", "EMAIL");
+                            println!(
+                                "{:<36}  {:<12}  {:<24}  {:<28}  LINKED",
+                                "ID", "PROVIDER", "SUBJECT", "EMAIL"
+                            );
                             for c in connections {
                                 println!(
                                     "{:<36}  {:<12}  {:<24}  {:<28}  {}",

@@ -11,7 +11,11 @@ use crate::password::{self, Confirm};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The account's email address (password login).
-    #[arg(long, required_unless_present = "provider", conflicts_with = "provider")]
+    #[arg(
+        long,
+        required_unless_present = "provider",
+        conflicts_with = "provider"
+    )]
     email: Option<String>,
     /// Read the password from the first line of stdin instead of prompting.
     #[arg(long, conflicts_with = "provider")]

@@ -42,7 +42,12 @@ impl Args {
         } else {
             println!("qhub serve: listening on http://{addr} (Ctrl-C to stop)");
         }
-        let router = qhub_server::router(service);
+        let providers = super::plugins::provider_services(&ctx.home, service.runtime().clone())?;
+        if !ctx.json && !providers.is_empty() {
+            let names: Vec<&str> = providers.keys().map(String::as_str).collect();
+            eprintln!("qhub serve: OAuth providers: {}", names.join(", "));
+        }
+        let router = qhub_server::router(qhub_runtime::OAuthFlows::new(service, providers));
         qhub_server::serve(listener, router, qhub_server::shutdown_signal())
             .await
             .map_err(|e| CliError::internal(format!("the server failed: {e}")))?;

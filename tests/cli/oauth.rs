@@ -1,0 +1,255 @@
+//! `qhub login --provider` end to end against a real OpenID Connect server on
+//! loopback (`oidc-provider`, through the `oauth-oidc` plugin): the device flow and
+//! the PKCE web flow, embedded and through `qhub serve`, linking by verified email,
+//! a refused unverified email, connections listed and unlinked, a host the operator
+//! did not grant.
+
+use std::io::{BufRead, BufReader, Read as _};
+use std::process::{Child, ChildStderr, Stdio};
+
+use qhub_test_support::oauth::{OIDC_CLIENT_ID, OidcAccount, OidcServer};
+use serde_json::Value;
+
+use crate::harness::{Qhub, Run};
+use crate::server::Server;
+
+fn accounts() -> Vec<OidcAccount> {
+    vec![
+        OidcAccount::new("ada-1815", "ada@example.com", true, "Ada Lovelace"),
+        OidcAccount::new("grace-1906", "grace@example.com", true, "Grace Hopper"),
+        OidcAccount::new("eve-0000", "eve@example.com", false, "Eve"),
+    ]
+}
+
+/// `scheme://host:port` of a URL.
+fn origin(url: &str) -> String {
+    let url = url::Url::parse(url).unwrap();
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap(),
+        url.port_or_known_default().unwrap()
+    )
+}
+
+/// Writes `providers.toml` into `qhub`'s home: provider `oidc` on the `oauth-oidc`
+/// plugin, granted `grant` (the issuer's origin unless told otherwise).
+fn configure(qhub: &Qhub, oidc: &OidcServer, grant: Option<&str>) {
+    let grant = grant.map_or_else(|| origin(oidc.issuer()), str::to_owned);
+    let text = format!(
+        "[providers.oidc]\nplugin = \"oauth-oidc\"\ngrant = [{grant:?}]\n\
+         [providers.oidc.config]\nissuer = {:?}\nclient-id = {OIDC_CLIENT_ID:?}\n",
+        oidc.issuer()
+    );
+    std::fs::write(qhub.path("providers.toml"), text).unwrap();
+}
+
+/// A `qhub login --provider ...` running in the background, read line by line
+/// from its stderr, as a person at the terminal would.
+struct Login {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+    seen: String,
+}
+
+impl Login {
+    fn start(qhub: &Qhub, args: &[&str], env: &[(&str, &str)]) -> Login {
+        let mut child = qhub
+            .command(args, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("qhub runs");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        Login {
+            child,
+            stderr,
+            seen: String::new(),
+        }
+    }
+
+    /// The first URL on the next stderr line that mentions `needle`.
+    fn url_after(&mut self, needle: &str) -> String {
+        loop {
+            let mut line = String::new();
+            let read = self.stderr.read_line(&mut line).unwrap();
+            assert!(
+                read > 0,
+                "qhub ended before printing {needle:?}:\n{}",
+                self.seen
+            );
+            self.seen.push_str(&line);
+            if self.seen.contains(needle)
+                && let Some(url) = line.split_whitespace().find(|w| w.starts_with("http"))
+            {
+                return url.trim_end_matches([',', ')']).to_owned();
+            }
+        }
+    }
+
+    fn finish(mut self) -> Run {
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).unwrap();
+        let out = self.child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: self.seen + &rest,
+        }
+    }
+}
+
+/// Runs the device flow for `qhub`, approving as `sub` at the provider.
+fn device_login(qhub: &Qhub, oidc: &OidcServer, sub: &str, env: &[(&str, &str)]) -> Run {
+    let args = ["login", "--provider", "oidc", "--no-browser", "--json"];
+    let mut login = Login::start(qhub, &args, env);
+    let link = login.url_after("which carries the code");
+    oidc.approve_device(&link, sub);
+    login.finish()
+}
+
+/// The body of `GET url`, as a browser following a redirect would fetch it.
+fn get(url: &str) -> String {
+    let url = url.to_owned();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::get(url).await.unwrap().text().await.unwrap()
+        })
+}
+
+fn connections(qhub: &Qhub) -> Vec<Value> {
+    let listed = qhub.run(&["account", "connections", "--json"]).json();
+    listed.as_array().unwrap().clone()
+}
+
+#[test]
+fn the_device_flow_links_by_verified_email_and_refuses_an_unverified_one() {
+    let oidc = OidcServer::start(&accounts());
+    let qhub = Qhub::new();
+    configure(&qhub, &oidc, None);
+    let registered = qhub.register("ada@example.com").ok().to_owned();
+    let id = qhub.run(&["whoami", "--json"]).json()["id"].clone();
+    assert!(registered.contains("ada@example.com"));
+    qhub.run(&["logout"]).ok();
+
+    // Ada's verified email at the provider links her identity to her account.
+    let login = device_login(&qhub, &oidc, "ada-1815", &[]);
+    assert_eq!(login.json()["user"]["id"], id, "{login:#?}");
+    assert_eq!(qhub.run(&["whoami", "--json"]).json()["id"], id);
+    let linked = connections(&qhub);
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0]["provider"], "oidc");
+    assert_eq!(linked[0]["subject"], "ada-1815");
+    assert_eq!(linked[0]["email"], "ada@example.com");
+
+    // An email the provider did not verify neither links nor creates an account.
+    let other = Qhub::new();
+    configure(&other, &oidc, None);
+    device_login(&other, &oidc, "eve-0000", &[]).fails(
+        3,
+        "the provider did not verify the email address eve@example.com",
+    );
+    other.run(&["whoami"]).fails(4, "not logged in");
+
+    // Ada has a password, so she may unlink her only identity.
+    let connection = linked[0]["id"].as_str().unwrap();
+    qhub.run(&["account", "connections", "unlink", connection])
+        .ok();
+    assert!(connections(&qhub).is_empty());
+}
+
+#[test]
+fn the_pkce_web_flow_creates_an_account_that_keeps_its_last_identity() {
+    let oidc = OidcServer::start(&accounts());
+    let qhub = Qhub::new();
+    configure(&qhub, &oidc, None);
+    let args = [
+        "login",
+        "--provider",
+        "oidc",
+        "--web",
+        "--no-browser",
+        "--json",
+    ];
+    let mut login = Login::start(&qhub, &args, &[]);
+    let url = login.url_after("open this URL in a browser");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    // The browser: the provider signs Grace in and sends her back to qhub's
+    // loopback listener with the code.
+    let redirect = oidc.authorize(&url, "grace-1906");
+    assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
+    let page = get(&redirect);
+    assert!(page.contains("you are logged in"), "{page}");
+    let run = login.finish();
+    assert_eq!(run.json()["user"]["email"], "grace@example.com", "{run:#?}");
+    assert_eq!(
+        qhub.run(&["whoami", "--json"]).json()["display_name"],
+        "Grace Hopper"
+    );
+
+    // Grace has no password: her only identity cannot be unlinked.
+    let linked = connections(&qhub);
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    qhub.run(&[
+        "account",
+        "connections",
+        "unlink",
+        linked[0]["id"].as_str().unwrap(),
+    ])
+    .fails(3, "only way to sign in");
+    assert_eq!(connections(&qhub).len(), 1);
+}
+
+#[test]
+fn the_device_flow_works_through_the_server() {
+    let oidc = OidcServer::start(&accounts());
+    let host = Qhub::new();
+    configure(&host, &oidc, None);
+    let server = Server::start(host);
+    let (status, providers) = server.http("GET", "/v1/oauth/providers", None, None);
+    assert_eq!(status, 200, "{providers}");
+    assert_eq!(providers[0]["name"], "oidc");
+    assert_eq!(providers[0]["device_flow"], true);
+
+    // The client has no providers.toml: the server runs the provider plugin.
+    let client = Qhub::new();
+    let remote = [("QHUB_SERVER", server.url.as_str())];
+    let login = device_login(&client, &oidc, "ada-1815", &remote);
+    assert_eq!(
+        login.json()["user"]["email"],
+        "ada@example.com",
+        "{login:#?}"
+    );
+    assert_eq!(login.json()["server"], server.url.as_str());
+    assert_eq!(
+        client.run(&["whoami", "--json"]).json()["email"],
+        "ada@example.com"
+    );
+    assert_eq!(connections(&client).len(), 1);
+
+    let run = client.run_with(
+        &["login", "--provider", "nope", "--no-browser"],
+        None,
+        &remote,
+    );
+    run.fails(3, "unknown provider \"nope\": use one of oidc");
+}
+
+#[test]
+fn a_host_the_operator_did_not_grant_is_denied_and_named() {
+    let oidc = OidcServer::start(&accounts());
+    let qhub = Qhub::new();
+    configure(&qhub, &oidc, Some("http://127.0.0.1:1"));
+    let run = qhub.run(&["login", "--provider", "oidc", "--no-browser"]);
+    run.fails(1, "oauth-oidc")
+        .fails(1, &origin(oidc.issuer()))
+        .fails(1, "hint:");
+    qhub.run(&["login", "--provider", "nope"])
+        .fails(2, "nope")
+        .fails(2, "hint:");
+}
