@@ -60,6 +60,10 @@ impl OidcServer {
                 "cannot run `node` for the OpenID Connect test server\nhint: install Node.js 20 or later"
             );
         }
+        // Installs the pinned npm packages when node_modules is missing or stale.
+        if let Err(err) = qhub_worker_build::ensure_packages(&root) {
+            panic!("the npm packages of the OpenID Connect test server: {err}");
+        }
         if !root
             .join("node_modules/oidc-provider/package.json")
             .is_file()
