@@ -290,6 +290,19 @@ pub struct DeviceCode {
     pub interval: u32,
 }
 
+impl From<qhub_runtime::DeviceAuthorization> for DeviceCode {
+    fn from(d: qhub_runtime::DeviceAuthorization) -> Self {
+        DeviceCode {
+            device_code: d.device_code,
+            user_code: d.user_code,
+            verification_uri: d.verification_uri,
+            verification_uri_complete: d.verification_uri_complete,
+            expires_in: d.expires_in,
+            interval: d.interval,
+        }
+    }
+}
+
 /// `POST /v1/oauth/{provider}/device/token`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceTokenRequest {
@@ -304,6 +317,21 @@ pub struct DevicePending {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<u32>,
+}
+
+impl DevicePending {
+    /// `pending`, or `slow_down` with the provider's new interval (0: none given).
+    pub fn new(slow_down: Option<u32>) -> Self {
+        DevicePending {
+            status: if slow_down.is_some() {
+                "slow_down"
+            } else {
+                "pending"
+            }
+            .into(),
+            interval: slow_down,
+        }
+    }
 }
 
 /// `POST /v1/oauth/{provider}/authorize`: where the browser goes for an

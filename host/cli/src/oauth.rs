@@ -58,17 +58,7 @@ pub enum Flows {
 impl Flows {
     async fn start_device(&self, provider: &str, scopes: &[String]) -> CliResult<DeviceCode> {
         Ok(match self {
-            Flows::Local(flows) => {
-                let d = flows.start_device(provider, scopes).await?;
-                DeviceCode {
-                    device_code: d.device_code,
-                    user_code: d.user_code,
-                    verification_uri: d.verification_uri,
-                    verification_uri_complete: d.verification_uri_complete,
-                    expires_in: d.expires_in,
-                    interval: d.interval,
-                }
-            }
+            Flows::Local(flows) => flows.start_device(provider, scopes).await?.into(),
             Flows::Remote(client) => {
                 let body = DeviceStart {
                     scopes: scopes.to_vec(),
@@ -90,15 +80,7 @@ impl Flows {
                     .await?
                 {
                     DevicePoll::SignedIn(signed_in) => Ok(signed_in.into()),
-                    DevicePoll::Pending { slow_down } => Err(DevicePending {
-                        status: if slow_down.is_some() {
-                            "slow_down"
-                        } else {
-                            "pending"
-                        }
-                        .into(),
-                        interval: slow_down,
-                    }),
+                    DevicePoll::Pending { slow_down } => Err(DevicePending::new(slow_down)),
                 }
             }
             Flows::Remote(client) => {

@@ -54,14 +54,7 @@ async fn start_device(
 ) -> Result<Json<DeviceCode>, ApiError> {
     let Json(body) = body?;
     let device = oauth.start_device(&provider, &body.scopes).await?;
-    Ok(Json(DeviceCode {
-        device_code: device.device_code,
-        user_code: device.user_code,
-        verification_uri: device.verification_uri,
-        verification_uri_complete: device.verification_uri_complete,
-        expires_in: device.expires_in,
-        interval: device.interval,
-    }))
+    Ok(Json(device.into()))
 }
 
 /// 200 with a session once approved; 202 with `pending` or `slow_down` before.
@@ -81,16 +74,7 @@ async fn poll_device(
         {
             DevicePoll::SignedIn(signed_in) => Json(SignedIn::from(signed_in)).into_response(),
             DevicePoll::Pending { slow_down } => {
-                let pending = DevicePending {
-                    status: if slow_down.is_some() {
-                        "slow_down"
-                    } else {
-                        "pending"
-                    }
-                    .into(),
-                    interval: slow_down,
-                };
-                (StatusCode::ACCEPTED, Json(pending)).into_response()
+                (StatusCode::ACCEPTED, Json(DevicePending::new(slow_down))).into_response()
             }
         },
     )
