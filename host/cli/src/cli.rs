@@ -40,7 +40,8 @@ pub struct Cli {
 enum Command {
     /// Create an account and log in to it.
     Register(register::Args),
-    /// Log in with email and password; the token is saved in QHUB_HOME/config.toml.
+    /// Log in with email and password, or at an OAuth provider (--provider); the token
+    /// is saved in QHUB_HOME/config.toml.
     Login(login::Args),
     /// Show the logged-in account.
     Whoami(whoami::Args),
