@@ -1,8 +1,8 @@
 //! `qhub login --provider` end to end against a real OpenID Connect server on
 //! loopback (`oidc-provider`, through the `oauth-oidc` plugin): the device flow and
-//! the PKCE web flow, embedded and through `qhub serve`, linking by verified email,
-//! a refused unverified email, connections listed and unlinked, a host the operator
-//! did not grant.
+//! the PKCE web flow, embedded, through `qhub serve` and through the Worker,
+//! linking by verified email, a refused unverified email, connections listed and
+//! unlinked, a host the operator did not grant.
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::process::{Child, ChildStderr, Stdio};
@@ -42,6 +42,19 @@ fn configure(qhub: &Qhub, oidc: &OidcServer, grant: Option<&str>) {
         oidc.issuer()
     );
     std::fs::write(qhub.path("providers.toml"), text).unwrap();
+}
+
+/// `QHUB_PROVIDERS` for the Worker: the same provider as [`configure`] writes, as JSON.
+fn worker_providers(oidc: &OidcServer, grant: Option<&str>) -> String {
+    let grant = grant.map_or_else(|| origin(oidc.issuer()), str::to_owned);
+    serde_json::json!({
+        "oidc": {
+            "plugin": "oauth-oidc",
+            "grant": [grant],
+            "config": { "issuer": oidc.issuer(), "client-id": OIDC_CLIENT_ID },
+        }
+    })
+    .to_string()
 }
 
 /// A `qhub login --provider ...` running in the background, read line by line
@@ -252,4 +265,120 @@ fn a_host_the_operator_did_not_grant_is_denied_and_named() {
     qhub.run(&["login", "--provider", "nope"])
         .fails(2, "nope")
         .fails(2, "hint:");
+}
+
+#[test]
+fn the_device_flow_works_through_the_worker() {
+    let oidc = OidcServer::start(&accounts());
+    // The variable QHUB_PROVIDER_<NAME>_<KEY> wins over the JSON, as over providers.toml.
+    let providers = worker_providers(&oidc, None).replace(OIDC_CLIENT_ID, "set-by-the-variable");
+    let worker = Server::worker_with(&[
+        ("QHUB_PROVIDERS", &providers),
+        ("QHUB_PROVIDER_OIDC_CLIENT_ID", OIDC_CLIENT_ID),
+    ]);
+    let (status, listed) = worker.http("GET", "/v1/oauth/providers", None, None);
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed[0]["name"], "oidc");
+    assert_eq!(listed[0]["device_flow"], true);
+    assert_eq!(listed[0]["web_flow"], true);
+
+    let client = Qhub::new();
+    let remote = [("QHUB_SERVER", worker.url.as_str())];
+    let login = device_login(&client, &oidc, "ada-1815", &remote);
+    assert_eq!(
+        login.json()["user"]["email"],
+        "ada@example.com",
+        "{login:#?}"
+    );
+    assert_eq!(login.json()["server"], worker.url.as_str());
+    assert_eq!(
+        client.run(&["whoami", "--json"]).json()["email"],
+        "ada@example.com"
+    );
+    let linked = connections(&client);
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0]["provider"], "oidc");
+    assert_eq!(linked[0]["subject"], "ada-1815");
+
+    client
+        .run_with(
+            &["login", "--provider", "nope", "--no-browser"],
+            None,
+            &remote,
+        )
+        .fails(3, "unknown provider \"nope\": use one of oidc");
+    let (status, body) = worker.http("POST", "/v1/oauth/oidc/device/token", Some("{}"), None);
+    assert_eq!(status, 422, "{body}");
+
+    // Before approval a poll is a 202, as on the native server.
+    let (status, device) = worker.http("POST", "/v1/oauth/oidc/device", Some("{}"), None);
+    assert_eq!(status, 200, "{device}");
+    let poll = serde_json::json!({ "device_code": device["device_code"] }).to_string();
+    let (status, pending) = worker.http("POST", "/v1/oauth/oidc/device/token", Some(&poll), None);
+    assert_eq!(status, 202, "{pending}");
+    assert_eq!(pending, serde_json::json!({ "status": "pending" }));
+}
+
+#[test]
+fn the_pkce_web_flow_works_through_the_worker() {
+    let oidc = OidcServer::start(&accounts());
+    let providers = worker_providers(&oidc, None);
+    let worker = Server::worker_with(&[("QHUB_PROVIDERS", &providers)]);
+    let client = Qhub::new();
+    let remote = [("QHUB_SERVER", worker.url.as_str())];
+    let args = [
+        "login",
+        "--provider",
+        "oidc",
+        "--web",
+        "--no-browser",
+        "--json",
+    ];
+    let mut login = Login::start(&client, &args, &remote);
+    let url = login.url_after("open this URL in a browser");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let redirect = oidc.authorize(&url, "grace-1906");
+    let page = get(&redirect);
+    assert!(page.contains("you are logged in"), "{page}");
+    let run = login.finish();
+    assert_eq!(run.json()["user"]["email"], "grace@example.com", "{run:#?}");
+    assert_eq!(connections(&client).len(), 1);
+}
+
+#[test]
+fn a_malformed_provider_configuration_is_a_misconfigured_worker() {
+    let worker =
+        Server::worker_with(&[("QHUB_PROVIDERS", "{\"oidc\": {\"plugin\": \"oauth-nope\"}}")]);
+    let (status, body) = worker.http("GET", "/v1/oauth/providers", None, None);
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal");
+    assert_eq!(body["error"]["message"], "the server is misconfigured");
+    // The rest of the API keeps working.
+    let (status, body) = worker.http("GET", "/healthz", None, None);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_host_the_operator_did_not_grant_is_denied_and_named_by_the_worker() {
+    let oidc = OidcServer::start(&accounts());
+    let providers = worker_providers(&oidc, Some("http://127.0.0.1:1"));
+    let worker = Server::worker_with(&[("QHUB_PROVIDERS", &providers)]);
+    let (status, body) = worker.http("POST", "/v1/oauth/oidc/device", Some("{}"), None);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("plugin \"oauth-oidc\""), "{message}");
+    assert!(message.contains(&origin(oidc.issuer())), "{message}");
+    assert!(message.contains("not granted"), "{message}");
+
+    let client = Qhub::new();
+    let remote = [("QHUB_SERVER", worker.url.as_str())];
+    client
+        .run_with(
+            &["login", "--provider", "oidc", "--no-browser"],
+            None,
+            &remote,
+        )
+        .fails(5, "oauth-oidc")
+        .fails(5, &origin(oidc.issuer()));
 }

@@ -69,10 +69,18 @@ impl Server {
 
     /// The Worker under `wrangler dev`, on a fresh local D1 database.
     pub(crate) fn worker() -> Server {
-        let process = crate::worker::start(&[
+        Server::worker_with(&[])
+    }
+
+    /// [`Server::worker`] with `extra` variables in the Worker's environment
+    /// (`QHUB_PROVIDERS`, say).
+    pub(crate) fn worker_with(extra: &[(&str, &str)]) -> Server {
+        let mut vars = vec![
             ("JWT_SECRET", JWT_SECRET),
             ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
-        ]);
+        ];
+        vars.extend_from_slice(extra);
+        let process = crate::worker::start(&vars);
         Server {
             url: process.url().to_owned(),
             process: Process::Worker { _dev: process },

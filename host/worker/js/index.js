@@ -1,10 +1,12 @@
 // QHub's Cloudflare Worker host: the same account-core and store-d1 components the
 // native host runs (transpiled by jco, see `cargo xtask build-worker`), wired
-// together here, with D1 behind the store's `sql` import. This file translates HTTP
+// together here, with D1 behind the store's `sql` import, and the OAuth provider
+// plugins (oauth.js) behind the `http` import (http.js). This file translates HTTP
 // into account-core calls and back; every rule lives in the components.
 
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import { PLUGINS, OPENAPI } from './plugins.js';
+import { oauthFlows } from './oauth.js';
 import { sqlImport } from './d1.js';
 import { match } from './routes.js';
 import { ApiError } from './wire.js';
@@ -116,7 +118,7 @@ function lazyAccounts(env) {
 }
 
 /** What a route handler reads of its request. */
-function context(request, url, params) {
+function context(request, url, params, env) {
   let body;
   const readBody = async () => {
     if (body !== undefined) return body;
@@ -136,6 +138,7 @@ function context(request, url, params) {
       ip: request.headers.get('cf-connecting-ip') ?? undefined,
     },
     openapi: OPENAPI,
+    oauth: oauthFlows(env, instantiate),
     plugins: Object.values(PLUGINS).map((p) => ({
       name: p.manifest.name,
       version: p.manifest.version,
@@ -184,7 +187,7 @@ export default {
       return response;
     }
     try {
-      return respond(await route.handler(context(request, url, route.params), lazyAccounts(env)));
+      return respond(await route.handler(context(request, url, route.params, env), lazyAccounts(env)));
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       console.error(`the worker failed: ${err?.stack ?? err}`);

@@ -126,19 +126,92 @@ export const ROUTES = [
     '/v1/account/connections/{id}',
     async (c, a) => (await a.unlinkConnection(c.bearer(), c.params.id), noContent()),
   ],
-  // OAuth providers are not configured in the Worker yet: it lists none, and every
-  // flow answers as for a provider the operator did not configure.
-  ['GET', '/v1/oauth/providers', () => json(200, [])],
-  ...['device', 'device/token', 'authorize', 'token'].map((step) => [
+  // OAuth sign-in at a provider the operator configured (QHUB_PROVIDERS): the
+  // provider plugin runs the protocol, the core signs the identity in.
+  [
+    'GET',
+    '/v1/oauth/providers',
+    async (c) =>
+      json(
+        200,
+        (await c.oauth.list()).map(({ name, metadata }) => ({
+          name,
+          display_name: metadata.displayName,
+          device_flow: metadata.supportsDeviceFlow,
+          web_flow: metadata.supportsWebFlow,
+        })),
+      ),
+  ],
+  [
     'POST',
-    `/v1/oauth/{provider}/${step}`,
-    (c) => {
-      throw new ApiError(
-        'not-found',
-        `unknown provider ${JSON.stringify(c.params.provider)}: this server has no OAuth provider configured`,
+    '/v1/oauth/{provider}/device',
+    async (c) => {
+      const b = fields(await c.json(), { scopes: ['string[]', false] });
+      const d = await c.oauth.startDevice(c.params.provider, b.scopes ?? []);
+      return json(200, {
+        device_code: d.deviceCode,
+        user_code: d.userCode,
+        verification_uri: d.verificationUri,
+        verification_uri_complete: d.verificationUriComplete ?? null,
+        expires_in: d.expiresIn,
+        interval: d.interval,
+      });
+    },
+  ],
+  [
+    'POST',
+    '/v1/oauth/{provider}/device/token',
+    // 200 with a session once approved; 202 with `pending` or `slow_down` before.
+    async (c, a) => {
+      const b = fields(await c.json(), { device_code: ['string', true] });
+      const poll = await c.oauth.pollDevice(a, c.params.provider, b.device_code, c.client);
+      if (poll.signedIn) return json(200, wire.signedIn(poll.signedIn));
+      return json(
+        202,
+        poll.slowDown === undefined ? { status: 'pending' } : { status: 'slow_down', interval: poll.slowDown },
       );
     },
-  ]),
+  ],
+  [
+    'POST',
+    '/v1/oauth/{provider}/authorize',
+    async (c) => {
+      const b = fields(await c.json(), {
+        redirect_uri: ['string', true],
+        state: ['string', true],
+        code_challenge: ['string', true],
+        scopes: ['string[]', false],
+      });
+      const url = await c.oauth.authorizationUrl(
+        c.params.provider,
+        b.redirect_uri,
+        b.state,
+        b.code_challenge,
+        b.scopes ?? [],
+      );
+      return json(200, { url });
+    },
+  ],
+  [
+    'POST',
+    '/v1/oauth/{provider}/token',
+    async (c, a) => {
+      const b = fields(await c.json(), {
+        code: ['string', true],
+        redirect_uri: ['string', true],
+        code_verifier: ['string', true],
+      });
+      const signedIn = await c.oauth.exchangeCode(
+        a,
+        c.params.provider,
+        b.code,
+        b.redirect_uri,
+        b.code_verifier,
+        c.client,
+      );
+      return json(200, wire.signedIn(signedIn));
+    },
+  ],
 ];
 
 /** Compiled once: each pattern as a regular expression with named groups. */
