@@ -57,6 +57,10 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
             .connect_timeout(Duration::from_secs(10))
+            // Close idle connections before servers commonly do (Node.js after 5 s,
+            // as in front of the Worker): a request on a connection the server is
+            // closing fails, and a device-flow poll waits exactly 5 s between tries.
+            .pool_idle_timeout(Duration::from_secs(4))
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| ClientError::Unreachable {
