@@ -250,7 +250,9 @@ fn copy_glue(from: &Path, out: &Path) -> Result<(), BuildError> {
     })?;
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "js") {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // The glue's own tests (`*.test.js`) stay out of the bundle.
+        if name.ends_with(".js") && !name.ends_with(".test.js") {
             let target = out.join(entry.file_name());
             write(&target, read(&path)?)?;
         }
@@ -328,6 +330,24 @@ fn plugins_js(plugins: &[BundledPlugin], openapi: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The glue's JavaScript tests (`host/worker/js/*.test.js`), under Node's own
+    /// test runner, as part of the Rust suite so that CI runs them.
+    #[test]
+    fn the_glue_passes_its_javascript_tests() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let out = Command::new("node")
+            .args(["--test", "host/worker/js/"])
+            .current_dir(&root)
+            .output()
+            .expect("node runs the glue's tests (install Node.js 20 or later)");
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && report.contains("# pass") && !report.contains("# pass 0"),
+            "the Worker glue's JavaScript tests failed:\n{report}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     #[test]
     fn plugins_js_imports_every_core_module_statically() {
