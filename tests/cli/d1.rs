@@ -190,3 +190,41 @@ fn an_unreachable_d1_api_is_unavailable_with_a_hint() {
     )
     .fails(5, "cannot reach the D1 API");
 }
+
+/// Registration is one commit: the account and its first session go to D1 in one
+/// request (one atomic batch), so a lost reply or a killed process can never leave
+/// an account without its session (whose retry would then meet "email taken").
+#[test]
+fn registration_reaches_d1_as_one_atomic_request() {
+    let d1 = D1StandIn::start();
+    let qhub = Qhub::new();
+    run(&qhub, &d1, &["migrate", "run"], None, &[]).ok();
+    let before = d1.requests().len();
+    register(&qhub, &d1, "ada@example.com", &[]).ok();
+    let writes: Vec<Vec<String>> = d1.requests()[before..]
+        .iter()
+        .filter(|statements| {
+            statements.iter().any(|sql| {
+                sql.contains("INSERT INTO users") || sql.contains("INSERT INTO user_sessions")
+            })
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        writes.len(),
+        1,
+        "one request writes the account: {writes:#?}"
+    );
+    let batch = &writes[0];
+    assert!(
+        batch.iter().any(|sql| sql.contains("INSERT INTO users"))
+            && batch
+                .iter()
+                .any(|sql| sql.contains("INSERT INTO user_sessions")),
+        "the account and its session in one batch: {batch:#?}"
+    );
+    assert_eq!(
+        sql(&d1, "SELECT CAST(count(*) AS TEXT) FROM user_sessions"),
+        ["1"]
+    );
+}

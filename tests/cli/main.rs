@@ -13,6 +13,7 @@ mod migrate;
 mod oauth;
 mod plugins;
 mod provider_plugins;
+mod races;
 mod server;
 mod sessions;
 mod throttle;

@@ -10,8 +10,9 @@
 
 use crate::bindings::core::qhub::plugin::store as store_import;
 use crate::bindings::types::{
-    ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
-    NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Usage, User,
+    ApiKey, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, NewApiKey, NewOauthConnection,
+    NewQuantumJob, NewSession, NewUser, OauthConnection, Preference, QuantumJob, Quota, Session,
+    StoreError, Usage, User,
 };
 use crate::bindings::{core, sql};
 use crate::error::PluginFault;
@@ -94,13 +95,14 @@ macro_rules! forward {
 
 forward! {
     create_user(user: NewUser) -> User => call_create_user(&user);
+    create_user_with_session(user: NewUser, user_agent: Option<String>, ip: Option<String>, expires_at: i64) -> (User, Session) => call_create_user_with_session(&user, user_agent.as_deref(), ip.as_deref(), expires_at);
     get_user(id: String) -> Option<User> => call_get_user(&id);
     get_user_by_email(email: String) -> Option<User> => call_get_user_by_email(&email);
     set_password_hash(user_id: String, hash: String, now: i64) -> () => call_set_password_hash(&user_id, &hash, now);
     set_display_name(user_id: String, name: Option<String>, now: i64) -> () => call_set_display_name(&user_id, name.as_deref(), now);
     delete_user(user_id: String) -> () => call_delete_user(&user_id);
 
-    create_session(session: NewSession) -> Session => call_create_session(&session);
+    create_session(session: NewSession, password_hash: Option<String>) -> Session => call_create_session(&session, password_hash.as_deref());
     get_session(id: String) -> Option<Session> => call_get_session(&id);
     touch_session(id: String, now: i64) -> () => call_touch_session(&id, now);
     list_sessions(user_id: String, now: i64) -> Vec<Session> => call_list_sessions(&user_id, now);
@@ -132,7 +134,7 @@ forward! {
     ) -> Option<QuantumJob> => call_transition_job(&user_id, &id, &from, status, result.as_deref(), error.as_deref(), now);
 
     get_login_throttle(key: String) -> Option<LoginThrottle> => call_get_login_throttle(&key);
-    record_login_failure(key: String, now: i64, window_start: i64) -> LoginThrottle => call_record_login_failure(&key, now, window_start);
-    lock_login(key: String, until: i64) -> () => call_lock_login(&key, until);
+    begin_login_attempt(key: String, now: i64, limit: LoginLimit) -> LoginAttempt => call_begin_login_attempt(&key, now, limit);
+    refund_login_attempt(key: String, max_attempts: u32) -> () => call_refund_login_attempt(&key, max_attempts);
     clear_login_throttle(key: String) -> () => call_clear_login_throttle(&key);
 }

@@ -21,9 +21,9 @@ use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
 
 use qhub_runtime::bindings::types::{
-    ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
-    NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage,
-    User,
+    ApiKey, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, NewApiKey, NewOauthConnection,
+    NewQuantumJob, NewSession, NewUser, OauthConnection, Preference, QuantumJob, Quota, Session,
+    StoreError, Timestamp, Usage, User,
 };
 use qhub_runtime::{
     Allocation, Database, Limits, LoadedPlugin, Runtime, RuntimeConfig, StoreInstance, StoreService,
@@ -69,8 +69,11 @@ conformance!(
     jobs,
     concurrent_submissions_respect_max_jobs,
     concurrent_submissions_respect_max_shots,
+    sessions_require_the_checked_password_hash,
+    registration_writes_the_user_and_session_together,
     login_throttles,
-    concurrent_login_failures_are_each_counted,
+    login_attempts_lock_at_the_limit,
+    concurrent_login_attempts_admit_at_most_the_limit,
 );
 
 // ---- the harness ----------------------------------------------------------------
@@ -231,7 +234,8 @@ store_functions! {
     fn set_display_name(user_id: &str, name: Option<&str>, now: Timestamp) -> () => call_set_display_name;
     fn delete_user(user_id: &str) -> () => call_delete_user;
 
-    fn create_session(session: &NewSession) -> Session => call_create_session;
+    fn create_user_with_session(user: &NewUser, user_agent: Option<&str>, ip: Option<&str>, expires_at: Timestamp) -> (User, Session) => call_create_user_with_session;
+    fn create_session(session: &NewSession, password_hash: Option<&str>) -> Session => call_create_session;
     fn get_session(id: &str) -> Option<Session> => call_get_session;
     fn touch_session(id: &str, now: Timestamp) -> () => call_touch_session;
     fn list_sessions(user_id: &str, now: Timestamp) -> Vec<Session> => call_list_sessions;
@@ -269,8 +273,8 @@ store_functions! {
     ) -> Option<QuantumJob> => call_transition_job;
 
     fn get_login_throttle(key: &str) -> Option<LoginThrottle> => call_get_login_throttle;
-    fn record_login_failure(key: &str, now: Timestamp, window_start: Timestamp) -> LoginThrottle => call_record_login_failure;
-    fn lock_login(key: &str, until: Timestamp) -> () => call_lock_login;
+    fn begin_login_attempt(key: &str, now: Timestamp, limit: LoginLimit) -> LoginAttempt => call_begin_login_attempt;
+    fn refund_login_attempt(key: &str, max_attempts: u32) -> () => call_refund_login_attempt;
     fn clear_login_throttle(key: &str) -> () => call_clear_login_throttle;
 }
 
@@ -410,7 +414,7 @@ struct Holdings {
 /// `tag`, so each user's are distinct.
 async fn furnish(s: &Backend, user: &User, tag: &str) -> Holdings {
     let session = s
-        .create_session(&new_session(&user.id, T0, T0 + HOUR))
+        .create_session(&new_session(&user.id, T0, T0 + HOUR), None)
         .await
         .expect("creating a session");
     let connection = s

@@ -130,23 +130,35 @@ impl<S: Store> Accounts<S> {
             password_hash: Some(password_hash),
             created_at: now,
         };
-        let user = self
+        // The account and its first session are one atomic write: a lost reply
+        // never leaves an account without the session its owner was promised.
+        let (user, session) = self
             .store
-            .create_user(new_user)
+            .create_user_with_session(
+                new_user,
+                clip(client.user_agent, MAX_USER_AGENT_CHARS),
+                clip(client.ip, MAX_IP_CHARS),
+                now.saturating_add(SESSION_LIFETIME),
+            )
             .map_err(|error| match error {
                 StoreError::Conflict(what) if what == "email" => Error::EmailTaken,
                 other => other.into(),
             })?;
-        self.start_session(user, client, now)
+        self.signed_in(user, session, now)
     }
 
     /// Signs in with email and password. The answer for an unknown email, a wrong
     /// password and an account without a password is the same, and takes about as
     /// long. A hash made with outdated parameters is replaced.
     ///
-    /// Failures are counted per email and per client address, and too many lock
-    /// sign-ins for a while (see [`throttle`]): then the answer is `RateLimited`,
-    /// whatever the password, and the attempt is not counted.
+    /// Attempts are counted per email and per client address before the password
+    /// is checked, and too many lock sign-ins for a while (see [`throttle`]): then
+    /// the answer is `RateLimited`, whatever the password. However many attempts
+    /// arrive at once, no more passwords are checked than the limits allow.
+    ///
+    /// The session is created only while the account still has the hash the
+    /// password was checked against, so a sign-in racing a password change gets
+    /// `InvalidCredentials` rather than a session the change should have ended.
     pub fn login(
         &self,
         email: &str,
@@ -163,36 +175,31 @@ impl<S: Store> Accounts<S> {
         if password.is_empty() {
             return Err(Error::InvalidInput("password is required"));
         }
-        // Checked before the account is looked up, so a lock reads the same for a
+        // Counted before the account is looked up, so a lock reads the same for a
         // registered and an unregistered email, and costs no password hashing.
         let ip = clip(client.ip.clone(), MAX_IP_CHARS);
         let keys = throttle::Keys::new(&email, ip.as_deref());
-        let counted = throttle::check(&self.store, &keys, now)?;
+        throttle::begin(&self.store, &keys, now)?;
         let found = self.store.get_user_by_email(&email)?;
         let Some((mut user, stored)) =
             found.and_then(|user| user.password_hash.clone().map(|hash| (user, hash)))
         else {
             password::verify_dummy(password);
-            throttle::record_failure(&self.store, &keys, now)?;
             return Err(Error::InvalidCredentials);
         };
         if !password::verify(password, &stored)? {
-            throttle::record_failure(&self.store, &keys, now)?;
             return Err(Error::InvalidCredentials);
         }
-        // Only the account's count is forgotten: one right password says nothing
-        // about the other emails tried from the same address. Nothing counted means
-        // nothing to clear, which spares a write on the usual sign-in.
-        if counted.is_some() {
-            self.store.clear_login_throttle(&keys.account)?;
-        }
-        if password::needs_rehash(&stored)? {
+        let mut checked = stored;
+        if password::needs_rehash(&checked)? {
             let fresh = password::hash(password)?;
             self.store.set_password_hash(&user.id, &fresh, now)?;
-            user.password_hash = Some(fresh);
+            user.password_hash = Some(fresh.clone());
             user.updated_at = now;
+            checked = fresh;
         }
-        self.start_session(user, client, now)
+        throttle::succeeded(&self.store, &keys)?;
+        self.start_session(user, client, now, Some(&checked))
     }
 
     /// Checks the token (a session JWT or an API key) and that its session or key
@@ -332,19 +339,41 @@ impl<S: Store> Accounts<S> {
 
     /// Starts a session for `user` and signs its token: the end of every sign-in
     /// (password or identity), so they all issue the same kind of session.
+    ///
+    /// `password_hash` is the hash a password sign-in checked: the session is then
+    /// created only while the account still has it, so a password changed in the
+    /// meantime refuses the sign-in (`InvalidCredentials`). Without it, the account
+    /// must still exist; one deleted meanwhile refuses with `SignInRaced`.
     pub(crate) fn start_session(
         &self,
         user: User,
         client: Client,
         now: Millis,
+        password_hash: Option<&str>,
     ) -> Result<SignedIn, Error> {
-        let session = self.store.create_session(NewSession {
-            user_id: user.id.clone(),
-            user_agent: clip(client.user_agent, MAX_USER_AGENT_CHARS),
-            ip: clip(client.ip, MAX_IP_CHARS),
-            created_at: now,
-            expires_at: now.saturating_add(SESSION_LIFETIME),
-        })?;
+        let session = self
+            .store
+            .create_session(
+                NewSession {
+                    user_id: user.id.clone(),
+                    user_agent: clip(client.user_agent, MAX_USER_AGENT_CHARS),
+                    ip: clip(client.ip, MAX_IP_CHARS),
+                    created_at: now,
+                    expires_at: now.saturating_add(SESSION_LIFETIME),
+                },
+                password_hash,
+            )
+            .map_err(|error| match error {
+                // The password was changed, or the account deleted, since the check.
+                StoreError::NotFound if password_hash.is_some() => Error::InvalidCredentials,
+                StoreError::NotFound => Error::SignInRaced,
+                other => other.into(),
+            })?;
+        self.signed_in(user, session, now)
+    }
+
+    /// Signs the token of a session just created for `user`.
+    fn signed_in(&self, user: User, session: Session, now: Millis) -> Result<SignedIn, Error> {
         let token = self
             .tokens
             .issue(&user.id, &session.id, now, session.expires_at)

@@ -248,7 +248,15 @@ fn login_rehashes_an_outdated_hash() {
     assert_eq!(signed_in.user.password_hash, Some(fresh));
     assert_eq!(
         *accounts.store.writes.borrow(),
-        ["create-user", "set-password-hash", "create-session"]
+        [
+            "create-user",
+            "begin-login-attempt",
+            "begin-login-attempt",
+            "set-password-hash",
+            "clear-login-throttle",
+            "refund-login-attempt",
+            "create-session"
+        ]
     );
 }
 
@@ -466,7 +474,7 @@ fn session_flows_authenticate_the_token_first() {
         let writes = accounts.store.writes.borrow();
         assert_eq!(
             *writes,
-            ["create-user", "create-session", "revoke-session"],
+            ["create-user-with-session", "revoke-session"],
             "{name}"
         );
     }
@@ -752,13 +760,16 @@ fn change_password_without_a_password_is_refused() {
         .expect("user created");
     let session = accounts
         .store
-        .create_session(NewSession {
-            user_id: user.id.clone(),
-            user_agent: None,
-            ip: None,
-            created_at: NOW,
-            expires_at: NOW + DAY,
-        })
+        .create_session(
+            NewSession {
+                user_id: user.id.clone(),
+                user_agent: None,
+                ip: None,
+                created_at: NOW,
+                expires_at: NOW + DAY,
+            },
+            None,
+        )
         .expect("session created");
     let token = accounts
         .tokens
@@ -775,4 +786,57 @@ fn change_password_without_a_password_is_refused() {
         );
     }
     assert_eq!(accounts.store.users.borrow()[0].password_hash, None);
+}
+
+// ---- sign-ins racing password changes and deletion -----------------------------------
+
+/// A sign-in that checked the old password while `passwd` replaced it must not
+/// end with a session: here the change lands between the check and the session.
+#[test]
+fn a_sign_in_racing_a_password_change_gets_no_session() {
+    let accounts = accounts();
+    let owner = register(&accounts);
+    let new_password = "a brand new passphrase";
+    let (user_id, session_id) = (owner.user.id.clone(), owner.session_id.clone());
+    accounts.store.interleave("create-session", move |store| {
+        // The writes `passwd` makes from the owner's session, as another request
+        // would make them: the new hash, then the other sessions revoked.
+        let fresh = password::hash(new_password).expect("hashing works");
+        store
+            .set_password_hash(&user_id, &fresh, NOW)
+            .expect("store");
+        store
+            .revoke_sessions(&user_id, Some(&session_id), NOW)
+            .expect("store");
+    });
+    let error = accounts
+        .login(EMAIL, PASSWORD, cli(), NOW)
+        .expect_err("the old password no longer signs in");
+    assert_eq!(error, Error::InvalidCredentials);
+    // Only the owner's session is live: the racing sign-in created none.
+    let live = accounts
+        .store
+        .list_sessions(&owner.user.id, NOW)
+        .expect("store");
+    assert_eq!(live.len(), 1, "{live:?}");
+    accounts
+        .login(EMAIL, new_password, cli(), NOW)
+        .expect("the new password signs in");
+}
+
+/// A sign-in racing the deletion of its account gets the documented refusal, not
+/// a missing record.
+#[test]
+fn a_sign_in_racing_account_deletion_is_refused_as_invalid_credentials() {
+    let accounts = accounts();
+    let owner = register(&accounts);
+    let user_id = owner.user.id.clone();
+    accounts.store.interleave("create-session", move |store| {
+        store.delete_user(&user_id).expect("deleted");
+    });
+    let error = accounts
+        .login(EMAIL, PASSWORD, cli(), NOW)
+        .expect_err("the account is gone");
+    assert_eq!(error, Error::InvalidCredentials);
+    assert!(accounts.store.sessions.borrow().is_empty());
 }

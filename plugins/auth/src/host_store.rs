@@ -3,9 +3,9 @@
 
 use crate::bindings::qhub::plugin::{store as host, types};
 use crate::store::{
-    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewOAuthConnection,
-    NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store, StoreError,
-    Transition, Usage, User,
+    ApiKey, Job, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, Millis, NewApiKey, NewJob,
+    NewOAuthConnection, NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store,
+    StoreError, Transition, Usage, User,
 };
 
 /// The `store` import, wired by the host to a backend plugin.
@@ -25,6 +25,28 @@ impl Store for HostStore {
             .map_err(Into::into)
     }
 
+    fn create_user_with_session(
+        &self,
+        user: NewUser,
+        user_agent: Option<String>,
+        ip: Option<String>,
+        expires_at: Millis,
+    ) -> Result<(User, Session), StoreError> {
+        let user = types::NewUser {
+            email: user.email,
+            display_name: user.display_name,
+            password_hash: user.password_hash,
+            created_at: user.created_at,
+        };
+        let (user, session) = host::create_user_with_session(
+            &user,
+            user_agent.as_deref(),
+            ip.as_deref(),
+            expires_at,
+        )?;
+        Ok((user_from_wit(user), session_from_wit(session)))
+    }
+
     fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(host::get_user(id)?.map(user_from_wit))
     }
@@ -37,7 +59,11 @@ impl Store for HostStore {
         Ok(host::set_password_hash(user_id, hash, now)?)
     }
 
-    fn create_session(&self, session: NewSession) -> Result<Session, StoreError> {
+    fn create_session(
+        &self,
+        session: NewSession,
+        password_hash: Option<&str>,
+    ) -> Result<Session, StoreError> {
         let session = types::NewSession {
             user_id: session.user_id,
             user_agent: session.user_agent,
@@ -45,7 +71,7 @@ impl Store for HostStore {
             created_at: session.created_at,
             expires_at: session.expires_at,
         };
-        host::create_session(&session)
+        host::create_session(&session, password_hash)
             .map(session_from_wit)
             .map_err(Into::into)
     }
@@ -238,17 +264,27 @@ impl Store for HostStore {
         Ok(host::get_login_throttle(key)?.map(Into::into))
     }
 
-    fn record_login_failure(
+    fn begin_login_attempt(
         &self,
         key: &str,
         now: Millis,
-        window_start: Millis,
-    ) -> Result<LoginThrottle, StoreError> {
-        Ok(host::record_login_failure(key, now, window_start)?.into())
+        limit: LoginLimit,
+    ) -> Result<LoginAttempt, StoreError> {
+        let limit = types::LoginLimit {
+            window_start: limit.window_start,
+            max_attempts: limit.max_attempts,
+            base_lock: limit.base_lock,
+            max_lock: limit.max_lock,
+        };
+        let attempt = host::begin_login_attempt(key, now, limit)?;
+        Ok(LoginAttempt {
+            admitted: attempt.admitted,
+            throttle: attempt.throttle.into(),
+        })
     }
 
-    fn lock_login(&self, key: &str, until: Millis) -> Result<(), StoreError> {
-        Ok(host::lock_login(key, until)?)
+    fn refund_login_attempt(&self, key: &str, max_attempts: u32) -> Result<(), StoreError> {
+        Ok(host::refund_login_attempt(key, max_attempts)?)
     }
 
     fn clear_login_throttle(&self, key: &str) -> Result<(), StoreError> {

@@ -84,7 +84,7 @@ impl<S: Store> Accounts<S> {
                 Resolved::LostRace => return Err(Error::SignInRaced),
             }
         };
-        self.start_session(user, client, now)
+        self.start_session(user, client, now, None)
     }
 
     /// The identities linked to the token's account, oldest first.

@@ -568,7 +568,7 @@ fn password_login_to_an_account_without_a_password_reads_as_a_wrong_password() {
     assert_eq!(no_password.0.to_string(), "invalid email or password");
     assert_eq!(
         no_password.1,
-        ["record-login-failure", "record-login-failure"]
+        ["begin-login-attempt", "begin-login-attempt"]
     );
 }
 

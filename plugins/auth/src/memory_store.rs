@@ -6,15 +6,16 @@
 use std::cell::{Cell, RefCell};
 
 use crate::store::{
-    ApiKey, Job, JobStatus, LoginThrottle, Millis, NewApiKey, NewJob, NewOAuthConnection,
-    NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store, StoreError,
-    Transition, Usage, User,
+    ApiKey, Job, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, Millis, NewApiKey, NewJob,
+    NewOAuthConnection, NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store,
+    StoreError, Transition, Usage, User,
 };
 
 /// Something another request does at a chosen moment: run just before the named
 /// write, so a test can make a flow lose a race deterministically.
 pub struct Interleaved {
-    /// The write it precedes ("create-user", "create-oauth-connection", ...).
+    /// The operation it precedes ("create-user", "create-oauth-connection",
+    /// "get-user-by-email", ...).
     pub before: &'static str,
     pub run: Box<dyn FnOnce(&MemoryStore)>,
 }
@@ -161,6 +162,7 @@ impl Store for MemoryStore {
 
     fn get_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.fail()?;
+        self.run_interleaved("get-user-by-email");
         Ok(self
             .users
             .borrow()
@@ -182,8 +184,48 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn create_session(&self, session: NewSession) -> Result<Session, StoreError> {
+    fn create_user_with_session(
+        &self,
+        user: NewUser,
+        user_agent: Option<String>,
+        ip: Option<String>,
+        expires_at: Millis,
+    ) -> Result<(User, Session), StoreError> {
         self.fail()?;
+        let created_at = user.created_at;
+        let user = self.create_user(user)?;
+        let session = self.create_session(
+            NewSession {
+                user_id: user.id.clone(),
+                user_agent,
+                ip,
+                created_at,
+                expires_at,
+            },
+            None,
+        )?;
+        // One batch, so one write, as the real backends make it.
+        let mut writes = self.writes.borrow_mut();
+        let len = writes.len();
+        writes.truncate(len.saturating_sub(2));
+        writes.push("create-user-with-session");
+        Ok((user, session))
+    }
+
+    fn create_session(
+        &self,
+        session: NewSession,
+        password_hash: Option<&str>,
+    ) -> Result<Session, StoreError> {
+        self.fail()?;
+        self.run_interleaved("create-session");
+        let holds = self.users.borrow().iter().any(|user| {
+            user.id == session.user_id
+                && password_hash.is_none_or(|hash| user.password_hash.as_deref() == Some(hash))
+        });
+        if !holds {
+            return Err(StoreError::NotFound);
+        }
         let mut sessions = self.sessions.borrow_mut();
         let created = Session {
             id: format!("session-{}", sessions.len() + 1),
@@ -590,13 +632,14 @@ impl Store for MemoryStore {
         Ok(self.login_throttle(key))
     }
 
-    fn record_login_failure(
+    fn begin_login_attempt(
         &self,
         key: &str,
         now: Millis,
-        window_start: Millis,
-    ) -> Result<LoginThrottle, StoreError> {
+        limit: LoginLimit,
+    ) -> Result<LoginAttempt, StoreError> {
         self.fail()?;
+        self.run_interleaved("begin-login-attempt");
         let mut throttles = self.login_throttles.borrow_mut();
         let throttle = match throttles.iter_mut().find(|t| t.key == key) {
             Some(throttle) => throttle,
@@ -610,32 +653,50 @@ impl Store for MemoryStore {
                 throttles.last_mut().expect("just pushed")
             }
         };
-        if throttle.window_started_at < window_start {
+        if throttle.locked_until.is_some_and(|until| until > now) {
+            return Ok(LoginAttempt {
+                admitted: false,
+                throttle: throttle.clone(),
+            });
+        }
+        if throttle.window_started_at < limit.window_start {
             throttle.failures = 1;
             throttle.window_started_at = now;
         } else {
             throttle.failures = throttle.failures.saturating_add(1);
         }
-        self.wrote("record-login-failure");
-        Ok(throttle.clone())
+        // The contract's formula: base-lock doubled per attempt past the limit, capped.
+        throttle.locked_until =
+            throttle
+                .failures
+                .checked_sub(limit.max_attempts)
+                .map(|doublings| {
+                    let lock = limit
+                        .base_lock
+                        .checked_mul(1_i64 << doublings.min(32))
+                        .map_or(limit.max_lock, |lock| lock.min(limit.max_lock));
+                    now.saturating_add(lock)
+                });
+        self.wrote("begin-login-attempt");
+        Ok(LoginAttempt {
+            admitted: true,
+            throttle: throttle.clone(),
+        })
     }
 
-    fn lock_login(&self, key: &str, until: Millis) -> Result<(), StoreError> {
+    fn refund_login_attempt(&self, key: &str, max_attempts: u32) -> Result<(), StoreError> {
         self.fail()?;
         let mut throttles = self.login_throttles.borrow_mut();
-        match throttles.iter_mut().find(|t| t.key == key) {
-            Some(throttle) => {
-                throttle.locked_until = throttle.locked_until.max(Some(until));
+        if let Some(throttle) = throttles
+            .iter_mut()
+            .find(|t| t.key == key && t.failures > 0)
+        {
+            throttle.failures -= 1;
+            if throttle.failures < max_attempts {
+                throttle.locked_until = None;
             }
-            // A lock without failures: the next failure starts a fresh window.
-            None => throttles.push(LoginThrottle {
-                key: key.to_owned(),
-                failures: 0,
-                window_started_at: Millis::MIN,
-                locked_until: Some(until),
-            }),
+            self.wrote("refund-login-attempt");
         }
-        self.wrote("lock-login");
         Ok(())
     }
 

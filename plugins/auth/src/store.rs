@@ -186,6 +186,30 @@ pub struct LoginThrottle {
     pub locked_until: Option<Millis>,
 }
 
+/// How sign-in attempts under one key are limited (the WIT `login-limit`): the
+/// store applies it in the statement that counts an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    /// A window that started before this restarts the count at one.
+    pub window_start: Millis,
+    /// The attempt that brings the count to this many locks the key.
+    pub max_attempts: u32,
+    /// The first lock's length; each further attempt in the window doubles it.
+    pub base_lock: Millis,
+    /// The longest lock.
+    pub max_lock: Millis,
+}
+
+/// What counting one sign-in attempt did (the WIT `login-attempt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// False when the key was locked: nothing was counted, and no password may be
+    /// checked for this attempt.
+    pub admitted: bool,
+    /// The key's state after the call.
+    pub throttle: LoginThrottle,
+}
+
 /// Why a store operation failed (the WIT `store-error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -206,7 +230,23 @@ pub trait Store {
     fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     fn get_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError>;
-    fn create_session(&self, session: NewSession) -> Result<Session, StoreError>;
+    /// Creates the user and their first session (created at `user.created_at`) in
+    /// one atomic batch; `Conflict("email")` when the normalised email is taken.
+    fn create_user_with_session(
+        &self,
+        user: NewUser,
+        user_agent: Option<String>,
+        ip: Option<String>,
+        expires_at: Millis,
+    ) -> Result<(User, Session), StoreError>;
+    /// Starts a session, in one statement; when `password_hash` is given, only
+    /// while the user still has that hash. `NotFound` when the user does not exist
+    /// or no longer has the hash.
+    fn create_session(
+        &self,
+        session: NewSession,
+        password_hash: Option<&str>,
+    ) -> Result<Session, StoreError>;
     fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     fn touch_session(&self, id: &str, now: Millis) -> Result<(), StoreError>;
     /// The user's sessions that are neither revoked nor expired at `now`, newest first.
@@ -291,17 +331,18 @@ pub trait Store {
     ) -> Result<Option<Job>, StoreError>;
 
     fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError>;
-    /// Counts one failure under `key`: the count restarts at 1 from `now` when the
-    /// current window started before `window_start`, and grows by one otherwise. An
-    /// existing lock is kept. Returns the new state.
-    fn record_login_failure(
+    /// Counts one sign-in attempt under `key` before its password is checked, and
+    /// locks the key when the count reaches `limit.max_attempts`, atomically; a
+    /// locked key counts nothing and the attempt is not admitted.
+    fn begin_login_attempt(
         &self,
         key: &str,
         now: Millis,
-        window_start: Millis,
-    ) -> Result<LoginThrottle, StoreError>;
-    /// Refuses sign-ins under `key` until `until` (a later existing lock is kept).
-    fn lock_login(&self, key: &str, until: Millis) -> Result<(), StoreError>;
+        limit: LoginLimit,
+    ) -> Result<LoginAttempt, StoreError>;
+    /// Takes one admitted attempt back; the lock goes when the count falls below
+    /// `max_attempts`.
+    fn refund_login_attempt(&self, key: &str, max_attempts: u32) -> Result<(), StoreError>;
     /// Forgets `key`.
     fn clear_login_throttle(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -1,13 +1,22 @@
 //! Brute-force protection for sign-in: which keys failures are counted under, when
 //! a key is locked and for how long, and the store calls that apply it.
 //!
-//! Failures are counted per account (`account:<normalised email>`, whether or not
+//! Attempts are counted per account (`account:<normalised email>`, whether or not
 //! the account exists, so a lock never reveals registration) and per client address
 //! (`ip:<address>`, when the host knows it). The counts live in the database, so the
 //! limits hold across restarts and server processes; this module only decides.
+//!
+//! Each attempt is counted *before* its password is checked, by one store statement
+//! that also sets the lock when the count reaches the limit ([`begin`]). Reading the
+//! count first and writing it after verifying would let guesses sent together all
+//! pass the read: with the count taken atomically up front, however many arrive at
+//! once, at most the limit's number of passwords are ever checked (OWASP
+//! Authentication Cheat Sheet, "Account Lockout"). A sign-in that succeeds clears
+//! its account's count and takes its attempt back from its address ([`succeeded`]);
+//! one that fails, times out or is abandoned stays counted.
 
 use crate::error::Error;
-use crate::store::{LoginThrottle, Millis, Store};
+use crate::store::{LoginLimit, LoginThrottle, Millis, Store};
 
 const SECOND: Millis = 1_000;
 const MINUTE: Millis = 60 * SECOND;
@@ -19,13 +28,13 @@ const HOUR: Millis = 60 * MINUTE;
 pub const ACCOUNT_WINDOW: Millis = 24 * HOUR;
 /// A client address's failures are counted within a window of this length.
 pub const IP_WINDOW: Millis = 15 * MINUTE;
-/// An account is locked from this many failures in a window.
+/// An account is locked by the attempt that brings its count in a window to this.
 pub const ACCOUNT_MAX_FAILURES: u32 = 5;
-/// How long the first account lock lasts; each further failure doubles it.
+/// How long the first account lock lasts; each further attempt doubles it.
 pub const ACCOUNT_BASE_LOCK: Millis = 30 * SECOND;
 /// The longest an account is locked for at once.
 pub const ACCOUNT_MAX_LOCK: Millis = HOUR;
-/// A client address is locked from this many failures in a window.
+/// A client address is locked by the attempt that brings its count to this.
 pub const IP_MAX_FAILURES: u32 = 20;
 /// How long a client address is locked for.
 pub const IP_LOCK: Millis = 15 * MINUTE;
@@ -49,67 +58,71 @@ impl Keys {
     }
 }
 
-/// How long an account is locked after `failures` failures in a window: none below
-/// [`ACCOUNT_MAX_FAILURES`], then [`ACCOUNT_BASE_LOCK`] doubled for every further
-/// failure, at most [`ACCOUNT_MAX_LOCK`].
-pub fn account_lock(failures: u32) -> Option<Millis> {
-    let doublings = failures.checked_sub(ACCOUNT_MAX_FAILURES)?;
-    let lock = 2_i64
-        .checked_pow(doublings)
-        .and_then(|factor| ACCOUNT_BASE_LOCK.checked_mul(factor))
-        .map_or(ACCOUNT_MAX_LOCK, |lock| lock.min(ACCOUNT_MAX_LOCK));
-    Some(lock)
-}
-
-/// How long a client address is locked after `failures` failures in a window.
-pub fn ip_lock(failures: u32) -> Option<Millis> {
-    (failures >= IP_MAX_FAILURES).then_some(IP_LOCK)
-}
-
 /// Whole seconds until `locked_until`, rounded up and at least 1, for the message.
 pub fn retry_after_seconds(locked_until: Millis, now: Millis) -> u64 {
     let remaining = u64::try_from(locked_until.saturating_sub(now)).unwrap_or(0);
     remaining.div_ceil(SECOND.unsigned_abs()).max(1)
 }
 
-/// Refuses the attempt with `RateLimited` when any of its keys is locked at `now`,
-/// and returns the account key's state otherwise (none when nothing is counted), so
-/// a successful sign-in knows whether there is a count to clear.
-pub fn check(store: &impl Store, keys: &Keys, now: Millis) -> Result<Option<LoginThrottle>, Error> {
-    let account = store.get_login_throttle(&keys.account)?;
-    let ip = match &keys.ip {
-        Some(key) => store.get_login_throttle(key)?,
-        None => None,
-    };
-    // With both keys locked the caller has to wait for the later lock.
-    let locked_until = [&account, &ip]
-        .into_iter()
-        .filter_map(|throttle| throttle.as_ref()?.locked_until)
-        .filter(|&until| until > now)
-        .max();
-    match locked_until {
-        Some(until) => Err(Error::RateLimited {
-            retry_after: retry_after_seconds(until, now),
-        }),
-        None => Ok(account),
+/// The account key's limit for an attempt at `now`.
+pub fn account_limit(now: Millis) -> LoginLimit {
+    LoginLimit {
+        window_start: now.saturating_sub(ACCOUNT_WINDOW),
+        max_attempts: ACCOUNT_MAX_FAILURES,
+        base_lock: ACCOUNT_BASE_LOCK,
+        max_lock: ACCOUNT_MAX_LOCK,
     }
 }
 
-/// Counts a failed sign-in under every key, and locks the keys that reached their
-/// limit.
-pub fn record_failure(store: &impl Store, keys: &Keys, now: Millis) -> Result<(), Error> {
-    let account =
-        store.record_login_failure(&keys.account, now, now.saturating_sub(ACCOUNT_WINDOW))?;
-    if let Some(lock) = account_lock(account.failures) {
-        store.lock_login(&keys.account, now.saturating_add(lock))?;
+/// The client address key's limit for an attempt at `now`: a fixed lock.
+pub fn ip_limit(now: Millis) -> LoginLimit {
+    LoginLimit {
+        window_start: now.saturating_sub(IP_WINDOW),
+        max_attempts: IP_MAX_FAILURES,
+        base_lock: IP_LOCK,
+        max_lock: IP_LOCK,
     }
-    if let Some(key) = &keys.ip {
-        let ip = store.record_login_failure(key, now, now.saturating_sub(IP_WINDOW))?;
-        if let Some(lock) = ip_lock(ip.failures) {
-            store.lock_login(key, now.saturating_add(lock))?;
+}
+
+/// Counts one sign-in attempt under each of its keys, before any password is
+/// checked, and refuses it with `RateLimited` when a key is locked.
+///
+/// The address is counted first, so an attempt its address may not make costs the
+/// account nothing; an attempt the account's lock refuses is taken back from the
+/// address, which then counts only passwords actually checked.
+pub fn begin(store: &impl Store, keys: &Keys, now: Millis) -> Result<(), Error> {
+    if let Some(ip) = &keys.ip {
+        let attempt = store.begin_login_attempt(ip, now, ip_limit(now))?;
+        if !attempt.admitted {
+            return Err(rate_limited(&attempt.throttle, now));
         }
     }
+    let attempt = store.begin_login_attempt(&keys.account, now, account_limit(now))?;
+    if !attempt.admitted {
+        if let Some(ip) = &keys.ip {
+            store.refund_login_attempt(ip, IP_MAX_FAILURES)?;
+        }
+        return Err(rate_limited(&attempt.throttle, now));
+    }
     Ok(())
+}
+
+/// After a successful sign-in: the account's count is forgotten (its owner proved
+/// the password), and the address gets its attempt back, since only failures
+/// count against it. The other emails tried from the same address stay counted.
+pub fn succeeded(store: &impl Store, keys: &Keys) -> Result<(), Error> {
+    store.clear_login_throttle(&keys.account)?;
+    if let Some(ip) = &keys.ip {
+        store.refund_login_attempt(ip, IP_MAX_FAILURES)?;
+    }
+    Ok(())
+}
+
+/// The refusal for a key that is locked, with the time left on its lock.
+fn rate_limited(throttle: &LoginThrottle, now: Millis) -> Error {
+    Error::RateLimited {
+        retry_after: retry_after_seconds(throttle.locked_until.unwrap_or(now), now),
+    }
 }
 
 #[cfg(test)]

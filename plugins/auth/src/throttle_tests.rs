@@ -5,6 +5,7 @@ use super::*;
 use crate::accounts::{Accounts, Client, Registration, SignedIn};
 use crate::data::AccountData;
 use crate::memory_store::MemoryStore;
+use crate::store::LoginLimit;
 use crate::token::Tokens;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -70,28 +71,25 @@ fn failures(accounts: &Accounts<MemoryStore>, key: &str) -> Option<u32> {
 }
 
 #[test]
-fn account_locks_back_off_up_to_the_cap() {
-    fn check(failures: u32, expected: Option<Millis>) {
-        assert_eq!(account_lock(failures), expected, "failures {failures}");
-    }
-    check(0, None);
-    check(4, None);
-    check(5, Some(30 * SECOND));
-    check(6, Some(60 * SECOND));
-    check(7, Some(2 * MINUTE));
-    check(10, Some(16 * MINUTE));
-    // 30 s * 2^7 = 64 minutes: the first lock past the cap.
-    check(12, Some(HOUR));
-    check(20, Some(HOUR));
-    check(u32::MAX, Some(HOUR));
-}
-
-#[test]
-fn ip_locks_start_at_twenty_failures() {
-    assert_eq!(ip_lock(0), None);
-    assert_eq!(ip_lock(19), None);
-    assert_eq!(ip_lock(20), Some(15 * MINUTE));
-    assert_eq!(ip_lock(500), Some(15 * MINUTE));
+fn limits_carry_the_policy_to_the_store() {
+    assert_eq!(
+        account_limit(NOW),
+        LoginLimit {
+            window_start: NOW - 24 * HOUR,
+            max_attempts: 5,
+            base_lock: 30 * SECOND,
+            max_lock: HOUR,
+        }
+    );
+    assert_eq!(
+        ip_limit(NOW),
+        LoginLimit {
+            window_start: NOW - 15 * MINUTE,
+            max_attempts: 20,
+            base_lock: 15 * MINUTE,
+            max_lock: 15 * MINUTE,
+        }
+    );
 }
 
 #[test]
@@ -298,15 +296,51 @@ fn a_blank_address_counts_nothing_and_bad_input_is_not_a_failure() {
 }
 
 #[test]
-fn a_sign_in_with_nothing_counted_writes_no_throttle() {
+fn a_successful_sign_in_leaves_nothing_counted() {
     let accounts = accounts();
     register(&accounts);
     login(&accounts, EMAIL, PASSWORD, from(ADDRESS), NOW).expect("signed in");
+    assert_eq!(failures(&accounts, "account:ada@example.com"), None);
+    assert_eq!(failures(&accounts, "ip:203.0.113.7"), Some(0));
+    // Counted first, then taken back once the password proved right.
     let writes = accounts.store().writes.borrow();
-    assert!(
-        !writes.iter().any(|write| write.contains("login")),
-        "{writes:?}"
+    let throttle_writes: Vec<_> = writes.iter().filter(|w| w.contains("login")).collect();
+    assert_eq!(
+        throttle_writes,
+        [
+            &"begin-login-attempt",
+            &"begin-login-attempt",
+            &"clear-login-throttle",
+            &"refund-login-attempt"
+        ]
     );
+}
+
+/// Guesses are counted before the password is checked: a guess still being checked
+/// already holds its place, so attempts arriving meanwhile meet the lock. Here the
+/// fifth guess is in flight (counted, not yet answered) when a sixth arrives.
+#[test]
+fn an_attempt_in_flight_already_counts_against_the_limit() {
+    let accounts = accounts();
+    register(&accounts);
+    fail(&accounts, EMAIL, &Client::default(), 4, NOW);
+    // The user lookup comes after the count: an attempt made then (another request)
+    // sees five attempts and the lock the fifth set, and is not admitted.
+    accounts.store().interleave("get-user-by-email", |store| {
+        let sixth = store
+            .begin_login_attempt("account:ada@example.com", NOW, account_limit(NOW))
+            .expect("store");
+        assert!(
+            !sixth.admitted,
+            "the sixth attempt must meet the lock: {sixth:?}"
+        );
+    });
+    let fifth = login(&accounts, EMAIL, WRONG, Client::default(), NOW);
+    assert_eq!(
+        fifth.expect_err("wrong password"),
+        Error::InvalidCredentials
+    );
+    assert_eq!(failures(&accounts, "account:ada@example.com"), Some(5));
 }
 
 #[test]

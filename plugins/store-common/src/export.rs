@@ -15,14 +15,23 @@ macro_rules! export_store {
         const _: () = {
             use $crate::bindings::exports::qhub::plugin::store::Guest;
             use $crate::bindings::qhub::plugin::types::{
-                ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob,
-                NewSession, NewUser, OauthConnection, Preference, QuantumJob, Quota, Session,
-                StoreError, Timestamp, Usage, User,
+                ApiKey, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, NewApiKey,
+                NewOauthConnection, NewQuantumJob, NewSession, NewUser, OauthConnection,
+                Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage, User,
             };
 
             impl Guest for $backend {
                 fn create_user(user: NewUser) -> Result<User, StoreError> {
                     users::create(user)
+                }
+
+                fn create_user_with_session(
+                    user: NewUser,
+                    user_agent: Option<String>,
+                    ip: Option<String>,
+                    expires_at: Timestamp,
+                ) -> Result<(User, Session), StoreError> {
+                    users::create_with_session(user, user_agent, ip, expires_at)
                 }
 
                 fn get_user(id: String) -> Result<Option<User>, StoreError> {
@@ -53,8 +62,11 @@ macro_rules! export_store {
                     users::delete(user_id)
                 }
 
-                fn create_session(session: NewSession) -> Result<Session, StoreError> {
-                    sessions::create(session)
+                fn create_session(
+                    session: NewSession,
+                    password_hash: Option<String>,
+                ) -> Result<Session, StoreError> {
+                    sessions::create(session, password_hash)
                 }
 
                 fn get_session(id: String) -> Result<Option<Session>, StoreError> {
@@ -196,16 +208,16 @@ macro_rules! export_store {
                     throttle::get(key)
                 }
 
-                fn record_login_failure(
+                fn begin_login_attempt(
                     key: String,
                     now: Timestamp,
-                    window_start: Timestamp,
-                ) -> Result<LoginThrottle, StoreError> {
-                    throttle::record_failure(key, now, window_start)
+                    limit: LoginLimit,
+                ) -> Result<LoginAttempt, StoreError> {
+                    throttle::begin_attempt(key, now, limit)
                 }
 
-                fn lock_login(key: String, until: Timestamp) -> Result<(), StoreError> {
-                    throttle::lock(key, until)
+                fn refund_login_attempt(key: String, max_attempts: u32) -> Result<(), StoreError> {
+                    throttle::refund_attempt(key, max_attempts)
                 }
 
                 fn clear_login_throttle(key: String) -> Result<(), StoreError> {

@@ -135,6 +135,21 @@ pub fn submitted_job(dialect: &Dialect, results: &[QueryResult]) -> Result<Quant
     }
 }
 
+/// The outcome of a registration batch whose first statement inserts the user and
+/// whose last inserts their session, each with `RETURNING`.
+pub fn registered(
+    dialect: &Dialect,
+    results: &[QueryResult],
+) -> Result<(User, Session), StoreError> {
+    let (Some(first), Some(last)) = (results.first(), results.last()) else {
+        return Err(StoreError::Internal("batch returned no results".to_owned()));
+    };
+    Ok((
+        dialect.returned(first, user)?,
+        dialect.returned(last, session)?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,13 +14,20 @@ macro_rules! columns {
     };
 }
 
-/// `not-found` when the user does not exist (the foreign key).
-pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
+/// One `INSERT ... SELECT` from the user's row, so the session exists only if, at
+/// that moment, the user does and (when `password_hash` is given) still has that
+/// hash: a password changed since the caller checked it leaves no row to select.
+/// `not-found` when nothing was inserted.
+pub(crate) fn create(
+    session: NewSession,
+    password_hash: Option<String>,
+) -> Result<Session, StoreError> {
     let result = D1.query(
         concat!(
             "INSERT INTO user_sessions \
              (id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, NULL) RETURNING ",
+             SELECT ?1, id, ?3, ?4, ?5, ?5, ?6, NULL FROM users \
+             WHERE id = ?2 AND (?7 IS NULL OR password_hash = ?7) RETURNING ",
             columns!()
         ),
         params![
@@ -30,9 +37,11 @@ pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
             session.ip,
             session.created_at,
             session.expires_at,
+            password_hash,
         ],
     )?;
-    D1.returned(&result, records::session)
+    D1.first(&result, records::session)?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Returns the session whatever its state; the core judges liveness.

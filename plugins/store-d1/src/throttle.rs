@@ -1,7 +1,8 @@
 //! Sign-in throttling: the `login_throttles` table, failed sign-ins counted per key
 //! (an email or a client address, not a user id) and the lock they lead to.
+//! Attempts are counted before their password is checked (see `begin_attempt`).
 
-use qhub_store_common::types::{LoginThrottle, StoreError, Timestamp};
+use qhub_store_common::types::{LoginAttempt, LoginLimit, LoginThrottle, StoreError, Timestamp};
 use qhub_store_common::{params, records};
 
 use crate::sql::D1;
@@ -24,43 +25,74 @@ pub(crate) fn get(key: String) -> Result<Option<LoginThrottle>, StoreError> {
     D1.first(&result, records::login_throttle)
 }
 
-/// One upsert, so concurrent failures under one key are each counted: SQLite (and
-/// D1) run it holding the database's write lock. In `DO UPDATE SET` every column
-/// names the row as it was, so both `CASE`s test the old window. A window that
-/// started before `window_start` restarts at one failure from `now`; otherwise the
-/// count grows by one. `locked_until` is left as it is.
-pub(crate) fn record_failure(
+/// One upsert, so that concurrent attempts under one key are each counted and no
+/// more than `limit.max-attempts` are admitted: SQLite (and D1) run it holding the
+/// database's write lock. In `DO UPDATE SET` every column names the row as it was, so
+/// each `CASE` tests the old window and the old count. The `WHERE` of `DO UPDATE`
+/// leaves a locked key untouched, and then `RETURNING` produces no row: that is how
+/// a refused attempt is told apart from one that was admitted and set the lock.
+///
+/// The lock doubles per attempt with an integer shift (SQLite's `<<`), the exponent
+/// capped so the shift cannot overflow before `max-lock` caps the length.
+pub(crate) fn begin_attempt(
     key: String,
     now: Timestamp,
-    window_start: Timestamp,
-) -> Result<LoginThrottle, StoreError> {
+    limit: LoginLimit,
+) -> Result<LoginAttempt, StoreError> {
+    // ?1 key, ?2 now, ?3 window start, ?4 max attempts, ?5 base lock, ?6 max lock.
     let result = D1.query(
         concat!(
             "INSERT INTO login_throttles (key, failures, window_started_at, locked_until) \
-             VALUES (?1, 1, ?2, NULL) \
+             VALUES (?1, 1, ?2, CASE WHEN 1 >= ?4 THEN ?2 + min(?5, ?6) ELSE NULL END) \
              ON CONFLICT (key) DO UPDATE SET \
              failures = CASE WHEN login_throttles.window_started_at < ?3 THEN 1 \
              ELSE login_throttles.failures + 1 END, \
              window_started_at = CASE WHEN login_throttles.window_started_at < ?3 THEN ?2 \
-             ELSE login_throttles.window_started_at END \
+             ELSE login_throttles.window_started_at END, \
+             locked_until = CASE \
+             WHEN login_throttles.window_started_at < ?3 THEN \
+             CASE WHEN 1 >= ?4 THEN ?2 + min(?5, ?6) ELSE NULL END \
+             WHEN login_throttles.failures + 1 >= ?4 THEN \
+             ?2 + min((?5 << min(login_throttles.failures + 1 - ?4, 32)), ?6) \
+             ELSE NULL END \
+             WHERE login_throttles.locked_until IS NULL OR login_throttles.locked_until <= ?2 \
              RETURNING ",
             columns!()
         ),
-        params![key, now, window_start],
+        params![
+            key.as_str(),
+            now,
+            limit.window_start,
+            limit.max_attempts,
+            limit.base_lock,
+            limit.max_lock
+        ],
     )?;
-    D1.returned(&result, records::login_throttle)
+    if let Some(throttle) = D1.first(&result, records::login_throttle)? {
+        return Ok(LoginAttempt {
+            admitted: true,
+            throttle,
+        });
+    }
+    // Refused: read the lock for the caller's answer. The row exists (only an
+    // existing, locked row makes the upsert produce nothing).
+    let throttle = get(key)?.ok_or(StoreError::Internal(
+        "a refused sign-in attempt left no throttle row".to_owned(),
+    ))?;
+    Ok(LoginAttempt {
+        admitted: false,
+        throttle,
+    })
 }
 
-/// An upsert keeping the later of the existing lock and `until`. A key seen for the
-/// first time gets no failures and a window starting at `until` (the contract
-/// passes no current time): its next failure then counts from one in that window.
-pub(crate) fn lock(key: String, until: Timestamp) -> Result<(), StoreError> {
+/// One statement: the count goes down by one, and a lock that the count no longer
+/// justifies goes with it.
+pub(crate) fn refund_attempt(key: String, max_attempts: u32) -> Result<(), StoreError> {
     D1.query(
-        "INSERT INTO login_throttles (key, failures, window_started_at, locked_until) \
-         VALUES (?1, 0, ?2, ?2) \
-         ON CONFLICT (key) DO UPDATE SET locked_until = \
-         max(coalesce(login_throttles.locked_until, excluded.locked_until), excluded.locked_until)",
-        params![key, until],
+        "UPDATE login_throttles SET failures = failures - 1, \
+         locked_until = CASE WHEN failures - 1 < ?2 THEN NULL ELSE locked_until END \
+         WHERE key = ?1 AND failures > 0",
+        params![key, max_attempts],
     )?;
     Ok(())
 }

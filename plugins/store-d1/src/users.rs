@@ -1,7 +1,7 @@
 //! Accounts: the `users` table, and deleting a user with everything they own.
 
 use qhub_store_common::schema::delete_user_statements;
-use qhub_store_common::types::{NewUser, StoreError, Timestamp, User};
+use qhub_store_common::types::{NewUser, Session, StoreError, Timestamp, User};
 use qhub_store_common::{params, records};
 
 use crate::sql::{self, D1};
@@ -29,6 +29,49 @@ pub(crate) fn create(user: NewUser) -> Result<User, StoreError> {
         ],
     )?;
     D1.returned(&result, records::user)
+}
+
+/// Registration as one batch: the user, then their first session selected from the
+/// user row just inserted (by its unique email). A conflict on the email fails the
+/// whole batch, so no session is ever written for someone else's account.
+pub(crate) fn create_with_session(
+    user: NewUser,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    expires_at: Timestamp,
+) -> Result<(User, Session), StoreError> {
+    let stmts = [
+        sql::stmt(
+            concat!(
+                "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING ",
+                columns!()
+            ),
+            params![
+                sql::new_id(),
+                user.email.as_str(),
+                user.display_name,
+                user.password_hash,
+                user.created_at,
+            ],
+        ),
+        sql::stmt(
+            "INSERT INTO user_sessions \
+             (id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at) \
+             SELECT ?1, id, ?3, ?4, ?5, ?5, ?6, NULL FROM users WHERE email = ?2 \
+             RETURNING id, user_id, user_agent, ip, created_at, last_seen_at, expires_at, \
+             revoked_at",
+            params![
+                sql::new_id(),
+                user.email,
+                user_agent,
+                ip,
+                user.created_at,
+                expires_at,
+            ],
+        ),
+    ];
+    records::registered(&D1, &D1.batch(&stmts)?)
 }
 
 pub(crate) fn get(id: String) -> Result<Option<User>, StoreError> {

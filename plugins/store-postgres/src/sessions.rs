@@ -9,7 +9,7 @@ use qhub_store_common::{params, records};
 use crate::columns::{Column, select_list, time_param};
 use crate::sql::{self, POSTGRES};
 
-const COLUMNS: &[Column] = &[
+pub(crate) const COLUMNS: &[Column] = &[
     Column::uuid("id"),
     Column::uuid("user_id"),
     Column::plain("user_agent"),
@@ -20,16 +20,24 @@ const COLUMNS: &[Column] = &[
     Column::time("revoked_at"),
 ];
 
-/// `not-found` when the user does not exist (the foreign key).
-pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
+/// One `INSERT ... SELECT` from the user's row, so the session exists only if the
+/// user does and (when `password_hash` is given) still has that hash. `FOR SHARE`
+/// makes it wait for a password change in flight on that row and then re-check the
+/// row's newest version, so a sign-in that checked the old password gets no session
+/// once the change has committed. `not-found` when nothing was inserted.
+pub(crate) fn create(
+    session: NewSession,
+    password_hash: Option<String>,
+) -> Result<Session, StoreError> {
     if !sql::is_id(&session.user_id) {
         return Err(StoreError::NotFound);
     }
     let sql = format!(
         "INSERT INTO user_sessions \
          (user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at) \
-         VALUES ($1::uuid, $2::text, $3::text, {created_at}, {created_at}, {expires_at}, NULL) \
-         RETURNING {columns}",
+         SELECT id, $2::text, $3::text, {created_at}, {created_at}, {expires_at}, NULL \
+         FROM users WHERE id = $1::uuid AND ($6::text IS NULL OR password_hash = $6::text) \
+         FOR SHARE RETURNING {columns}",
         created_at = time_param(4),
         expires_at = time_param(5),
         columns = select_list(COLUMNS),
@@ -42,9 +50,12 @@ pub(crate) fn create(session: NewSession) -> Result<Session, StoreError> {
             session.ip,
             session.created_at,
             session.expires_at,
+            password_hash,
         ],
     )?;
-    POSTGRES.returned(&result, records::session)
+    POSTGRES
+        .first(&result, records::session)?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Returns the session whatever its state; the core judges liveness.

@@ -1,7 +1,7 @@
 //! Sign-in throttling: the `login_throttles` table, failed sign-ins counted per key
 //! (an email or a client address, not a user id) and the lock they lead to.
 
-use qhub_store_common::types::{LoginThrottle, StoreError, Timestamp};
+use qhub_store_common::types::{LoginAttempt, LoginLimit, LoginThrottle, StoreError, Timestamp};
 use qhub_store_common::{params, records};
 
 use crate::columns::{Column, select_list, time_param};
@@ -23,47 +23,83 @@ pub(crate) fn get(key: String) -> Result<Option<LoginThrottle>, StoreError> {
     POSTGRES.first(&result, records::login_throttle)
 }
 
-/// One upsert, so concurrent failures under one key are each counted: `ON CONFLICT
-/// DO UPDATE` locks the existing row (or waits for a concurrent insert of the key
-/// to commit) and updates its newest version. In `DO UPDATE SET` every column names
-/// the row as it was, so both `CASE`s test the old window. A window that started
-/// before `window_start` restarts at one failure from `now`; otherwise the count
-/// grows by one. `locked_until` is left as it is.
-pub(crate) fn record_failure(
+/// One upsert, so that concurrent attempts under one key are each counted and no
+/// more than `limit.max-attempts` are admitted: `ON CONFLICT DO UPDATE` locks the
+/// existing row (or waits for a concurrent insert of the key to commit) and updates
+/// its newest version. In `DO UPDATE SET` every column names the row as it was, so
+/// each `CASE` tests the old window and the old count. The `WHERE` of `DO UPDATE`
+/// (evaluated on that newest version) leaves a locked key untouched, and then
+/// `RETURNING` produces no row: that is how a refused attempt is told apart from one
+/// that was admitted and set the lock.
+///
+/// The lock doubles per attempt with a `bigint` shift, the exponent capped so the
+/// shift cannot overflow before `max-lock` caps the length.
+pub(crate) fn begin_attempt(
     key: String,
     now: Timestamp,
-    window_start: Timestamp,
-) -> Result<LoginThrottle, StoreError> {
+    limit: LoginLimit,
+) -> Result<LoginAttempt, StoreError> {
+    // $1 key, $2 now, $3 window start, $4 max attempts, $5 base lock, $6 max lock.
+    let first_lock = "CASE WHEN 1 >= $4::bigint \
+                      THEN to_timestamp(($2::bigint + least($5::bigint, $6::bigint)) / 1000.0) \
+                      ELSE NULL END";
     let sql = format!(
         "INSERT INTO login_throttles (key, failures, window_started_at, locked_until) \
-         VALUES ($1::text, 1, {now}, NULL) \
+         VALUES ($1::text, 1, {now}, {first_lock}) \
          ON CONFLICT (key) DO UPDATE SET \
          failures = CASE WHEN login_throttles.window_started_at < {window_start} THEN 1 \
          ELSE login_throttles.failures + 1 END, \
          window_started_at = CASE WHEN login_throttles.window_started_at < {window_start} \
-         THEN {now} ELSE login_throttles.window_started_at END \
+         THEN {now} ELSE login_throttles.window_started_at END, \
+         locked_until = CASE \
+         WHEN login_throttles.window_started_at < {window_start} THEN {first_lock} \
+         WHEN login_throttles.failures + 1 >= $4::bigint THEN to_timestamp(($2::bigint + \
+         least(($5::bigint << least(login_throttles.failures + 1 - $4::bigint, 32)::int), \
+         $6::bigint)) / 1000.0) \
+         ELSE NULL END \
+         WHERE login_throttles.locked_until IS NULL OR login_throttles.locked_until <= {now} \
          RETURNING {columns}",
         now = time_param(2),
         window_start = time_param(3),
         columns = select_list(COLUMNS),
     );
-    let result = POSTGRES.query(&sql, params![key, now, window_start])?;
-    POSTGRES.returned(&result, records::login_throttle)
+    let result = POSTGRES.query(
+        &sql,
+        params![
+            key.as_str(),
+            now,
+            limit.window_start,
+            limit.max_attempts,
+            limit.base_lock,
+            limit.max_lock
+        ],
+    )?;
+    if let Some(throttle) = POSTGRES.first(&result, records::login_throttle)? {
+        return Ok(LoginAttempt {
+            admitted: true,
+            throttle,
+        });
+    }
+    // Refused: read the lock for the caller's answer. The row exists (only an
+    // existing, locked row makes the upsert produce nothing).
+    let throttle = get(key)?.ok_or(StoreError::Internal(
+        "a refused sign-in attempt left no throttle row".to_owned(),
+    ))?;
+    Ok(LoginAttempt {
+        admitted: false,
+        throttle,
+    })
 }
 
-/// An upsert keeping the later of the existing lock and `until` (`greatest`
-/// ignores a NULL lock). A key seen for the first time gets no failures and a
-/// window starting at `until` (the contract passes no current time): its next
-/// failure then counts from one in that window.
-pub(crate) fn lock(key: String, until: Timestamp) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO login_throttles (key, failures, window_started_at, locked_until) \
-         VALUES ($1::text, 0, {until}, {until}) \
-         ON CONFLICT (key) DO UPDATE SET \
-         locked_until = greatest(login_throttles.locked_until, excluded.locked_until)",
-        until = time_param(2),
-    );
-    POSTGRES.query(&sql, params![key, until])?;
+/// One statement: the count goes down by one, and a lock that the count no longer
+/// justifies goes with it.
+pub(crate) fn refund_attempt(key: String, max_attempts: u32) -> Result<(), StoreError> {
+    POSTGRES.query(
+        "UPDATE login_throttles SET failures = failures - 1, \
+         locked_until = CASE WHEN failures - 1 < $2::bigint THEN NULL ELSE locked_until END \
+         WHERE key = $1::text AND failures > 0",
+        params![key, max_attempts],
+    )?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use qhub_store_common::bindings::qhub::plugin::sql::Value;
 use qhub_store_common::schema::delete_user_statements;
-use qhub_store_common::types::{NewUser, StoreError, Timestamp, User};
+use qhub_store_common::types::{NewUser, Session, StoreError, Timestamp, User};
 use qhub_store_common::{params, records};
 
 use crate::columns::{Column, select_list, set_updated_at, time_param};
@@ -37,6 +37,48 @@ pub(crate) fn create(user: NewUser) -> Result<User, StoreError> {
         ],
     )?;
     POSTGRES.returned(&result, records::user)
+}
+
+/// Registration as one batch (one transaction): the user, then their first session
+/// selected from the user row just inserted (by its unique email). A conflict on
+/// the email fails the whole batch.
+pub(crate) fn create_with_session(
+    user: NewUser,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    expires_at: Timestamp,
+) -> Result<(User, Session), StoreError> {
+    let insert_user = format!(
+        "INSERT INTO users (email, display_name, password_hash, created_at, updated_at) \
+         VALUES ($1::text, $2::text, $3::text, {created_at}, {created_at}) RETURNING {columns}",
+        created_at = time_param(4),
+        columns = select_list(COLUMNS),
+    );
+    let insert_session = format!(
+        "INSERT INTO user_sessions \
+         (user_id, user_agent, ip, created_at, last_seen_at, expires_at, revoked_at) \
+         SELECT id, $2::text, $3::text, {created_at}, {created_at}, {expires_at}, NULL \
+         FROM users WHERE email = $1::text RETURNING {columns}",
+        created_at = time_param(4),
+        expires_at = time_param(5),
+        columns = select_list(crate::sessions::COLUMNS),
+    );
+    let stmts = [
+        sql::stmt(
+            &insert_user,
+            params![
+                user.email.as_str(),
+                user.display_name,
+                user.password_hash,
+                user.created_at
+            ],
+        ),
+        sql::stmt(
+            &insert_session,
+            params![user.email, user_agent, ip, user.created_at, expires_at],
+        ),
+    ];
+    records::registered(&POSTGRES, &POSTGRES.batch(&stmts)?)
 }
 
 pub(crate) fn get(id: String) -> Result<Option<User>, StoreError> {

@@ -19,9 +19,9 @@ mod bindings {
 
 use bindings::exports::qhub::plugin::store::Guest;
 use bindings::qhub::plugin::types::{
-    ApiKey, JobStatus, LoginThrottle, NewApiKey, NewOauthConnection, NewQuantumJob, NewSession,
-    NewUser, OauthConnection, Preference, QuantumJob, Quota, Session, StoreError, Timestamp, Usage,
-    User,
+    ApiKey, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, NewApiKey, NewOauthConnection,
+    NewQuantumJob, NewSession, NewUser, OauthConnection, Preference, QuantumJob, Quota, Session,
+    StoreError, Timestamp, Usage, User,
 };
 
 /// Never returns. `black_box` hides the loop's lack of effects from the optimiser,
@@ -52,12 +52,15 @@ struct Hang;
 impl Guest for Hang {
     hang! {
         fn create_user(NewUser) -> Result<User>;
+        fn create_user_with_session(
+            NewUser, Option<String>, Option<String>, Timestamp
+        ) -> Result<(User, Session)>;
         fn get_user(String) -> Result<Option<User>>;
         fn get_user_by_email(String) -> Result<Option<User>>;
         fn set_password_hash(String, String, Timestamp) -> Result<()>;
         fn set_display_name(String, Option<String>, Timestamp) -> Result<()>;
         fn delete_user(String) -> Result<()>;
-        fn create_session(NewSession) -> Result<Session>;
+        fn create_session(NewSession, Option<String>) -> Result<Session>;
         fn get_session(String) -> Result<Option<Session>>;
         fn touch_session(String, Timestamp) -> Result<()>;
         fn list_sessions(String, Timestamp) -> Result<Vec<Session>>;
@@ -83,8 +86,8 @@ impl Guest for Hang {
             String, String, Vec<JobStatus>, JobStatus, Option<String>, Option<String>, Timestamp
         ) -> Result<Option<QuantumJob>>;
         fn get_login_throttle(String) -> Result<Option<LoginThrottle>>;
-        fn record_login_failure(String, Timestamp, Timestamp) -> Result<LoginThrottle>;
-        fn lock_login(String, Timestamp) -> Result<()>;
+        fn begin_login_attempt(String, Timestamp, LoginLimit) -> Result<LoginAttempt>;
+        fn refund_login_attempt(String, u32) -> Result<()>;
         fn clear_login_throttle(String) -> Result<()>;
     }
 }

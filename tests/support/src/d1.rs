@@ -51,6 +51,7 @@ pub struct D1StandIn {
     database: String,
     token: String,
     path: PathBuf,
+    api: Arc<Api>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -71,7 +72,9 @@ impl D1StandIn {
             database: database.clone(),
             token: token.clone(),
             path: path.clone(),
+            requests: std::sync::Mutex::new(Vec::new()),
         });
+        let api = state.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, address) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -90,6 +93,7 @@ impl D1StandIn {
             database,
             token,
             path,
+            api,
             stop: Some(stop),
             thread: Some(thread),
             _dir: dir,
@@ -117,6 +121,17 @@ impl D1StandIn {
             ("CLOUDFLARE_API_TOKEN", self.token.clone()),
             ("QHUB_D1_API_URL", self.api_url()),
         ]
+    }
+
+    /// The SQL of every well-formed request it received, in order, one list of
+    /// statements per request: a batch is one request. Tests count the round trips
+    /// (and so the separate commits) an operation takes.
+    pub fn requests(&self) -> Vec<Vec<String>> {
+        self.api
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The SQLite file behind the database, for tests to inspect.
@@ -162,6 +177,8 @@ struct Api {
     database: String,
     token: String,
     path: PathBuf,
+    /// The statements of each request, for [`D1StandIn::requests`].
+    requests: std::sync::Mutex<Vec<Vec<String>>>,
 }
 
 #[derive(Clone)]
@@ -326,6 +343,10 @@ async fn handle(
             );
         }
     };
+    api.requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(statements.iter().map(|s| s.sql.clone()).collect());
     match execute(&shared.pool, statements, shape).await {
         Ok(results) => axum::Json(json!({
             "result": results,

@@ -9,7 +9,7 @@ pub(super) async fn sessions(s: &Backend) {
     let bob = s.user("bob@example.com").await;
 
     let first = s
-        .create_session(&new_session(&ada.id, T0, T0 + HOUR))
+        .create_session(&new_session(&ada.id, T0, T0 + HOUR), None)
         .await
         .unwrap();
     assert!(!first.id.is_empty());
@@ -26,21 +26,21 @@ pub(super) async fn sessions(s: &Backend) {
         ip: None,
         ..new_session(&ada.id, T0 + 10, T0 + 2 * HOUR)
     };
-    let second = s.create_session(&anonymous).await.unwrap();
+    let second = s.create_session(&anonymous, None).await.unwrap();
     assert_eq!(
         (second.user_agent.as_deref(), second.ip.as_deref()),
         (None, None)
     );
     let brief = s
-        .create_session(&new_session(&ada.id, T0 + 20, T0 + 50))
+        .create_session(&new_session(&ada.id, T0 + 20, T0 + 50), None)
         .await
         .unwrap();
     let fourth = s
-        .create_session(&new_session(&ada.id, T0 + 30, T0 + 3 * HOUR))
+        .create_session(&new_session(&ada.id, T0 + 30, T0 + 3 * HOUR), None)
         .await
         .unwrap();
     let bobs = s
-        .create_session(&new_session(&bob.id, T0 + 40, T0 + HOUR))
+        .create_session(&new_session(&bob.id, T0 + 40, T0 + HOUR), None)
         .await
         .unwrap();
 
@@ -119,4 +119,121 @@ pub(super) async fn sessions(s: &Backend) {
     let live = s.list_sessions(&bob.id, T0 + 150).await.unwrap();
     assert_eq!(ids!(live), [&bobs.id]);
     assert_same(&live[0], &bobs);
+}
+
+/// A session made for a password sign-in exists only while the account still has
+/// the hash that was checked: a password changed since, an account without a
+/// password or one deleted since get `not-found`, and nothing is written.
+pub(super) async fn sessions_require_the_checked_password_hash(s: &Backend) {
+    let ada = s.user("ada@example.com").await;
+    let held = s
+        .create_session(&new_session(&ada.id, T0, T0 + HOUR), Some(HASH))
+        .await
+        .unwrap();
+    assert_eq!(held.user_id, ada.id);
+    let other_hash = format!("{HASH}x");
+    assert_eq!(
+        failure(
+            s.create_session(&new_session(&ada.id, T0, T0 + HOUR), Some(&other_hash))
+                .await
+        ),
+        "not-found"
+    );
+    // The password changes: the old hash no longer makes a session, the new one does.
+    s.set_password_hash(&ada.id, &other_hash, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        failure(
+            s.create_session(&new_session(&ada.id, T0 + 2, T0 + HOUR), Some(HASH))
+                .await
+        ),
+        "not-found"
+    );
+    s.create_session(&new_session(&ada.id, T0 + 3, T0 + HOUR), Some(&other_hash))
+        .await
+        .unwrap();
+    let live = s.list_sessions(&ada.id, T0 + 4).await.unwrap();
+    assert_eq!(live.len(), 2, "refused sessions were not written: {live:?}");
+
+    // An account without a password has no hash to match.
+    let oauth_only = s
+        .create_user(&NewUser {
+            password_hash: None,
+            ..new_user("oauth@example.com", T0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        failure(
+            s.create_session(&new_session(&oauth_only.id, T0, T0 + HOUR), Some(HASH))
+                .await
+        ),
+        "not-found"
+    );
+    s.create_session(&new_session(&oauth_only.id, T0, T0 + HOUR), None)
+        .await
+        .unwrap();
+
+    // A deleted account gets no session, with or without a hash.
+    s.delete_user(&ada.id).await.unwrap();
+    for hash in [None, Some(other_hash.as_str())] {
+        assert_eq!(
+            failure(
+                s.create_session(&new_session(&ada.id, T0 + 5, T0 + HOUR), hash)
+                    .await
+            ),
+            "not-found"
+        );
+    }
+}
+
+/// Registration writes the account and its first session as one batch: both, or,
+/// when the email is taken, neither (and nothing for the existing account).
+pub(super) async fn registration_writes_the_user_and_session_together(s: &Backend) {
+    let (ada, session) = s
+        .create_user_with_session(
+            &new_user("ada@example.com", T0),
+            Some("qhub-cli/0.1.0 (linux)"),
+            Some("127.0.0.1"),
+            T0 + HOUR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ada.email, "ada@example.com");
+    assert_eq!(ada.password_hash.as_deref(), Some(HASH));
+    assert_eq!(session.user_id, ada.id);
+    assert_eq!(
+        session.user_agent.as_deref(),
+        Some("qhub-cli/0.1.0 (linux)")
+    );
+    assert_eq!(session.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!((session.created_at, session.last_seen_at), (T0, T0));
+    assert_eq!((session.expires_at, session.revoked_at), (T0 + HOUR, None));
+    assert_same(&s.get_user(&ada.id).await.unwrap(), &Some(ada.clone()));
+    assert_same(
+        &s.get_session(&session.id).await.unwrap(),
+        &Some(session.clone()),
+    );
+
+    let taken = s
+        .create_user_with_session(&new_user("ada@example.com", T0 + 1), None, None, T0 + HOUR)
+        .await;
+    assert_eq!(failure(taken), "conflict(email)");
+    let live = s.list_sessions(&ada.id, T0 + 2).await.unwrap();
+    assert_eq!(
+        ids!(live),
+        [&session.id],
+        "no session for the existing account"
+    );
+
+    let (bob, bobs) = s
+        .create_user_with_session(&new_user("bob@example.com", T0 + 3), None, None, T0 + HOUR)
+        .await
+        .unwrap();
+    assert_ne!(bob.id, ada.id);
+    assert_eq!(
+        (bobs.user_id.as_str(), bobs.user_agent, bobs.ip),
+        (bob.id.as_str(), None, None)
+    );
 }

@@ -160,7 +160,10 @@ pub(super) async fn unknown_ids(s: &Backend) {
         let cases = [
             (
                 "create-session",
-                failure(s.create_session(&new_session(id, T0, T0 + HOUR)).await),
+                failure(
+                    s.create_session(&new_session(id, T0, T0 + HOUR), None)
+                        .await,
+                ),
             ),
             (
                 "create-oauth-connection",
