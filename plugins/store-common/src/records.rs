@@ -5,8 +5,8 @@
 use crate::Dialect;
 use crate::bindings::qhub::plugin::sql::QueryResult;
 use crate::bindings::qhub::plugin::types::{
-    ApiKey, LoginThrottle, OauthConnection, Preference, QuantumJob, Session, StoreError, Usage,
-    User,
+    ApiKey, LoginAttempt, LoginThrottle, OauthConnection, Preference, QuantumJob, Session,
+    StoreError, Usage, User,
 };
 use crate::row::{DecodeError, Row};
 use crate::schema::parse_status;
@@ -133,6 +133,30 @@ pub fn submitted_job(dialect: &Dialect, results: &[QueryResult]) -> Result<Quant
         Some(Err(err)) => Err(err),
         None => Err(StoreError::Internal("batch returned no results".to_owned())),
     }
+}
+
+/// The outcome of a `begin-login-attempt` upsert whose `RETURNING` produces the
+/// row only when the attempt was admitted (its `DO UPDATE ... WHERE` leaves a
+/// locked key untouched). A refused attempt reads the lock with `get`, for the
+/// caller's answer; the row exists, since only an existing locked row refuses.
+pub fn login_attempt(
+    dialect: &Dialect,
+    result: &QueryResult,
+    get: impl FnOnce() -> Result<Option<LoginThrottle>, StoreError>,
+) -> Result<LoginAttempt, StoreError> {
+    if let Some(throttle) = dialect.first(result, login_throttle)? {
+        return Ok(LoginAttempt {
+            admitted: true,
+            throttle,
+        });
+    }
+    let throttle = get()?.ok_or(StoreError::Internal(
+        "a refused sign-in attempt left no throttle row".to_owned(),
+    ))?;
+    Ok(LoginAttempt {
+        admitted: false,
+        throttle,
+    })
 }
 
 /// The outcome of a registration batch whose first statement inserts the user and

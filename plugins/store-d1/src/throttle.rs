@@ -68,21 +68,7 @@ pub(crate) fn begin_attempt(
             limit.max_lock
         ],
     )?;
-    if let Some(throttle) = D1.first(&result, records::login_throttle)? {
-        return Ok(LoginAttempt {
-            admitted: true,
-            throttle,
-        });
-    }
-    // Refused: read the lock for the caller's answer. The row exists (only an
-    // existing, locked row makes the upsert produce nothing).
-    let throttle = get(key)?.ok_or(StoreError::Internal(
-        "a refused sign-in attempt left no throttle row".to_owned(),
-    ))?;
-    Ok(LoginAttempt {
-        admitted: false,
-        throttle,
-    })
+    records::login_attempt(&D1, &result, || get(key))
 }
 
 /// One statement: the count goes down by one, and a lock that the count no longer
