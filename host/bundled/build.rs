@@ -30,9 +30,22 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
-    let plugins = qhub_plugin_build::discover(&root).unwrap_or_else(|e| panic!("{e}"));
-    let built = qhub_plugin_build::build(&root, &cargo, &plugin_target, &dist, &plugins)
-        .unwrap_or_else(|e| panic!("building the plugins failed: {e}"));
+    // Failures are reported as cargo errors (one line each, no panic and no
+    // backtrace): what to do about them is in the message.
+    let ensured =
+        qhub_plugin_build::ensure_target("rustc".as_ref(), "rustup".as_ref(), &mut |line| {
+            println!("cargo::warning={line}");
+        });
+    if let Err(err) = ensured {
+        return fail(&err.to_string());
+    }
+    let built = qhub_plugin_build::discover(&root).and_then(|plugins| {
+        qhub_plugin_build::build(&root, &cargo, &plugin_target, &dist, &plugins)
+    });
+    let built = match built {
+        Ok(built) => built,
+        Err(err) => return fail(&format!("building the plugins failed: {err}")),
+    };
 
     let mut code = String::from(
         "/// The first-party plugins, in build order.\npub static EMBEDDED: &[Embedded] = &[\n",
@@ -54,4 +67,12 @@ fn main() {
     )
     .expect("writing to a String");
     std::fs::write(out_dir.join("plugins.rs"), code).expect("writing plugins.rs");
+}
+
+/// Fails the build with `message`, one `cargo::error` per line, so cargo prints
+/// it as plain errors.
+fn fail(message: &str) {
+    for line in message.lines() {
+        println!("cargo::error={line}");
+    }
 }

@@ -15,6 +15,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown option {other:?} for build-plugins"),
         }
     }
+    qhub_plugin_build::ensure_target("rustc".as_ref(), "rustup".as_ref(), &mut |line| {
+        eprintln!("{line}");
+    })?;
     let plugins = qhub_plugin_build::discover(&root)?;
     eprintln!("building {} plugins for wasm32-wasip2...", plugins.len());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -71,6 +71,9 @@ pub fn build(root: &Path) -> anyhow::Result<qhub_worker_build::Bundle> {
 fn build_into(root: &Path, out: &Path) -> anyhow::Result<qhub_worker_build::Bundle> {
     let target_dir = root.join("target/plugins");
     let dist = target_dir.join("dist");
+    qhub_plugin_build::ensure_target("rustc".as_ref(), "rustup".as_ref(), &mut |line| {
+        eprintln!("{line}");
+    })?;
     let plugins = qhub_plugin_build::discover(root)?;
     eprintln!(
         "[1/3] building {} plugins for wasm32-wasip2...",

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::manifest::{Manifest, WIT_PACKAGE, sha256_hex};
 
 /// The target every plugin is built for.
-const TARGET: &str = "wasm32-wasip2";
+pub(crate) const TARGET: &str = "wasm32-wasip2";
 
 /// A plugin crate found under `plugins/`, described by its `[package.metadata.qhub]`.
 #[derive(Debug, Clone)]

@@ -6,6 +6,8 @@
 
 mod build;
 mod manifest;
+mod target;
 
 pub use build::{BuildError, Built, PluginCrate, build, discover};
 pub use manifest::{Manifest, ManifestError, WIT_PACKAGE, sha256_hex};
+pub use target::{TargetError, TargetStatus, ensure_target};
