@@ -1,8 +1,8 @@
 //! QHUB_HOME: file modes, and the compiled-plugin cache.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-use crate::harness::Qhub;
+use crate::harness::{PASSWORD, Qhub};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -77,4 +77,155 @@ fn a_cache_entry_not_written_by_qhub_is_ignored() {
         2,
         "{run:#?}"
     );
+}
+
+// ---- permissions: refused as OpenSSH refuses a private key others can read ----
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Issue 10, kind 6: a `jwt-secret` with a known value, mode 0666, in a
+/// world-writable QHUB_HOME was used as it was, so tokens could be forged.
+#[test]
+fn a_planted_secret_in_a_world_writable_home_is_refused() {
+    let qhub = Qhub::new();
+    let secret = qhub.path("jwt-secret");
+    std::fs::write(&secret, [b'k'; 64]).unwrap();
+    set_mode(&secret, 0o666);
+    set_mode(qhub.home(), 0o777);
+
+    let home = qhub.home().display().to_string();
+    qhub.register("ada@example.com")
+        .fails(1, &format!("{home} has mode 0777"))
+        .fails(1, &format!("hint: run `chmod 700 {home}`"));
+    assert_eq!(mode(qhub.home()), 0o777, "left as it was");
+
+    set_mode(qhub.home(), 0o700);
+    qhub.register("ada@example.com")
+        .fails(1, &format!("{} has mode 0666", secret.display()))
+        .fails(1, &format!("hint: run `chmod 600 {}`", secret.display()));
+    assert!(!qhub.path("config.toml").exists(), "nobody was logged in");
+
+    // Deleting it, as the hint offers, makes a fresh one.
+    std::fs::remove_file(&secret).unwrap();
+    qhub.register("ada@example.com").ok();
+    assert_ne!(std::fs::read(&secret).unwrap(), [b'k'; 64]);
+}
+
+#[test]
+fn group_or_other_access_to_a_secret_is_refused_with_its_chmod() {
+    let qhub = Qhub::new();
+    qhub.register("ada@example.com").ok();
+    let home = qhub.home().display().to_string();
+    for (path, bad, fix) in [
+        (qhub.path("config.toml"), 0o644, "chmod 600"),
+        (qhub.path("config.toml"), 0o660, "chmod 600"),
+        (qhub.path("jwt-secret"), 0o640, "chmod 600"),
+        (qhub.path("jwt-secret"), 0o602, "chmod 600"),
+        (qhub.path("cache/.key"), 0o644, "chmod 600"),
+        (qhub.path("cache"), 0o770, "chmod 700"),
+        (qhub.home().to_path_buf(), 0o1777, "chmod 700"),
+        (qhub.home().to_path_buf(), 0o720, "chmod 700"),
+    ] {
+        set_mode(&path, bad);
+        let run = qhub.run(&["whoami"]);
+        run.fails(1, &format!("{} has mode {bad:04o}", path.display()))
+            .fails(1, &format!("hint: run `{fix} {}`", path.display()));
+        assert_eq!(run.stdout, "", "{run:#?}");
+        set_mode(&path, if fix == "chmod 600" { 0o600 } else { 0o700 });
+        assert_eq!(
+            qhub.run(&["whoami", "--json"]).json()["email"],
+            "ada@example.com"
+        );
+    }
+    // Safe but looser than qhub makes them: accepted.
+    set_mode(qhub.home(), 0o755);
+    set_mode(&qhub.path("jwt-secret"), 0o400);
+    qhub.run(&["whoami"]).ok();
+    assert_eq!(mode(qhub.home()), 0o700, "{home} is tightened as before");
+}
+
+/// Files owned by another user are refused even when private (ssh's "bad owner").
+/// Making one takes root; the suite runs as root in CI.
+#[test]
+fn a_secret_owned_by_another_user_is_refused() {
+    let qhub = Qhub::new();
+    qhub.register("ada@example.com").ok();
+    let secret = qhub.path("jwt-secret");
+    let me = std::fs::metadata(qhub.home()).unwrap().uid();
+    if std::os::unix::fs::chown(&secret, Some(me + 1), None).is_err() {
+        assert_ne!(me, 0, "root can always chown");
+        eprintln!("skipped: only root can give a file to another user");
+        return;
+    }
+    qhub.run(&["whoami"])
+        .fails(
+            1,
+            &format!(
+                "{} is owned by another user (uid {})",
+                secret.display(),
+                me + 1
+            ),
+        )
+        .fails(1, &format!("chown {me} {}", secret.display()));
+    std::os::unix::fs::chown(&secret, Some(me), None).unwrap();
+    qhub.run(&["whoami"]).ok();
+}
+
+/// `command` run under `umask 022`, as most shells have it: SQLite on its own
+/// would then create a database and its `-wal`/`-shm` readable by everyone.
+pub(crate) fn with_umask_022(command: &std::process::Command) -> std::process::Command {
+    let mut outer = std::process::Command::new("sh");
+    outer
+        .args(["-c", "umask 022 && exec \"$@\"", "sh"])
+        .arg(command.get_program())
+        .args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        outer.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => outer.env(key, value),
+            None => outer.env_remove(key),
+        };
+    }
+    outer
+}
+
+#[test]
+fn everything_qhub_creates_is_private_whatever_the_umask() {
+    let qhub = Qhub::new();
+    // A QHUB_HOME that does not exist yet.
+    let home = qhub.path("home");
+    let home_env = [("QHUB_HOME", home.to_str().unwrap())];
+    let register = qhub.command(
+        &["register", "--email", "ada@example.com", "--password-stdin"],
+        &home_env,
+    );
+    let mut child = with_umask_022(&register)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, format!("{PASSWORD}\n").as_bytes()).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+
+    assert_eq!(mode(&home), 0o700);
+    assert_eq!(mode(&home.join("cache")), 0o700);
+    for file in ["config.toml", "jwt-secret", "qhub.db"] {
+        assert_eq!(mode(&home.join(file)), 0o600, "{file}");
+    }
+    for entry in std::fs::read_dir(home.join("cache")).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    // -wal and -shm exist while a connection is open (`qhub serve` keeps one):
+    // see start.rs. Any left behind are private too.
+    for file in ["qhub.db-wal", "qhub.db-shm"] {
+        if home.join(file).exists() {
+            assert_eq!(mode(&home.join(file)), 0o600, "{file}");
+        }
+    }
 }

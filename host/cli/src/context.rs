@@ -154,7 +154,7 @@ impl Context {
                 limits: Limits::default(),
                 allocation,
             })
-            .map_err(|e| CliError::internal(e.to_string()))?,
+            .map_err(crate::home::runtime_error)?,
         );
         let core = load_embedded(&runtime, "auth")?;
         let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;

@@ -3,15 +3,25 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | success |
-//! | 1 | error: a plugin fault, a bug, an unusable `QHUB_HOME` |
+//! | 1 | error: a plugin fault, a bug, an unusable or unsafe `QHUB_HOME` (see below) |
 //! | 2 | usage: bad arguments, or input that cannot be read (no password given) |
 //! | 3 | refused: wrong credentials, weak password, email taken, invalid input |
 //! | 4 | not logged in: no token, or the token or its session is no longer valid |
 //! | 5 | unavailable: the database cannot be reached; retrying later may work |
+//! | 141 | stdout was closed before the output was written (`qhub ... \| head -c1`); nothing is printed |
+//!
+//! Unsafe permissions on `QHUB_HOME` or a secret in it make `QHUB_HOME` unusable:
+//! exit code 1, with the `chmod` that fixes them as the hint. 141 is what a shell
+//! reports for a process that SIGPIPE ended (128 + 13), so with `set -o pipefail` a
+//! closed pipe looks the same for qhub as for `cat` or `grep`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use qhub_runtime::{ErrorCode, ServiceError};
+
+/// The exit code when the reader of stdout went away (see `output.rs`).
+pub const CLOSED_STDOUT: i32 = 128 + 13;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -56,10 +66,13 @@ impl CliError {
         Self::new(Exit::NotLoggedIn, message).with_hint("log in with `qhub login --email <email>`")
     }
 
+    /// Prints the error on stderr (if stderr is gone, it is lost rather than a
+    /// panic) and returns its exit code.
     pub fn report(&self) -> ExitCode {
-        eprintln!("error: {}", self.message);
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "error: {}", self.message);
         if let Some(hint) = &self.hint {
-            eprintln!("hint: {hint}");
+            let _ = writeln!(stderr, "hint: {hint}");
         }
         ExitCode::from(self.exit as u8)
     }

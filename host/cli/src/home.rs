@@ -1,8 +1,13 @@
 //! `QHUB_HOME` (default `~/.qhub`): the config file holding the session token, the
 //! embedded database, the embedded JWT secret, the compiled-plugin cache, installed
 //! plugins and the OAuth provider configuration.
+//!
+//! The directory and the secrets in it must be private, as OpenSSH wants `~/.ssh`:
+//! a `QHUB_HOME` that other users may write, or a secret file (`jwt-secret`,
+//! `config.toml`, the cache's key) that they may read or write or that another user
+//! owns, is refused with the `chmod` that fixes it (see `qhub_runtime::fsutil`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -48,12 +53,16 @@ impl Home {
         Ok(Home { dir })
     }
 
-    /// Creates the directory (mode 0700) if needed.
+    /// Creates the directory (mode 0700) if needed; refuses one that other users
+    /// may write to.
     pub fn ensure(&self) -> CliResult<()> {
         qhub_runtime::fsutil::create_private_dir(&self.dir).map_err(|e| self.unusable(e))
     }
 
     fn unusable(&self, err: std::io::Error) -> CliError {
+        if let Some(found) = qhub_runtime::fsutil::insecure(&err) {
+            return insecure_error(found);
+        }
         CliError::internal(format!("cannot use {}: {err}", self.dir.display()))
             .with_hint("set QHUB_HOME to a writable directory")
     }
@@ -95,6 +104,8 @@ impl Home {
 
     /// The embedded mode's JWT signing secret, created on first use (mode 0600).
     /// No setup and no environment variable are needed for the embedded default.
+    /// Processes racing to create it all end up with the first one's secret; one
+    /// that others may read or change is refused (tokens could be forged with it).
     pub fn jwt_secret(&self) -> CliResult<String> {
         self.ensure()?;
         let bytes = qhub_runtime::fsutil::read_or_create_secret(&self.dir.join("jwt-secret"), 32)
@@ -110,13 +121,20 @@ impl Home {
         Ok(dir)
     }
 
+    /// Reads `config.toml`; a missing file is the empty config. A file or a
+    /// `QHUB_HOME` that other users may read or change is refused.
     pub fn load_config(&self) -> CliResult<Config> {
+        check_dir(&self.dir)?;
         let path = self.config_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
-                CliError::internal(format!("{} is not valid: {e}", path.display()))
-                    .with_hint("fix or delete the file, then log in again")
-            }),
+        let invalid = |e: &dyn std::fmt::Display| {
+            CliError::internal(format!("{} is not valid: {e}", path.display()))
+                .with_hint("fix or delete the file, then log in again")
+        };
+        match qhub_runtime::fsutil::read_private(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|e| invalid(&e))?;
+                toml::from_str(&text).map_err(|e| invalid(&e))
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(err) => Err(self.unusable(err)),
         }
@@ -131,6 +149,34 @@ impl Home {
         );
         qhub_runtime::fsutil::write_private(&self.config_path(), text.as_bytes())
             .map_err(|e| self.unusable(e))
+    }
+}
+
+/// Refuses an existing directory that other users may write to, or that another
+/// user owns; a missing one is fine (there is nothing in it to trust).
+pub fn check_dir(dir: &Path) -> CliResult<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) => qhub_runtime::fsutil::check_private_dir(dir, &meta)
+            .map_err(|found| insecure_error(&found)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(
+            CliError::internal(format!("cannot use {}: {err}", dir.display()))
+                .with_hint("set QHUB_HOME to a writable directory"),
+        ),
+    }
+}
+
+/// A file or directory qhub refuses to trust with a secret, with the command that
+/// fixes it. Exit code 1, as for any unusable `QHUB_HOME`.
+pub fn insecure_error(found: &qhub_runtime::fsutil::Insecure) -> CliError {
+    CliError::internal(found.to_string()).with_hint(found.hint())
+}
+
+/// A failure to set up the plugin runtime, as the user sees it.
+pub fn runtime_error(err: qhub_runtime::Error) -> CliError {
+    match err {
+        qhub_runtime::Error::Insecure(found) => insecure_error(&found),
+        other => CliError::internal(other.to_string()),
     }
 }
 

@@ -1,6 +1,10 @@
 //! `qhub`: the QHub command line. Parses arguments, runs the command, and turns
 //! its outcome into one of the documented exit codes (see `exit.rs`).
 
+// First: its `outln!` and `out!` macros are used by the modules below.
+#[macro_use]
+mod output;
+
 mod backend;
 mod cli;
 mod commands;
@@ -8,7 +12,6 @@ mod context;
 mod exit;
 mod home;
 mod oauth;
-mod output;
 mod password;
 
 use std::process::ExitCode;

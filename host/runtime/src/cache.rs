@@ -6,7 +6,8 @@
 //! never picks up a stale entry. Loading precompiled code is `unsafe` in wasmtime:
 //! the bytes become executable. So every entry starts with an HMAC-SHA256 tag keyed
 //! by a secret that only this user can read (`.key`, mode 0600); an entry whose tag
-//! does not verify was not written by us and is ignored and replaced.
+//! does not verify was not written by us and is ignored and replaced. A key or
+//! directory that other users may read or write is refused (see [`crate::fsutil`]).
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -17,6 +18,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::fsutil::Insecure;
 
 type Tag = Hmac<Sha256>;
 const TAG_LEN: usize = 32;
@@ -38,12 +41,17 @@ pub(crate) struct Cache {
 impl Cache {
     /// Opens (creating if needed) the cache in `dir`. Returns `None`, after a
     /// warning, when the directory cannot be used: the cache is an optimisation.
-    pub(crate) fn open(dir: &Path, engine: &Engine) -> Option<Cache> {
+    /// But a directory or key that other users may write or read is an error: the
+    /// key vouches for code this process will execute.
+    pub(crate) fn open(dir: &Path, engine: &Engine) -> Result<Option<Cache>, Insecure> {
         match Self::try_open(dir, engine) {
-            Ok(cache) => Some(cache),
+            Ok(cache) => Ok(Some(cache)),
             Err(err) => {
+                if let Some(insecure) = crate::fsutil::insecure(&err) {
+                    return Err(insecure.clone());
+                }
                 tracing::warn!("compiled-plugin cache disabled ({}): {err}", dir.display());
-                None
+                Ok(None)
             }
         }
     }
@@ -164,7 +172,7 @@ mod tests {
     fn entries_not_written_by_us_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::default();
-        let cache = Cache::open(dir.path(), &engine).unwrap();
+        let cache = Cache::open(dir.path(), &engine).unwrap().unwrap();
         let sha = "ab".repeat(32);
         let path = cache.entry_path(&sha);
         // Garbage and a forged tag are both refused without touching wasmtime.
@@ -185,5 +193,18 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&cache_dir), 0o700);
         assert_eq!(mode(&cache_dir.join(".key")), 0o600);
+    }
+
+    #[test]
+    fn an_exposed_key_is_refused_not_ignored() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        Cache::open(dir.path(), &engine).unwrap().unwrap();
+        let key = dir.path().join(".key");
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Cache::open(dir.path(), &engine).unwrap_err();
+        assert_eq!(err.path, key);
+        assert!(err.hint().contains("chmod 600"), "{}", err.hint());
     }
 }

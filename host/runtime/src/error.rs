@@ -43,6 +43,11 @@ pub enum Error {
     /// An operator's grant that cannot be enforced (a malformed or wildcard origin).
     #[error("{0}")]
     Grant(String),
+    /// A file or directory holding a secret (the compiled-plugin cache's key) that
+    /// other users may read or change; its [`hint`](crate::fsutil::Insecure::hint)
+    /// gives the fix.
+    #[error(transparent)]
+    Insecure(#[from] crate::fsutil::Insecure),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

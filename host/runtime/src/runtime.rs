@@ -48,13 +48,16 @@ fn label(manifest: &Manifest) -> String {
 }
 
 impl Runtime {
+    /// Builds the engine and opens the compiled-component cache. Fails when the
+    /// engine cannot be built, or with [`Error::Insecure`] when the cache directory
+    /// or its key may be read or written by other users.
     pub fn new(config: RuntimeConfig) -> Result<Runtime> {
         let engine = engine::build_engine(&config)?;
         engine::start_epoch_ticker(&engine);
-        let cache = config
-            .cache_dir
-            .as_deref()
-            .and_then(|dir| Cache::open(dir, &engine));
+        let cache = match config.cache_dir.as_deref() {
+            Some(dir) => Cache::open(dir, &engine)?,
+            None => None,
+        };
         Ok(Runtime {
             engine,
             cache,

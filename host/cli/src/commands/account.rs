@@ -1,7 +1,7 @@
 //! `qhub account export|delete|connections`: all of your data, out or gone, and
 //! the provider identities linked to the account.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use serde_json::json;
 
@@ -50,16 +50,19 @@ impl Command {
                         if ctx.json {
                             output::json(&connections);
                         } else if connections.is_empty() {
-                            println!(
+                            outln!(
                                 "no linked identities; link one with `qhub login --provider NAME`"
                             );
                         } else {
-                            println!(
+                            outln!(
                                 "{:<36}  {:<12}  {:<24}  {:<28}  LINKED",
-                                "ID", "PROVIDER", "SUBJECT", "EMAIL"
+                                "ID",
+                                "PROVIDER",
+                                "SUBJECT",
+                                "EMAIL"
                             );
                             for c in connections {
-                                println!(
+                                outln!(
                                     "{:<36}  {:<12}  {:<24}  {:<28}  {}",
                                     c.id,
                                     c.provider,
@@ -75,7 +78,7 @@ impl Command {
                         if ctx.json {
                             output::json(&json!({ "unlinked": id }));
                         } else {
-                            println!("unlinked {id}");
+                            outln!("unlinked {id}");
                         }
                     }
                 }
@@ -93,7 +96,7 @@ impl Command {
                 if ctx.json {
                     output::json(&json!({ "deleted": true }));
                 } else {
-                    println!(
+                    outln!(
                         "deleted {} and all of its data",
                         email.as_deref().unwrap_or("the account")
                     );
@@ -113,8 +116,7 @@ fn confirm(what: &str) -> CliResult {
         )
         .with_hint("pass --yes to confirm from a script"));
     }
-    print!("Delete {what} and all of its data? This cannot be undone. Type 'delete' to confirm: ");
-    let _ = std::io::stdout().flush();
+    out!("Delete {what} and all of its data? This cannot be undone. Type 'delete' to confirm: ");
     let mut answer = String::new();
     std::io::stdin()
         .lock()

@@ -61,16 +61,23 @@ impl Command {
                 if ctx.json {
                     output::json(&jobs);
                 } else if jobs.is_empty() {
-                    println!("no jobs");
+                    outln!("no jobs");
                 } else {
-                    println!(
+                    outln!(
                         "{:<36}  {:<9}  {:>7}  {:<12}  CREATED",
-                        "ID", "STATUS", "SHOTS", "BACKEND"
+                        "ID",
+                        "STATUS",
+                        "SHOTS",
+                        "BACKEND"
                     );
                     for j in jobs {
-                        println!(
+                        outln!(
                             "{:<36}  {:<9}  {:>7}  {:<12}  {}",
-                            j.id, j.status, j.shots, j.backend, j.created_at
+                            j.id,
+                            j.status,
+                            j.shots,
+                            j.backend,
+                            j.created_at
                         );
                     }
                 }
@@ -79,7 +86,7 @@ impl Command {
                 let job = ctx.backend().await?.get_job(&token, &id).await?;
                 show(ctx, &job, "job");
                 if !ctx.json {
-                    println!("source:\n{}", job.source.trim_end());
+                    outln!("source:\n{}", job.source.trim_end());
                 }
             }
             Command::Cancel { id } => {
@@ -96,14 +103,14 @@ fn show(ctx: &Context, job: &Job, what: &str) {
         output::json(job);
         return;
     }
-    println!("{what} {}", job.id);
-    println!("status:  {}", job.status);
-    println!("backend: {}  shots: {}", job.backend, job.shots);
-    println!("created: {}  updated: {}", job.created_at, job.updated_at);
+    outln!("{what} {}", job.id);
+    outln!("status:  {}", job.status);
+    outln!("backend: {}  shots: {}", job.backend, job.shots);
+    outln!("created: {}  updated: {}", job.created_at, job.updated_at);
     if let Some(result) = &job.result {
-        println!("result:  {result}");
+        outln!("result:  {result}");
     }
     if let Some(error) = &job.error {
-        println!("error:   {error}");
+        outln!("error:   {error}");
     }
 }

@@ -69,12 +69,12 @@ impl Command {
                 if ctx.json {
                     output::json(&created);
                 } else {
-                    println!("created key {} ({})", created.key.id, created.key.prefix);
-                    println!("scopes:  {}", created.key.scopes.join(", "));
+                    outln!("created key {} ({})", created.key.id, created.key.prefix);
+                    outln!("scopes:  {}", created.key.scopes.join(", "));
                     if let Some(expires) = &created.key.expires_at {
-                        println!("expires: {expires}");
+                        outln!("expires: {expires}");
                     }
-                    println!(
+                    outln!(
                         "secret (shown only now; store it safely):\n{}",
                         created.secret
                     );
@@ -85,15 +85,18 @@ impl Command {
                 if ctx.json {
                     output::json(&keys);
                 } else if keys.is_empty() {
-                    println!("no API keys");
+                    outln!("no API keys");
                 } else {
-                    println!(
+                    outln!(
                         "{:<36}  {:<13}  {:<16}  {:<20}  SCOPES",
-                        "ID", "PREFIX", "NAME", "LAST USED"
+                        "ID",
+                        "PREFIX",
+                        "NAME",
+                        "LAST USED"
                     );
                     for k in keys {
                         let used = k.last_used_at.as_deref().unwrap_or("never");
-                        println!(
+                        outln!(
                             "{:<36}  {:<13}  {:<16}  {:<20}  {}",
                             k.id,
                             k.prefix,
@@ -109,7 +112,7 @@ impl Command {
                 if ctx.json {
                     output::json(&json!({ "revoked": id }));
                 } else {
-                    println!("revoked key {id}");
+                    outln!("revoked key {id}");
                 }
             }
         }

@@ -59,6 +59,6 @@ fn report(ctx: &Context, logged_out: bool, message: &str) {
     if ctx.json {
         output::json(&json!({ "logged_out": logged_out }));
     } else {
-        println!("{message}");
+        outln!("{message}");
     }
 }

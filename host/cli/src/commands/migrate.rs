@@ -54,10 +54,10 @@ async fn run(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
     if ctx.json {
         output::json(&serde_json::json!({ "applied": applied }));
     } else if applied.is_empty() {
-        println!("the database is up to date");
+        outln!("the database is up to date");
     } else {
         for version in applied {
-            println!("applied migration {version}");
+            outln!("applied migration {version}");
         }
     }
     Ok(())
@@ -73,10 +73,10 @@ async fn info(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
         output::json(&rows);
         return Ok(());
     }
-    println!("{:<8} {:<9} DESCRIPTION", "VERSION", "STATUS");
+    outln!("{:<8} {:<9} DESCRIPTION", "VERSION", "STATUS");
     for m in migrations {
         let status = if m.applied { "applied" } else { "pending" };
-        println!("{:<8} {:<9} {}", m.version, status, m.description);
+        outln!("{:<8} {:<9} {}", m.version, status, m.description);
     }
     Ok(())
 }
@@ -87,8 +87,8 @@ async fn revert(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
         output::json(&serde_json::json!({ "reverted": reverted.map(MigrationJson::from) }));
     } else {
         match reverted {
-            Some(m) => println!("reverted migration {} ({})", m.version, m.description),
-            None => println!("no migration is applied; nothing to revert"),
+            Some(m) => outln!("reverted migration {} ({})", m.version, m.description),
+            None => outln!("no migration is applied; nothing to revert"),
         }
     }
     Ok(())

@@ -40,7 +40,7 @@ impl Args {
         if ctx.json {
             output::json(&json!({ "password_changed": true }));
         } else {
-            println!("password changed; every other session was logged out");
+            outln!("password changed; every other session was logged out");
         }
         Ok(())
     }

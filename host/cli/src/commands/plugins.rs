@@ -127,6 +127,8 @@ pub fn catalog(home: &Home) -> CliResult<Vec<Entry>> {
 /// The plugins in `QHUB_HOME/plugins`, by name.
 fn installed(home: &Home) -> CliResult<Vec<Entry>> {
     let dir = home.plugins_dir();
+    // Code others could plant is not run.
+    crate::home::check_dir(&dir)?;
     let listing = match std::fs::read_dir(&dir) {
         Ok(listing) => listing,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -267,7 +269,7 @@ pub fn runtime(home: &Home) -> CliResult<Arc<Runtime>> {
         limits: Limits::default(),
         allocation: Allocation::OnDemand,
     })
-    .map_err(|e| CliError::internal(e.to_string()))?;
+    .map_err(crate::home::runtime_error)?;
     Ok(Arc::new(runtime))
 }
 
@@ -302,9 +304,12 @@ fn list(ctx: &Context) -> CliResult {
         output::json(&rows);
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<16} {:<8} {:<40} {:<9} SHA256",
-        "NAME", "VERSION", "WORLD", "SOURCE"
+        "NAME",
+        "VERSION",
+        "WORLD",
+        "SOURCE"
     );
     for entry in entries {
         let m = &entry.manifest;
@@ -312,9 +317,13 @@ fn list(ctx: &Context) -> CliResult {
             Source::Embedded => "embedded",
             Source::Installed => "installed",
         };
-        println!(
+        outln!(
             "{:<16} {:<8} {:<40} {:<9} {}",
-            m.name, m.version, m.world, source, m.sha256
+            m.name,
+            m.version,
+            m.world,
+            source,
+            m.sha256
         );
     }
     Ok(())
@@ -391,11 +400,11 @@ fn print_inspect(report: &InspectJson, providers_file: Option<&Path>) {
         Some(path) => format!("installed ({})", path.display()),
         None => "embedded".to_owned(),
     };
-    println!("name       {}", p.name);
-    println!("version    {}", p.version);
-    println!("world      {}", p.world);
-    println!("source     {source}");
-    println!("sha256     {}", p.sha256);
+    outln!("name       {}", p.name);
+    outln!("version    {}", p.version);
+    outln!("world      {}", p.world);
+    outln!("source     {source}");
+    outln!("sha256     {}", p.sha256);
     print_list("requests", p.hosts.iter().map(String::as_str), "(no hosts)");
     let granted: Vec<String> = report
         .providers
@@ -434,12 +443,12 @@ fn print_list<'a>(label: &str, items: impl Iterator<Item = &'a str>, none: &str)
     let mut label = label;
     let mut any = false;
     for item in items {
-        println!("{label:<10} {item}");
+        outln!("{label:<10} {item}");
         label = "";
         any = true;
     }
     if !any {
-        println!("{label:<10} {none}");
+        outln!("{label:<10} {none}");
     }
 }
 
@@ -572,7 +581,7 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
         output::json(&PluginJson::from(&entry));
         return Ok(());
     }
-    println!(
+    outln!(
         "installed {} {} ({}) into {}",
         manifest.name,
         manifest.version,
@@ -580,7 +589,7 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
         dir.display()
     );
     if !manifest.hosts.is_empty() {
-        println!(
+        outln!(
             "it requests {}; grant what it may reach in providers.toml (`qhub plugins inspect {}`)",
             manifest.hosts.join(", "),
             manifest.name

@@ -33,10 +33,10 @@ impl Command {
                         prefs.into_iter().map(|p| (p.key, p.value)).collect();
                     output::json(&map);
                 } else if prefs.is_empty() {
-                    println!("no preferences set");
+                    outln!("no preferences set");
                 } else {
                     for p in prefs {
-                        println!("{} = {}", p.key, p.value);
+                        outln!("{} = {}", p.key, p.value);
                     }
                 }
             }
@@ -49,7 +49,7 @@ impl Command {
                 if ctx.json {
                     output::json(&found.value);
                 } else {
-                    println!("{}", found.value);
+                    outln!("{}", found.value);
                 }
             }
             Command::Set { key, value } => {
@@ -84,6 +84,6 @@ fn report(ctx: &Context, json: serde_json::Value, text: &str) {
     if ctx.json {
         output::json(&json);
     } else {
-        println!("{text}");
+        outln!("{text}");
     }
 }

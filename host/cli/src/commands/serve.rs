@@ -40,7 +40,7 @@ impl Args {
         if ctx.json {
             output::json(&serde_json::json!({ "listening": format!("http://{addr}") }));
         } else {
-            println!("qhub serve: listening on http://{addr} (Ctrl-C to stop)");
+            outln!("qhub serve: listening on http://{addr} (Ctrl-C to stop)");
         }
         let providers = super::plugins::provider_services(&ctx.home, service.runtime().clone())?;
         if !ctx.json && !providers.is_empty() {

@@ -37,9 +37,10 @@ pub fn keep(ctx: &Context, backend: &Backend, signed_in: SignedIn, verb: &str) -
             .server
             .map(|s| format!(" at {s}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{verb} {}{place}; session valid until {}",
-            signed_in.user.email, signed_in.expires_at
+            signed_in.user.email,
+            signed_in.expires_at
         );
     }
     Ok(())

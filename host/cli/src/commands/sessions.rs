@@ -35,9 +35,11 @@ impl Command {
                     output::json(&sessions);
                     return Ok(());
                 }
-                println!(
+                outln!(
                     "  {:<36}  {:<20}  {:<20}  DEVICE",
-                    "ID", "CREATED", "LAST SEEN"
+                    "ID",
+                    "CREATED",
+                    "LAST SEEN"
                 );
                 for s in sessions {
                     let mark = if s.current { '*' } else { ' ' };
@@ -46,9 +48,11 @@ impl Command {
                         Some(ip) => format!("{device} from {ip}"),
                         None => device.to_owned(),
                     };
-                    println!(
+                    outln!(
                         "{mark} {:<36}  {:<20}  {:<20}  {device}",
-                        s.id, s.created_at, s.last_seen_at
+                        s.id,
+                        s.created_at,
+                        s.last_seen_at
                     );
                 }
                 Ok(())
@@ -58,7 +62,7 @@ impl Command {
                 if ctx.json {
                     output::json(&json!({ "revoked": revoked }));
                 } else {
-                    println!("revoked {revoked} other sessions");
+                    outln!("revoked {revoked} other sessions");
                 }
                 Ok(())
             }
@@ -67,7 +71,7 @@ impl Command {
                 if ctx.json {
                     output::json(&json!({ "revoked": 1 }));
                 } else {
-                    println!("revoked session {id}");
+                    outln!("revoked session {id}");
                 }
                 Ok(())
             }

@@ -15,14 +15,14 @@ impl Args {
             output::json(&usage);
             return Ok(());
         }
-        println!("period {} (UTC month)", usage.period);
-        println!(
+        outln!("period {} (UTC month)", usage.period);
+        outln!(
             "jobs:  {:>10} used of {:>10}, {:>10} remaining",
             usage.jobs_used,
             usage.jobs_limit,
             usage.jobs_limit.saturating_sub(usage.jobs_used)
         );
-        println!(
+        outln!(
             "shots: {:>10} used of {:>10}, {:>10} remaining",
             usage.shots_used,
             usage.shots_limit,

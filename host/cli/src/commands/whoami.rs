@@ -15,11 +15,11 @@ impl Args {
             output::json(&profile);
         } else {
             match &profile.display_name {
-                Some(name) => println!("{} ({name})", profile.email),
-                None => println!("{}", profile.email),
+                Some(name) => outln!("{} ({name})", profile.email),
+                None => outln!("{}", profile.email),
             }
-            println!("user id:      {}", profile.id);
-            println!("member since: {}", profile.created_at);
+            outln!("user id:      {}", profile.id);
+            outln!("member since: {}", profile.created_at);
         }
         Ok(())
     }

@@ -5,7 +5,9 @@
 //! Where the applied state is kept depends on who else migrates the database:
 //!
 //! - SQLite files and PostgreSQL: `_sqlx_migrations`, as sqlx-cli does, with
-//!   checksums. Only qhub (or sqlx-cli) migrates them.
+//!   checksums. Only qhub (or sqlx-cli) migrates them. Processes starting together
+//!   on a fresh database serialise (see [`Database::migrate`]): one migrates, the
+//!   others then find the schema current.
 //! - Remote D1 (`d1://`): `d1_migrations`, Wrangler's own table (`id`, `name` = the
 //!   file name, `applied_at`). The production database is also migrated by
 //!   `wrangler d1 migrations apply` when the Worker is deployed; sharing its table
@@ -15,7 +17,8 @@
 //!   applied and recorded together or not at all. The table has no checksums, so a
 //!   file edited after it was applied is not noticed (Wrangler does not either).
 
-use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+use sqlx::Connection;
+use sqlx::migrate::{AppliedMigration, Migrate, MigrateError, Migration, Migrator};
 
 use super::Database;
 use super::d1::{D1Database, Failure};
@@ -70,16 +73,47 @@ impl Database {
     }
 
     /// Applies the migrations that have not run yet; returns their versions.
+    ///
+    /// Safe when several processes start at once on a fresh database: one applies
+    /// the migrations while the others wait for it, then find the schema current
+    /// and apply nothing. On PostgreSQL the migrator's advisory lock is taken on one
+    /// connection before the migrations table is created, and held until the last
+    /// migration is recorded. On SQLite the whole check-and-apply is one
+    /// `BEGIN IMMEDIATE` transaction: it holds the database's write lock, and the
+    /// others wait for it within the busy timeout. A database already current is
+    /// recognised without taking either lock.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        let before = self.applied_versions().await?;
-        match self {
-            Database::Sqlite(pool) => self.migrator().run(pool).await,
-            Database::Postgres(pool) => self.migrator().run(pool).await,
-            Database::D1(d1) => return d1_migrate(d1, &before).await,
+        if let Database::D1(d1) = self {
+            let before = d1_applied(d1).await?;
+            return d1_migrate(d1, &before).await;
         }
-        .map_err(migration_error)?;
-        let after = self.applied_versions().await?;
-        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+        if self.is_current().await {
+            return Ok(Vec::new());
+        }
+        match self {
+            Database::Sqlite(pool) => migrate_sqlite(pool).await,
+            Database::Postgres(pool) => migrate_postgres(pool).await,
+            Database::D1(d1) => d1_migrate(d1, &d1_applied(d1).await?).await,
+        }
+    }
+
+    /// Whether every migration is applied, as recorded, and nothing else is: read
+    /// without locks or writes. Any doubt (no table yet, an error) is `false`, and
+    /// the locked path then decides.
+    async fn is_current(&self) -> bool {
+        let Ok(applied) = self.applied().await else {
+            return false;
+        };
+        let mut expected = self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration());
+        applied.len() == expected.clone().count()
+            && expected.all(|m| {
+                applied
+                    .iter()
+                    .any(|a| a.version == m.version && a.checksum == m.checksum)
+            })
     }
 
     /// Every known migration, applied or not, in order.
@@ -138,30 +172,117 @@ impl Database {
     }
 
     async fn applied_versions(&self) -> Result<Vec<i64>> {
-        let applied = match self {
-            Database::Sqlite(pool) => {
-                let mut conn = pool.acquire().await.map_err(acquire_error)?;
-                list(&mut *conn).await
-            }
-            Database::Postgres(pool) => {
-                let mut conn = pool.acquire().await.map_err(acquire_error)?;
-                list(&mut *conn).await
-            }
-            Database::D1(d1) => return d1_applied(d1).await,
-        };
-        Ok(applied
-            .map_err(migration_error)?
+        if let Database::D1(d1) = self {
+            return d1_applied(d1).await;
+        }
+        Ok(self
+            .applied()
+            .await?
             .into_iter()
             .map(|m| m.version)
             .collect())
     }
+
+    /// The migrations recorded as applied, read without creating the table (so a
+    /// listing never races a migrating process's `CREATE TABLE`). Not for D1.
+    async fn applied(&self) -> Result<Vec<AppliedMigration>> {
+        let listed = match self {
+            Database::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(acquire_error)?;
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                )
+                .bind(TABLE)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(acquire_error)?;
+                if !exists {
+                    return Ok(Vec::new());
+                }
+                conn.list_applied_migrations(TABLE).await
+            }
+            Database::Postgres(pool) => {
+                let mut conn = pool.acquire().await.map_err(acquire_error)?;
+                let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(TABLE)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(acquire_error)?;
+                if !exists {
+                    return Ok(Vec::new());
+                }
+                conn.list_applied_migrations(TABLE).await
+            }
+            Database::D1(_) => return Err(Error::Migration("not for D1".into())),
+        };
+        listed.map_err(migration_error)
+    }
 }
 
-async fn list<C: Migrate>(
+/// SQLite: check and apply in one `BEGIN IMMEDIATE` transaction (the write lock).
+/// The migrations run inside it as savepoints.
+async fn migrate_sqlite(pool: &sqlx::SqlitePool) -> Result<Vec<i64>> {
+    let mut conn = pool.acquire().await.map_err(acquire_error)?;
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(acquire_error)?;
+    let applied = apply_pending(&mut *tx, &SQLITE)
+        .await
+        .map_err(migration_error)?;
+    tx.commit().await.map_err(acquire_error)?;
+    Ok(applied)
+}
+
+/// PostgreSQL: check and apply under the advisory lock, on the connection that holds it.
+async fn migrate_postgres(pool: &sqlx::PgPool) -> Result<Vec<i64>> {
+    let mut conn = pool.acquire().await.map_err(acquire_error)?;
+    conn.lock().await.map_err(migration_error)?;
+    let applied = apply_pending(&mut *conn, &POSTGRES).await;
+    if let Err(err) = conn.unlock().await {
+        // Ending the session releases its advisory locks.
+        tracing::warn!("cannot release the migration lock, closing its connection: {err}");
+        conn.close_on_drop();
+    }
+    applied.map_err(migration_error)
+}
+
+/// Creates the migrations table if needed and applies what is pending, checking
+/// what is recorded as sqlx's migrator does (no failed migration, no unknown
+/// version, unchanged checksums). The caller holds the lock that makes this safe
+/// against other processes.
+async fn apply_pending<C: Migrate>(
     conn: &mut C,
-) -> Result<Vec<sqlx::migrate::AppliedMigration>, MigrateError> {
+    migrator: &Migrator,
+) -> Result<Vec<i64>, MigrateError> {
     conn.ensure_migrations_table(TABLE).await?;
-    conn.list_applied_migrations(TABLE).await
+    if let Some(version) = conn.dirty_version(TABLE).await? {
+        return Err(MigrateError::Dirty(version));
+    }
+    let applied = conn.list_applied_migrations(TABLE).await?;
+    if let Some(unknown) = applied
+        .iter()
+        .find(|a| !migrator.iter().any(|m| m.version == a.version))
+    {
+        return Err(MigrateError::VersionMissing(unknown.version));
+    }
+    let mut done = Vec::new();
+    for migration in migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+    {
+        match applied.iter().find(|a| a.version == migration.version) {
+            Some(recorded) if recorded.checksum != migration.checksum => {
+                return Err(MigrateError::VersionMismatch(migration.version));
+            }
+            Some(_) => {}
+            None => {
+                conn.apply(TABLE, migration).await?;
+                done.push(migration.version);
+            }
+        }
+    }
+    Ok(done)
 }
 
 // ---- remote D1: Wrangler's d1_migrations ------------------------------------------

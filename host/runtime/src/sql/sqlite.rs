@@ -24,13 +24,47 @@ fn tune(options: SqliteConnectOptions) -> SqliteConnectOptions {
 }
 
 pub(super) async fn open_path(path: &Path) -> Result<Database> {
+    create_private(path)?;
     connect(tune(SqliteConnectOptions::new().filename(path))).await
 }
 
 pub(super) async fn open_url(url: &str) -> Result<Database> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::InvalidUrl(format!("invalid database URL: {e}")))?;
+    if on_disk(url) {
+        create_private(options.get_filename())?;
+    }
     connect(tune(options)).await
+}
+
+/// Creates a missing database file, empty, with mode 0600 before SQLite opens it:
+/// SQLite itself would create it 0644 (less the umask), and it creates the `-wal`
+/// and `-shm` files with the database file's mode, so they are private too. A
+/// missing directory is left for SQLite to report.
+fn create_private(path: &Path) -> Result<()> {
+    match crate::fsutil::create_private_file_if_missing(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(Error::Database(format!(
+            "cannot create {}: {err}",
+            path.display()
+        ))),
+    }
+}
+
+/// Whether a `sqlite:` URL names a file SQLite may create (not `:memory:`, not
+/// `mode=memory` or read-only `mode=ro`).
+fn on_disk(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (database, query) = rest.split_once('?').unwrap_or((rest, ""));
+    !database.is_empty()
+        && database != ":memory:"
+        && !query
+            .split('&')
+            .any(|param| param == "mode=memory" || param == "mode=ro")
 }
 
 async fn connect(options: SqliteConnectOptions) -> Result<Database> {
@@ -260,6 +294,55 @@ mod tests {
             assert_eq!(map_sqlx(err).kind, expected, "{failing}");
             assert_eq!(from_message, expected, "{failing}");
         }
+    }
+
+    #[test]
+    fn only_files_on_disk_are_created_ahead_of_sqlite() {
+        for (url, expected) in [
+            ("sqlite:qhub.db", true),
+            ("sqlite://qhub.db?mode=rwc", true),
+            ("sqlite:///var/lib/qhub.db", true),
+            ("sqlite::memory:", false),
+            ("sqlite://x.db?mode=memory", false),
+            ("sqlite:x.db?cache=shared&mode=ro", false),
+        ] {
+            assert_eq!(on_disk(url), expected, "{url}");
+        }
+    }
+
+    /// SQLite gives `-wal` and `-shm` the database file's mode: creating the file
+    /// 0600 first keeps all three private.
+    #[tokio::test]
+    async fn database_files_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let by_path = Database::open_sqlite(&dir.path().join("a.db"))
+            .await
+            .unwrap();
+        let url = format!("sqlite:{}", dir.path().join("b.db").display());
+        let by_url = Database::connect(&url).await.unwrap();
+        for db in [&by_path, &by_url] {
+            db.query(stmt("CREATE TABLE t (k TEXT)", vec![]))
+                .await
+                .unwrap();
+            db.query(stmt("INSERT INTO t VALUES ('a')", vec![]))
+                .await
+                .unwrap();
+        }
+        for name in [
+            "a.db", "a.db-wal", "a.db-shm", "b.db", "b.db-wal", "b.db-shm",
+        ] {
+            assert_eq!(mode(name), 0o600, "{name}");
+        }
+        by_path.close().await;
+        by_url.close().await;
     }
 
     #[tokio::test]
