@@ -57,6 +57,7 @@ macro_rules! on_every_host {
         }
     )*};
 }
+pub(crate) use on_every_host;
 
 impl Server {
     /// Starts a server over `qhub`'s database (its `QHUB_HOME` SQLite, or its
