@@ -236,7 +236,9 @@ fn create_retries_once_on_a_conflict() {
 fn create_refuses_bad_input_without_writing() {
     let accounts = accounts();
     let signed_in = register(&accounts);
-    let cases: [(&str, Option<Vec<String>>, Option<u64>, &str); 5] = [
+    /// Name, scopes, lifetime, the refusal's message.
+    type Case = (&'static str, Option<Vec<String>>, Option<u64>, &'static str);
+    let cases: [Case; 5] = [
         ("", None, None, "api key name is required"),
         (
             "ci",
