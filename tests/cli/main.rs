@@ -8,6 +8,7 @@ mod d1;
 mod data;
 mod harness;
 mod home;
+mod input;
 mod keys;
 mod migrate;
 mod oauth;

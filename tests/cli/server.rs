@@ -57,7 +57,6 @@ macro_rules! on_every_host {
         }
     )*};
 }
-
 pub(crate) use on_every_host;
 
 impl Server {

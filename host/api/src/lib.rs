@@ -385,9 +385,10 @@ impl From<qhub_runtime::ConnectionInfo> for Connection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateApiKey {
     pub name: String,
-    /// Empty for every scope.
-    #[serde(default)]
-    pub scopes: Vec<String>,
+    /// Absent for every scope (the default); an empty list is refused with
+    /// `invalid-input`, never read as "every scope".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
     /// Seconds until the key expires; absent for no expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,

@@ -236,7 +236,12 @@ impl Backend {
     pub async fn create_api_key(&self, token: &str, request: CreateApiKey) -> CliResult<NewApiKey> {
         Ok(match self {
             Backend::Local(service) => service
-                .create_api_key(token, &request.name, &request.scopes, request.expires_in)
+                .create_api_key(
+                    token,
+                    &request.name,
+                    request.scopes.as_deref(),
+                    request.expires_in,
+                )
                 .await?
                 .into(),
             Backend::Remote(client) => client.create_api_key(token, &request).await?,

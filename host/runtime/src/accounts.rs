@@ -235,7 +235,7 @@ impl AccountService {
         &self,
         token: &str,
         name: &str,
-        scopes: &[String],
+        scopes: Option<&[String]>,
         expires_in: Option<u64>,
     ) -> Result<NewApiKey, ServiceError> {
         call!(self, |core, store| core

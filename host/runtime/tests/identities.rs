@@ -327,7 +327,7 @@ async fn list_and_unlink_follow_the_rules(service: &AccountService) {
     }
     // API keys may list (with account:read) but never unlink.
     let key = service
-        .create_api_key(&ada.token, "ci", &["account:read".to_owned()], None)
+        .create_api_key(&ada.token, "ci", Some(&["account:read".to_owned()]), None)
         .await
         .unwrap();
     assert_eq!(

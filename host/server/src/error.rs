@@ -45,6 +45,14 @@ fn status_of(code: ErrorCode) -> StatusCode {
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
+            // An `internal` refusal is a bug or a misconfiguration, and its text may
+            // be a database's message (a rejected query, a schema name): it goes to
+            // the operator's log, at the default level, and never to the client.
+            // The core's messages carry no secrets (see plugins/auth/src/error.rs).
+            ServiceError::Account(refused) if matches!(refused.code, ErrorCode::Internal) => {
+                tracing::error!("account core: internal error: {}", refused.message);
+                ApiError::new(ErrorCode::Internal, "internal error")
+            }
             ServiceError::Account(refused) => ApiError::new(refused.code, refused.message),
             ServiceError::Runtime(fault) => {
                 // The fault names the plugin and is for the operator's log; the
@@ -131,5 +139,34 @@ impl IntoResponse for ApiError {
             },
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qhub_runtime::AccountError;
+
+    fn refused(code: ErrorCode, message: &str) -> ApiError {
+        ServiceError::Account(AccountError {
+            code,
+            message: message.to_owned(),
+        })
+        .into()
+    }
+
+    #[test]
+    fn an_internal_refusal_never_reaches_the_client() {
+        let database = "store: query rejected: invalid byte sequence for encoding \"UTF8\": 0x00";
+        let error = refused(ErrorCode::Internal, database);
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.message, "internal error");
+    }
+
+    #[test]
+    fn other_refusals_keep_their_message() {
+        let error = refused(ErrorCode::InvalidInput, "job source must not contain NUL");
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.message, "job source must not contain NUL");
     }
 }

@@ -322,7 +322,12 @@ async fn create_api_key(
 ) -> Result<(StatusCode, Json<NewApiKey>), ApiError> {
     let Json(body) = body?;
     let created = accounts
-        .create_api_key(bearer(&headers)?, &body.name, &body.scopes, body.expires_in)
+        .create_api_key(
+            bearer(&headers)?,
+            &body.name,
+            body.scopes.as_deref(),
+            body.expires_in,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }

@@ -105,6 +105,12 @@ function lazyAccounts(env) {
           const refused = err?.payload;
           if (refused && typeof refused.code === 'string') {
             reusable = true;
+            if (refused.code === 'internal') {
+              // A bug or misconfiguration whose text may be the database's message:
+              // logged for the operator, never sent to the client.
+              console.error(`${label(PLUGINS.auth)} (over ${label(PLUGINS.storeD1)}): internal error: ${refused.message}`);
+              throw new ApiError('internal', 'internal error');
+            }
             throw new ApiError(refused.code, refused.message);
           }
           console.error(`${label(PLUGINS.auth)} (over ${label(PLUGINS.storeD1)}): failed: ${err?.stack ?? err}`);

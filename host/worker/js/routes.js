@@ -56,7 +56,8 @@ export const ROUTES = [
       return noContent();
     },
   ],
-  ['GET', '/v1/preferences', async (c, a) => json(200, (await a.listPreferences(c.bearer())).map(wire.preference))],
+  // Raw text, so preference numbers keep their digits (see wire.preferencesText).
+  ['GET', '/v1/preferences', async (c, a) => ({ status: 200, raw: wire.preferencesText(await a.listPreferences(c.bearer())) })],
   [
     'PUT',
     '/v1/preferences/{key}',
@@ -108,7 +109,8 @@ export const ROUTES = [
         expires_in: ['u64', false],
       });
       const expiresIn = b.expires_in === undefined ? undefined : BigInt(b.expires_in);
-      return json(201, wire.newApiKey(await a.createApiKey(c.bearer(), b.name, b.scopes ?? [], expiresIn)));
+      // Absent scopes stay absent (the core's default); `[]` goes to the core, which refuses it.
+      return json(201, wire.newApiKey(await a.createApiKey(c.bearer(), b.name, b.scopes ?? undefined, expiresIn)));
     },
   ],
   ['GET', '/v1/keys', async (c, a) => json(200, (await a.listApiKeys(c.bearer())).map(wire.apiKey))],

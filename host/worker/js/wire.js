@@ -70,11 +70,28 @@ export const session = (s) => ({
   current: s.current,
 });
 
-export const preference = (p) => ({
-  key: p.key,
-  value: jsonValue(p.value),
-  updated_at: timestamp(p.updatedAt),
-});
+/**
+ * `GET /v1/preferences` as JSON text. Each value is spliced in as the core stored it
+ * (compact JSON), never through JSON.parse, which would round a number such as
+ * 18446744073709551616 to a double: values come back with the digits they were
+ * given, as from qhub serve. Text that is not JSON (written by another tool) becomes
+ * a string, as `jsonValue` does.
+ */
+export function preferencesText(list) {
+  const valueText = (text) => {
+    try {
+      JSON.parse(text);
+      return text;
+    } catch {
+      return JSON.stringify(text);
+    }
+  };
+  const items = list.map(
+    (p) =>
+      `{"key":${JSON.stringify(p.key)},"value":${valueText(p.value)},"updated_at":${JSON.stringify(timestamp(p.updatedAt))}}`,
+  );
+  return `[${items.join(',')}]`;
+}
 
 export const usage = (u) => ({
   period: u.period,

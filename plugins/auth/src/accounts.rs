@@ -9,13 +9,14 @@
 //! session lasts, when a token stops working, when a hash is replaced. The flows
 //! take the current time as an argument, so tests control the clock.
 
-use crate::email::{self, EmailError};
+use crate::email;
 use crate::error::{AuthFailure, Error};
 use crate::keys::{self, Access, Scope};
 use crate::password;
 use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
 use crate::throttle;
 use crate::token::Tokens;
+use crate::validate;
 
 const SECOND: Millis = 1_000;
 const DAY: Millis = 86_400 * SECOND;
@@ -121,6 +122,7 @@ impl<S: Store> Accounts<S> {
         now: Millis,
     ) -> Result<SignedIn, Error> {
         let email = email::parse(&request.email)?;
+        validate::new_password(&request.password)?;
         password::check_policy(&request.password, &request.email, &email)?;
         let display_name = display_name(request.display_name)?;
         let password_hash = password::hash(&request.password)?;
@@ -166,12 +168,11 @@ impl<S: Store> Accounts<S> {
         client: Client,
         now: Millis,
     ) -> Result<SignedIn, Error> {
-        // Only normalised, not validated: an address stored under older rules must
-        // still be able to sign in, and a malformed one simply matches nothing.
-        let email = email::normalize(email);
-        if email.is_empty() {
-            return Err(EmailError::Empty.into());
-        }
+        // Canonical when it can be, else as older rules stored it: an address stored
+        // under older rules must still be able to sign in, and a malformed one simply
+        // matches nothing (see `email::Lookup`).
+        let lookup = email::Lookup::new(email)?;
+        let email = lookup.key.clone();
         if password.is_empty() {
             return Err(Error::InvalidInput("password is required"));
         }
@@ -180,7 +181,7 @@ impl<S: Store> Accounts<S> {
         let ip = clip(client.ip.clone(), MAX_IP_CHARS);
         let keys = throttle::Keys::new(&email, ip.as_deref());
         throttle::begin(&self.store, &keys, now)?;
-        let found = self.store.get_user_by_email(&email)?;
+        let found = lookup.find(&self.store)?;
         let Some((mut user, stored)) =
             found.and_then(|user| user.password_hash.clone().map(|hash| (user, hash)))
         else {
@@ -268,6 +269,7 @@ impl<S: Store> Accounts<S> {
     /// Revokes one live session of the token's user, which may be the token's own.
     pub fn revoke_session(&self, token: &str, session_id: &str, now: Millis) -> Result<(), Error> {
         let principal = self.authorize(token, Access::SessionOnly("revoke sessions"), now)?;
+        validate::single_line("session id", session_id)?;
         // The store only looks among this user's sessions, so another user's session
         // id gets the same answer as one that never existed.
         if self
@@ -324,6 +326,7 @@ impl<S: Store> Accounts<S> {
             return Err(Error::WrongPassword);
         }
         // The stored email is already normalised, so it serves as both forms.
+        validate::new_password(new)?;
         password::check_policy(new, &user.email, &user.email)?;
         if new == current {
             return Err(Error::InvalidInput(
@@ -446,14 +449,21 @@ fn display_name(raw: Option<String>) -> Result<Option<String>, Error> {
     Ok(Some(name.to_owned()))
 }
 
-/// Trims an informational value, drops it when blank and cuts it to `max` characters.
+/// Trims an informational value, drops its control characters (NUL included, which
+/// PostgreSQL refuses), drops it when blank and cuts it to `max` characters.
 fn clip(value: Option<String>, max: usize) -> Option<String> {
     let value = value?;
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return None;
     }
-    Some(trimmed.chars().take(max).collect())
+    Some(
+        trimmed
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(max)
+            .collect(),
+    )
 }
 
 #[cfg(test)]

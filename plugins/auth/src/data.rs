@@ -15,6 +15,7 @@ use crate::store::{
     StoreError, Transition, User,
 };
 use crate::throttle;
+use crate::validate;
 
 /// Config key of the number of jobs a user may submit per calendar month.
 pub const QUOTA_JOBS_KEY: &str = "quota-monthly-jobs";
@@ -206,6 +207,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     /// One of the user's jobs.
     pub fn get_job(&self, token: &str, job_id: &str, now: Millis) -> Result<Job, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::JobsRead), now)?;
+        validate::single_line("job id", job_id)?;
         self.store()
             .get_job(&user_id, job_id)?
             .ok_or(Error::NoSuchJob)
@@ -214,6 +216,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     /// Cancels a queued or running job.
     pub fn cancel_job(&self, token: &str, job_id: &str, now: Millis) -> Result<Job, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::JobsWrite), now)?;
+        validate::single_line("job id", job_id)?;
         let change = Transition {
             from: &[JobStatus::Queued, JobStatus::Running],
             status: JobStatus::Cancelled,
@@ -332,10 +335,13 @@ fn check_key(key: &str) -> Result<(), Error> {
     }
 }
 
-/// `value` re-serialised compactly, if it is a JSON document small enough to store.
+/// `value` re-serialised compactly, if it is a JSON document small enough to store
+/// and without NUL in its strings. Numbers keep their digits exactly (serde_json's
+/// `arbitrary_precision`): `18446744073709551616` is never read as a float.
 fn compact_json(value: &str) -> Result<String, Error> {
     let parsed: Value =
         serde_json::from_str(value).map_err(|error| Error::InvalidJson(error.to_string()))?;
+    validate::preference_value(&parsed)?;
     let compact = parsed.to_string();
     if compact.len() > MAX_VALUE_BYTES {
         return Err(Error::InvalidInput(
@@ -350,6 +356,7 @@ fn check_source(source: &str) -> Result<(), Error> {
     if trimmed.is_empty() {
         return Err(Error::InvalidInput("the job source is empty"));
     }
+    validate::multi_line("job source", source)?;
     if source.len() > MAX_SOURCE_BYTES {
         return Err(Error::InvalidInput(
             "the job source must be at most 256 KiB",

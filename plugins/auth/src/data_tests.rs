@@ -81,6 +81,22 @@ fn preference_values() {
     check(" \"dark\" ", Ok("\"dark\""));
     check("42", Ok("42"));
     check("true", Ok("true"));
+    // Numbers keep their digits (issue 10, kind 9): never rounded through a float.
+    check("18446744073709551616", Ok("18446744073709551616"));
+    check(
+        "{\"id\": 99999999999999999999}",
+        Ok("{\"id\":99999999999999999999}"),
+    );
+    check("-1.000000000000000000001", Ok("-1.000000000000000000001"));
+    // The digits stay; serde_json only writes the exponent's sign.
+    check("1e400", Ok("1e+400"));
+    // U+0000 inside a string or key (kind 4): PostgreSQL's jsonb refuses it.
+    const NUL: &str =
+        "the preference value must not contain the NUL character (\\u0000) in a string or key";
+    check("\"a\\u0000b\"", Err(NUL));
+    check("{\"k\\u0000\": 1}", Err(NUL));
+    check("[[{\"x\": \"\\u0000\"}]]", Err(NUL));
+    check("\"\\u0001\"", Ok("\"\\u0001\""));
     check(
         "dark",
         Err("the preference value is not valid JSON: expected value at line 1 column 1"),
@@ -190,6 +206,11 @@ fn job_requests() {
     check("OPENQASM2.0;", 10, None, Err(NOT_QASM));
     check("openqasm 2.0;", 10, None, Err(NOT_QASM));
     check("// c\nOPENQASM 2.0;", 10, None, Err(NOT_QASM));
+    // Line breaks and tabs are source text; other control characters are not.
+    const CONTROL: &str = "job source must not contain NUL or other control characters";
+    check("OPENQASM 3;\r\n\tqubit q;", 10, None, Ok("simulator"));
+    check("OPENQASM 3;\nqubit q;\0", 10, None, Err(CONTROL));
+    check("OPENQASM 3;\u{1b}", 10, None, Err(CONTROL));
     let huge = format!("OPENQASM 3;\n{}", "x".repeat(256 * 1024));
     check(
         &huge,

@@ -19,6 +19,17 @@ pub enum Error {
     /// Another field of the request is malformed (`invalid-input`).
     #[error("{0}")]
     InvalidInput(&'static str),
+    /// A text field holds NUL or another control character where none makes sense
+    /// (`invalid-input`); the payload names the field ("session id").
+    #[error("{0} must not contain NUL or other control characters")]
+    ControlCharacters(&'static str),
+    /// An API key was asked for with an explicitly empty list of scopes
+    /// (`invalid-input`): a key that may do nothing is a mistake, and reading it as
+    /// "every scope" would fail open.
+    #[error(
+        "an api key needs at least one scope; hint: leave the scopes out for the default (every scope), or name some: account:read, jobs:read, jobs:write, prefs:read, prefs:write"
+    )]
+    NoScopes,
     /// The new password does not meet the policy (`weak-password`).
     #[error(transparent)]
     WeakPassword(#[from] PolicyViolation),

@@ -154,6 +154,52 @@ fn a_verified_email_of_an_existing_account_links_it() {
         .expect("the password still works");
 }
 
+/// Issue 10, kind 5: emails that differ link only when their canonical forms are
+/// equal. A Kelvin sign (U+212A) or a dotted capital I (U+0130) lowercases to ASCII,
+/// so Unicode lowercasing alone made these the account's email.
+#[test]
+fn an_email_that_only_lowercases_to_the_accounts_does_not_link() {
+    for (account, provider_email) in [
+        ("kelvin@example.com", "\u{212a}elvin@example.com"),
+        ("kelvin@example.com", "\u{212a}ELVIN@EXAMPLE.COM"),
+        ("ikra@example.com", "\u{130}kra@example.com"),
+        ("ada@example.com", "ada@exampl\u{212a}.com"),
+    ] {
+        let accounts = accounts();
+        register(&accounts, account);
+        let error = refused(&accounts, GITHUB, verified("583231", provider_email));
+        assert!(
+            matches!(error, Error::InvalidEmail(_)),
+            "{provider_email:?}: {error:?}"
+        );
+        assert_eq!(links(&accounts), [], "{provider_email:?}");
+        assert_eq!(store(&accounts).users.borrow().len(), 1);
+    }
+}
+
+/// Spellings of the account's address that canonicalise to it do link, and the link
+/// stores the canonical form, not the provider's spelling.
+#[test]
+fn an_email_with_the_same_canonical_form_links() {
+    let accounts = accounts();
+    let registered = register(&accounts, "\u{e9}lodie@exemple.fr");
+    let signed_in = sign_in(
+        &accounts,
+        GITHUB,
+        verified("583231", "E\u{301}LODIE@Exemple.FR."),
+    );
+    assert_eq!(signed_in.user.id, registered.user.id);
+    assert_eq!(
+        links(&accounts),
+        [link(
+            GITHUB,
+            "583231",
+            "\u{e9}lodie@exemple.fr",
+            &registered.user.id
+        )]
+    );
+}
+
 #[test]
 fn a_linked_identity_signs_its_account_in_whatever_email_it_gives_now() {
     let accounts = accounts();
@@ -642,7 +688,7 @@ fn list_connections_takes_a_session_or_a_key_with_account_read() {
     let key = |scopes: &[&str]| {
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
         accounts
-            .create_api_key(&signed_in.token, "ci", &scopes, None, NOW)
+            .create_api_key(&signed_in.token, "ci", Some(&scopes), None, NOW)
             .expect("key created")
             .secret
     };
@@ -792,7 +838,7 @@ fn unlink_takes_a_session_not_a_key() {
     sign_in(&accounts, GITHUB, verified("583231", EMAIL));
     let ids = connection_ids(&accounts, &signed_in.token);
     let key = accounts
-        .create_api_key(&signed_in.token, "ci", &[], None, NOW)
+        .create_api_key(&signed_in.token, "ci", None, None, NOW)
         .expect("key created");
     let error = accounts
         .unlink_connection(&key.secret, &ids[0], NOW)

@@ -15,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 use crate::accounts::{Accounts, Principal, TOUCH_INTERVAL};
 use crate::error::{AuthFailure, Error};
 use crate::store::{ApiKey, Millis, NewApiKey, Store, StoreError};
+use crate::validate;
 
 /// How every API key starts; anything else presented as a token is a JWT.
 pub const KEY_MARKER: &str = "qhk_";
@@ -147,11 +148,15 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The requested scopes, without duplicates and sorted; all of them when none is
-/// named.
-pub fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, Error> {
-    if names.is_empty() {
+/// The requested scopes, without duplicates and sorted; all of them when the list
+/// is left out (`None`), and [`Error::NoScopes`] when it is given empty, so that a
+/// client that meant "no scopes" never gets a key that may do everything.
+pub fn parse_scopes(names: Option<&[String]>) -> Result<Vec<Scope>, Error> {
+    let Some(names) = names else {
         return Ok(Scope::ALL.to_vec());
+    };
+    if names.is_empty() {
+        return Err(Error::NoScopes);
     }
     let mut scopes = names
         .iter()
@@ -235,7 +240,7 @@ impl<S: Store> Accounts<S> {
         &self,
         token: &str,
         name: &str,
-        scopes: &[String],
+        scopes: Option<&[String]>,
         expires_in: Option<u64>,
         now: Millis,
     ) -> Result<CreatedKey, Error> {
@@ -286,6 +291,7 @@ impl<S: Store> Accounts<S> {
     /// Revokes one of the user's keys.
     pub fn revoke_api_key(&self, token: &str, key_id: &str, now: Millis) -> Result<(), Error> {
         let principal = self.authorize(token, Access::SessionOnly("revoke API keys"), now)?;
+        validate::single_line("api key id", key_id)?;
         // The store only looks among this user's keys, so another user's key id
         // gets the same answer as one that never existed.
         if self

@@ -34,9 +34,11 @@ fn create(
     scopes: &[&str],
     expires_in: Option<u64>,
 ) -> CreatedKey {
+    // No scope named here means the field left out: the default.
     let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let scopes = (!scopes.is_empty()).then_some(scopes.as_slice());
     accounts
-        .create_api_key(&signed_in.token, " ci ", &scopes, expires_in, NOW)
+        .create_api_key(&signed_in.token, " ci ", scopes, expires_in, NOW)
         .expect("key is created")
 }
 
@@ -101,7 +103,7 @@ fn key_shapes() {
 fn scope_lists() {
     fn check(names: &[&str], expected: Result<&[&str], &str>) {
         let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
-        let got = parse_scopes(&names)
+        let got = parse_scopes(Some(&names))
             .map(|scopes| scopes.into_iter().map(Scope::as_str).collect::<Vec<_>>())
             .map_err(|error| error.to_string());
         let expected = expected.map(<[&str]>::to_vec).map_err(str::to_owned);
@@ -114,7 +116,14 @@ fn scope_lists() {
         "prefs:read",
         "prefs:write",
     ];
-    check(&[], Ok(all));
+    let got = parse_scopes(None).expect("the default");
+    assert_eq!(got, Scope::ALL.to_vec(), "left out: every scope");
+    check(
+        &[],
+        Err(
+            "an api key needs at least one scope; hint: leave the scopes out for the default (every scope), or name some: account:read, jobs:read, jobs:write, prefs:read, prefs:write",
+        ),
+    );
     check(&["jobs:read"], Ok(&["jobs:read"]));
     check(
         &["prefs:write", "jobs:read", "prefs:write", "account:read"],
@@ -139,7 +148,7 @@ fn scope_lists() {
     check(&["Jobs:Read"], Err(&unknown("Jobs:Read")));
     check(&[" jobs:read"], Err(&unknown(" jobs:read")));
     check(&[""], Err(&unknown("")));
-    let error = parse_scopes(&["x".into()]).expect_err("unknown");
+    let error = parse_scopes(Some(&["x".into()])).expect_err("unknown");
     assert_eq!(error, Error::UnknownScope("x".into()));
 }
 
@@ -218,7 +227,7 @@ fn create_retries_once_on_a_conflict() {
     );
 
     accounts.store().api_key_conflicts.set(2);
-    let (error, _) = failure(accounts.create_api_key(&signed_in.token, "ci", &[], None, NOW));
+    let (error, _) = failure(accounts.create_api_key(&signed_in.token, "ci", None, None, NOW));
     assert_eq!(error, Error::Conflict("api-key".into()));
     assert_eq!(accounts.store().api_keys.borrow().len(), 1);
 }
@@ -227,24 +236,43 @@ fn create_retries_once_on_a_conflict() {
 fn create_refuses_bad_input_without_writing() {
     let accounts = accounts();
     let signed_in = register(&accounts);
-    let cases: [(&str, Vec<String>, Option<u64>, &str); 3] = [
-        ("", vec![], None, "api key name is required"),
+    /// Name, scopes, lifetime, the refusal's message.
+    type Case = (&'static str, Option<Vec<String>>, Option<u64>, &'static str);
+    let cases: [Case; 5] = [
+        ("", None, None, "api key name is required"),
         (
             "ci",
-            vec!["admin".into()],
+            Some(vec![]),
+            None,
+            "an api key needs at least one scope; hint: leave the scopes out for the default (every scope), or name some: account:read, jobs:read, jobs:write, prefs:read, prefs:write",
+        ),
+        (
+            "ci\0",
+            None,
+            None,
+            "api key name must not contain control characters",
+        ),
+        (
+            "ci",
+            Some(vec!["admin".into()]),
             None,
             "unknown scope \"admin\": use account:read, jobs:read, jobs:write, prefs:read or prefs:write",
         ),
         (
             "ci",
-            vec![],
+            None,
             Some(0),
             "keys expire after 1 second to 366 days",
         ),
     ];
     for (name, scopes, expires_in, message) in cases {
-        let (_, text) =
-            failure(accounts.create_api_key(&signed_in.token, name, &scopes, expires_in, NOW));
+        let (_, text) = failure(accounts.create_api_key(
+            &signed_in.token,
+            name,
+            scopes.as_deref(),
+            expires_in,
+            NOW,
+        ));
         assert_eq!(text, message);
     }
     assert!(accounts.store().api_keys.borrow().is_empty());
@@ -406,7 +434,7 @@ fn a_key_cannot_do_what_only_a_session_may() {
         (
             "create API keys",
             accounts
-                .create_api_key(secret, "more", &[], None, NOW)
+                .create_api_key(secret, "more", None, None, NOW)
                 .map(drop),
         ),
         (
@@ -462,10 +490,10 @@ fn list_and_revoke_keys() {
     let signed_in = register(&accounts);
     let first = create(&accounts, &signed_in, &[], Some(1));
     let second = accounts
-        .create_api_key(&signed_in.token, "second", &[], None, NOW + SECOND)
+        .create_api_key(&signed_in.token, "second", None, None, NOW + SECOND)
         .expect("created");
     let third = accounts
-        .create_api_key(&signed_in.token, "third", &[], None, NOW + 2 * SECOND)
+        .create_api_key(&signed_in.token, "third", None, None, NOW + 2 * SECOND)
         .expect("created");
     accounts
         .revoke_api_key(&signed_in.token, &second.key.id, NOW + 3 * SECOND)

@@ -18,6 +18,7 @@ mod password;
 mod store;
 mod throttle;
 mod token;
+mod validate;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -177,11 +178,12 @@ impl wit::Guest for Component {
     fn create_api_key(
         token: String,
         name: String,
-        scopes: Vec<String>,
+        scopes: Option<Vec<String>>,
         expires_in: Option<u64>,
     ) -> Result<wit::NewApiKey, wit::Error> {
-        let created =
-            run(|core, now| core.create_api_key(&token, &name, &scopes, expires_in, now))?;
+        let created = run(|core, now| {
+            core.create_api_key(&token, &name, scopes.as_deref(), expires_in, now)
+        })?;
         Ok(wit::NewApiKey {
             key: created.key.into(),
             secret: created.secret,
@@ -338,6 +340,8 @@ impl From<Error> for wit::Error {
         let code = match &error {
             Error::InvalidEmail(_)
             | Error::InvalidInput(_)
+            | Error::ControlCharacters(_)
+            | Error::NoScopes
             | Error::InvalidJson(_)
             | Error::UnknownScope(_) => Code::InvalidInput,
             Error::WeakPassword(_) => Code::WeakPassword,

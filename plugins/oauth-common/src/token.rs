@@ -11,18 +11,23 @@ use crate::model::{DeviceAuthorization, PollOutcome, ProviderError, Response, To
 const DEFAULT_INTERVAL: u32 = 5;
 
 /// A number that some servers send as a string ("expires_in": "3600").
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Seconds {
-    Number(u64),
-    Text(String),
+///
+/// Read through `serde_json::Value` rather than an untagged enum: with serde_json's
+/// `arbitrary_precision` (on in this workspace) an untagged enum never sees a number.
+struct Seconds(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(Seconds)
+    }
 }
 
 impl Seconds {
     fn get(&self) -> Option<u32> {
-        let value = match self {
-            Seconds::Number(n) => *n,
-            Seconds::Text(t) => t.trim().parse().ok()?,
+        let value = match &self.0 {
+            serde_json::Value::Number(n) => n.as_u64()?,
+            serde_json::Value::String(t) => t.trim().parse().ok()?,
+            _ => return None,
         };
         Some(u32::try_from(value).unwrap_or(u32::MAX))
     }

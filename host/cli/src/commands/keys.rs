@@ -62,7 +62,8 @@ impl Command {
             } => {
                 let request = CreateApiKey {
                     name,
-                    scopes,
+                    // No --scope leaves the field out: the core's default.
+                    scopes: (!scopes.is_empty()).then_some(scopes),
                     expires_in,
                 };
                 let created = backend.create_api_key(&token, request).await?;
