@@ -9,6 +9,7 @@ mod data;
 mod harness;
 mod home;
 mod keys;
+mod load;
 mod migrate;
 mod oauth;
 mod plugins;
