@@ -10,6 +10,7 @@ mod harness;
 mod home;
 mod input;
 mod keys;
+mod load;
 mod migrate;
 mod oauth;
 mod pipe;

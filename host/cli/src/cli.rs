@@ -77,6 +77,11 @@ enum Command {
 }
 
 impl Cli {
+    /// Whether the command is `qhub serve`, which needs a multi-thread runtime.
+    pub fn serves(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+
     pub async fn run(self) -> CliResult {
         let ctx = Context {
             home: Home::locate()?,

@@ -132,6 +132,10 @@ impl CliError {
                 CliError::new(Exit::Refused, message)
             }
             ErrorCode::RateLimited => CliError::new(Exit::Refused, message).with_hint("wait a little, then try again"),
+            // A server at its load bounds (see `qhub serve --help`) says so.
+            ErrorCode::Unavailable if message.starts_with("server busy") => {
+                CliError::new(Exit::Unavailable, message).with_hint("the server is at its load bounds; try again in a moment")
+            }
             ErrorCode::Unavailable => CliError::new(Exit::Unavailable, message),
             ErrorCode::Internal => CliError::internal(message),
         };

@@ -21,10 +21,15 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // `qhub serve` answers many clients at once: it gets a worker thread per core
+    // (password hashing runs on threads of its own, see `AccountService`). Every
+    // other command does one thing and exits, on this thread.
+    let mut builder = if cli.serves() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             return exit::CliError::internal(format!("cannot start the async runtime: {err}"))

@@ -20,18 +20,18 @@ use crate::bindings::oauth_provider::Identity;
 use crate::bindings::types::{JobStatus, Preference, QuantumJob};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
+use crate::load::{ACCOUNT_CALL_INSTANCES, Cost};
 use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
 use crate::sql::Database;
 use crate::store::{self, StoreService};
 
 /// Runs one export of the account core in fresh instances, under the call timeout:
 /// a function of `accounts`, or of the interface `$interface` names (the accessor
-/// of the generated bindings, `qhub_plugin_identities`).
+/// of the generated bindings, `qhub_plugin_identities`). The call first waits for
+/// its turn when the runtime sheds load (a cheap one; password-hashing calls go
+/// through [`AccountService::hashing`] and use the `@admitted` form).
 macro_rules! call {
-    ($self:ident, |$core:ident, $store:ident| $call:expr) => {
-        call!($self, qhub_plugin_accounts, |$core, $store| $call)
-    };
-    ($self:ident, $interface:ident, |$core:ident, $store:ident| $call:expr) => {{
+    (@admitted $self:ident, $interface:ident, |$core:ident, $store:ident| $call:expr) => {{
         let (mut store, instance) = $self.instantiate().await?;
         let outcome = {
             let $core = instance.$interface();
@@ -39,6 +39,16 @@ macro_rules! call {
             tokio::time::timeout($self.runtime.limits().call_timeout, $call).await
         };
         $self.settle(&store, outcome)
+    }};
+    ($self:ident, |$core:ident, $store:ident| $call:expr) => {
+        call!($self, qhub_plugin_accounts, |$core, $store| $call)
+    };
+    ($self:ident, $interface:ident, |$core:ident, $store:ident| $call:expr) => {{
+        let _admitted = $self
+            .runtime
+            .admit(ACCOUNT_CALL_INSTANCES, Cost::Cheap)
+            .await?;
+        call!(@admitted $self, $interface, |$core, $store| $call)
     }};
 }
 
@@ -132,23 +142,32 @@ impl AccountService {
         [&self.core.manifest, &self.backend.plugin().manifest]
     }
 
+    /// Creates an account and its first session. Hashes the password.
     pub async fn register(
         &self,
         request: RegisterRequest,
         client: ClientInfo,
     ) -> Result<SignedIn, ServiceError> {
-        call!(self, |core, store| core
-            .call_register(store, &request, &client))
+        self.hashing(move |this| async move {
+            call!(@admitted this, qhub_plugin_accounts, |core, store| core
+                .call_register(store, &request, &client))
+        })
+        .await
     }
 
+    /// Signs in with email and password. Verifies the password.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         client: ClientInfo,
     ) -> Result<SignedIn, ServiceError> {
-        call!(self, |core, store| core
-            .call_login(store, email, password, &client))
+        let (email, password) = (email.to_owned(), password.to_owned());
+        self.hashing(move |this| async move {
+            call!(@admitted this, qhub_plugin_accounts, |core, store| core
+                .call_login(store, &email, &password, &client))
+        })
+        .await
     }
 
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
@@ -260,14 +279,19 @@ impl AccountService {
         call!(self, |core, store| core.call_delete_account(store, token))
     }
 
+    /// Changes the password (verifies the current one, hashes the new one).
     pub async fn change_password(
         &self,
         token: &str,
         current: &str,
         new: &str,
     ) -> Result<(), ServiceError> {
-        call!(self, |core, store| core
-            .call_change_password(store, token, current, new))
+        let (token, current, new) = (token.to_owned(), current.to_owned(), new.to_owned());
+        self.hashing(move |this| async move {
+            call!(@admitted this, qhub_plugin_accounts, |core, store| core
+                .call_change_password(store, &token, &current, &new))
+        })
+        .await
     }
 
     /// Signs in with an identity a provider plugin returned, for the provider the
@@ -301,9 +325,57 @@ impl AccountService {
             .call_unlink_connection(store, token, connection_id))
     }
 
+    /// Runs `call`, one that hashes or verifies a password (Argon2id, tens of
+    /// milliseconds of one core inside the plugin), once the runtime admits it as
+    /// such ([`Cost::Hashing`]).
+    ///
+    /// When the runtime sheds load (a server), the call runs on a blocking-pool
+    /// thread that drives it with [`Handle::block_on`](tokio::runtime::Handle::block_on),
+    /// at most `max-hashing` at once, so the runtime's worker threads, which answer
+    /// every other request, never run a hash. Why this rather than the alternatives:
+    /// - wasmtime's epoch yielding (`epoch_deadline_async_yield_and_update`) would
+    ///   cut a hash into slices but still run them on the worker threads, so token
+    ///   checks would queue behind slices of hashing;
+    /// - a second Tokio runtime for hashing would register database connections
+    ///   that it opens with its own I/O driver, which nobody polls while all of its
+    ///   threads hash, so cheap calls on those connections would stall behind hashes.
+    ///
+    /// With `Handle::block_on` the future's I/O and timers stay with the server's
+    /// multi-thread runtime, whose workers are free; only the CPU work moves. The
+    /// call's deadline (epoch interruption and the call timeout) still applies.
+    /// Once admitted the call runs to its end even if the client goes away, so an
+    /// attempt the core counted is never cut in half. Without load limits (the
+    /// CLI) the call runs here.
+    async fn hashing<T, F, Fut>(&self, call: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(AccountService) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ServiceError>>,
+        T: Send + 'static,
+    {
+        let this = self.clone();
+        let Some(admitted) = self
+            .runtime
+            .admit(ACCOUNT_CALL_INSTANCES, Cost::Hashing)
+            .await?
+        else {
+            return call(this).await;
+        };
+        let handle = tokio::runtime::Handle::current();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _admitted = admitted;
+            handle.block_on(call(this))
+        })
+        .await;
+        joined.unwrap_or_else(|err| {
+            Err(ServiceError::Runtime(Error::Engine(format!(
+                "a password-hashing call did not finish: {err}"
+            ))))
+        })
+    }
+
     /// Fresh instances of the backend and of the core wired to it.
     async fn instantiate(&self) -> Result<(wasmtime::Store<State>, AccountCore), ServiceError> {
-        let backend = self.backend.instance().await?;
+        let backend = self.backend.instantiate().await?;
         let caps = Capabilities {
             db: None,
             config: self.config.clone(),
@@ -317,7 +389,7 @@ impl AccountService {
             .core_pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| self.runtime.fault(store.data(), e))?;
+            .map_err(|e| self.runtime.instantiation_error(store.data(), e))?;
         Ok((store, core))
     }
 

@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 /// How often the epoch advances. A plugin's deadline is a whole number of ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Component instances the pooling allocator holds at once. A server admits calls
+/// so that they never need more (see [`crate::LoadLimits`]).
+pub const POOL_INSTANCES: u32 = 200;
+
 /// Limits applied to every plugin instance.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -71,7 +75,7 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<Engine> {
     if config.allocation == Allocation::PoolingIfAvailable {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
-            .total_component_instances(200)
+            .total_component_instances(POOL_INSTANCES)
             .total_memories(400)
             .total_tables(400)
             .max_memory_size(config.limits.memory_bytes);

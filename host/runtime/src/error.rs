@@ -40,6 +40,14 @@ pub enum Error {
     Migration(String),
     #[error("{0}")]
     Engine(String),
+    /// The server is at its load bounds and refused the call before any plugin
+    /// ran (see [`crate::LoadLimits`]), or the instance pool was exhausted; the
+    /// client may retry after `retry_after`.
+    #[error("server busy: {reason}")]
+    Overloaded {
+        reason: String,
+        retry_after: std::time::Duration,
+    },
     /// An operator's grant that cannot be enforced (a malformed or wildcard origin).
     #[error("{0}")]
     Grant(String),

@@ -8,7 +8,8 @@
 //!   imports its world asks for: `sql` for backends ([`sql`]), `config` and a
 //!   forwarded `store` for the account core ([`forward`]); `http`, allow-listed by
 //!   manifest ∩ grant ([`grants`]), for OAuth providers ([`ProviderService`]);
-//! - errors that name the plugin at fault ([`PluginFault`]).
+//! - errors that name the plugin at fault ([`PluginFault`]);
+//! - for servers, load shedding before any plugin runs ([`LoadLimits`]).
 
 mod accounts;
 pub mod bindings;
@@ -20,6 +21,7 @@ mod forward;
 pub mod fsutil;
 pub mod grants;
 mod http;
+mod load;
 mod oauth;
 mod provider;
 pub mod providers;
@@ -39,10 +41,11 @@ pub use bindings::oauth_provider::{
 pub use bindings::types::{JobStatus, Preference, QuantumJob};
 pub use cache::Origin;
 pub use codes::{code_from_name, code_name};
-pub use engine::{Allocation, EPOCH_TICK, Limits, RuntimeConfig};
+pub use engine::{Allocation, EPOCH_TICK, Limits, POOL_INSTANCES, RuntimeConfig};
 pub use error::{Error, PluginFault, Result};
 pub use grants::{AllowList, Destination};
 pub use http::MAX_REDIRECTS;
+pub use load::{LoadLimits, MAX_CALLS_LIMIT};
 pub use oauth::{DevicePoll, OAuthError, OAuthFlows};
 pub use provider::{PROVIDER_WORLD, ProviderCallError, ProviderService};
 pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};

@@ -29,6 +29,13 @@ pub const PROVIDER_WORLD: &str = "oauth-provider-plugin";
 /// Runs one export of the provider in a fresh instance, under the provider budget.
 macro_rules! call {
     ($self:ident, |$guest:ident, $store:ident| $call:expr) => {{
+        let _admitted = $self
+            .runtime
+            .admit(
+                crate::load::PROVIDER_CALL_INSTANCES,
+                crate::load::Cost::Cheap,
+            )
+            .await?;
         let (mut store, instance) = $self.instantiate().await?;
         let outcome = {
             let $guest = instance.qhub_plugin_oauth_provider();
@@ -218,7 +225,7 @@ impl ProviderService {
     }
 
     /// A fresh instance with the config, the network access and the provider budget.
-    async fn instantiate(&self) -> Result<(Store<State>, OauthProviderPlugin), PluginFault> {
+    async fn instantiate(&self) -> Result<(Store<State>, OauthProviderPlugin)> {
         let caps = Capabilities {
             db: None,
             config: self.config.clone(),
@@ -232,7 +239,7 @@ impl ProviderService {
             .pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| self.runtime.fault(store.data(), e))?;
+            .map_err(|e| self.runtime.instantiation_error(store.data(), e))?;
         Ok((store, instance))
     }
 

@@ -2,7 +2,7 @@
 //! per-call stores they run in, with their limits and capabilities.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use qhub_plugin_build::{Manifest, sha256_hex};
 use wasmtime::component::{Component, ResourceTable};
@@ -15,6 +15,7 @@ use crate::engine::{self, Limits, RuntimeConfig};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
 use crate::http::HttpAccess;
+use crate::load::{Admission, Admitted, Cost, LoadLimits};
 use crate::sql::Database;
 use crate::store;
 
@@ -25,6 +26,8 @@ pub struct Runtime {
     engine: Engine,
     cache: Option<Cache>,
     limits: Limits,
+    /// A server's load bounds; unset (every call runs at once) in the CLI.
+    admission: OnceLock<Admission>,
 }
 
 /// A verified, compiled plugin, ready to be linked into a world.
@@ -62,7 +65,50 @@ impl Runtime {
             engine,
             cache,
             limits: config.limits,
+            admission: OnceLock::new(),
         })
+    }
+
+    /// Makes this runtime shed load: from now on every plugin call waits for its
+    /// turn under `limits`, and is refused with [`Error::Overloaded`] when it
+    /// cannot have one (see [`LoadLimits`]). Set once, before serving.
+    pub fn set_load_limits(&self, limits: LoadLimits) -> Result<()> {
+        limits.validate().map_err(Error::Engine)?;
+        self.admission
+            .set(Admission::new(limits))
+            .map_err(|_| Error::Engine("the load limits of this runtime are already set".into()))
+    }
+
+    /// The load bounds in force, if any.
+    pub fn load_limits(&self) -> Option<&LoadLimits> {
+        self.admission.get().map(Admission::limits)
+    }
+
+    /// Turns for a call that holds `instances` component instances: `None` when
+    /// this runtime does not shed load, the refusal when the server is full.
+    pub(crate) async fn admit(&self, instances: u32, cost: Cost) -> Result<Option<Admitted>> {
+        match self.admission.get() {
+            Some(admission) => admission.admit(instances, cost).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Explains a failed instantiation: the instance pool being full is load (the
+    /// client may retry), anything else a fault of the plugin.
+    pub(crate) fn instantiation_error(&self, state: &State, err: wasmtime::Error) -> Error {
+        let exhausted = err
+            .chain()
+            .any(|e| e.is::<wasmtime::PoolConcurrencyLimitError>());
+        if !exhausted {
+            return Error::Plugin(self.fault(state, err));
+        }
+        tracing::warn!("plugin {}: not instantiated: {err:#}", state.label);
+        Error::Overloaded {
+            reason: "no plugin instance is free".into(),
+            retry_after: self
+                .load_limits()
+                .map_or(std::time::Duration::from_secs(1), LoadLimits::retry_after),
+        }
     }
 
     pub fn limits(&self) -> &Limits {

@@ -82,6 +82,18 @@ impl StoreService {
 
     /// A fresh instance of the backend, with its own store, limits and deadline.
     pub async fn instance(&self) -> Result<StoreInstance, PluginFault> {
+        self.instantiate().await.map_err(|err| match err {
+            Error::Plugin(fault) => fault,
+            other => PluginFault {
+                plugin: self.plugin.label(),
+                message: other.to_string(),
+            },
+        })
+    }
+
+    /// [`StoreService::instance`], telling a full instance pool
+    /// ([`Error::Overloaded`]) from a fault of the plugin.
+    pub(crate) async fn instantiate(&self) -> Result<StoreInstance> {
         let caps = Capabilities {
             db: Some(self.db.clone()),
             config: Arc::default(),
@@ -91,7 +103,7 @@ impl StoreService {
             .pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| self.runtime.fault(store.data(), e))?;
+            .map_err(|e| self.runtime.instantiation_error(store.data(), e))?;
         Ok(StoreInstance {
             store,
             bindings,

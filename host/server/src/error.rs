@@ -1,8 +1,11 @@
-//! Errors as HTTP responses: a status and `{"error": {"code", "message"}}`.
+//! Errors as HTTP responses: a status and `{"error": {"code", "message"}}`, with
+//! `Retry-After` when the server shed the request.
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qhub_api::{ErrorBody, ErrorDetail};
 use qhub_runtime::{
@@ -15,6 +18,8 @@ pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
     message: String,
+    /// Sent as `Retry-After` (RFC 9110 section 10.2.3), in whole seconds.
+    retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -23,6 +28,22 @@ impl ApiError {
             status: status_of(code),
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 `unavailable` with `Retry-After`: the server is at its load bounds
+    /// (see `qhub_runtime::LoadLimits`) and no plugin ran.
+    pub fn overloaded(reason: &str, retry_after: Duration) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "server busy: {reason}; retry after {} s",
+                    retry_after.as_secs().max(1)
+                ),
+            )
         }
     }
 }
@@ -54,6 +75,15 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(ErrorCode::Internal, "internal error")
             }
             ServiceError::Account(refused) => ApiError::new(refused.code, refused.message),
+            ServiceError::Runtime(qhub_runtime::Error::Overloaded {
+                reason,
+                retry_after,
+            }) => {
+                // Shedding is the server working as configured: worth a trace, not
+                // a warning per refused request during a flood.
+                tracing::debug!("shed a request: {reason}");
+                ApiError::overloaded(&reason, retry_after)
+            }
             ServiceError::Runtime(fault) => {
                 // The fault names the plugin and is for the operator's log; the
                 // client learns only that the server failed.
@@ -126,6 +156,7 @@ impl From<JsonRejection> for ApiError {
             status,
             code: ErrorCode::InvalidInput,
             message,
+            retry_after: None,
         }
     }
 }
@@ -138,7 +169,17 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        // Every 503 says when to come back: the shedding delay when the server shed
+        // the request, else a moment (the database or a provider was unreachable).
+        let retry_after = self
+            .retry_after
+            .or((self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(Duration::from_secs(1)));
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(retry_after) = retry_after {
+            let seconds = HeaderValue::from(retry_after.as_secs().max(1));
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }
 

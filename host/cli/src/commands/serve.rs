@@ -2,8 +2,9 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use qhub_runtime::Allocation;
+use qhub_runtime::{Allocation, LoadLimits};
 
 use crate::context::Context;
 use crate::exit::{CliError, CliResult, Exit};
@@ -17,14 +18,73 @@ pub struct Args {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
+
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+/// The concurrency bounds (README: "Load: concurrency bounds and 503"). A request
+/// that finds its queue full, or waits longer than --queue-timeout, gets 503
+/// `unavailable` with Retry-After. Defaults follow the number of cores.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Load bounds")]
+struct LoadArgs {
+    /// Plugin calls in flight at once, password hashing included (at most 100)
+    /// [default: 32 per core, 16 to 96]
+    #[arg(long, env = "QHUB_MAX_CALLS", value_name = "N")]
+    max_calls: Option<usize>,
+    /// Calls that may wait for a turn [default: 4 x max calls]
+    #[arg(long, env = "QHUB_CALL_QUEUE", value_name = "N")]
+    call_queue: Option<usize>,
+    /// Password-hashing calls (register, login, password change) at once, each on
+    /// its own thread; less than max calls [default: one per core]
+    #[arg(long, env = "QHUB_MAX_HASHING", value_name = "N")]
+    max_hashing: Option<usize>,
+    /// Password-hashing calls that may wait for a turn [default: 16 per core]
+    #[arg(long, env = "QHUB_HASHING_QUEUE", value_name = "N")]
+    hashing_queue: Option<usize>,
+    /// How long a call may wait for its turn, e.g. 500ms or 2s; also the
+    /// Retry-After of a refusal, rounded up to whole seconds [default: 2s]
+    #[arg(long, env = "QHUB_QUEUE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    queue_timeout: Option<Duration>,
+}
+
+impl LoadArgs {
+    /// The defaults for this machine with the given settings over them, checked.
+    fn limits(&self) -> CliResult<LoadLimits> {
+        let defaults = LoadLimits::for_this_machine();
+        let max_calls = self.max_calls.unwrap_or(defaults.max_calls);
+        let limits = LoadLimits {
+            max_calls,
+            call_queue: self.call_queue.unwrap_or(4 * max_calls),
+            max_hashing: self
+                .max_hashing
+                .unwrap_or(defaults.max_hashing.min(max_calls.saturating_sub(1))),
+            hashing_queue: self.hashing_queue.unwrap_or(defaults.hashing_queue),
+            queue_timeout: self.queue_timeout.unwrap_or(defaults.queue_timeout),
+        };
+        limits.validate().map_err(|message| {
+            CliError::new(Exit::Usage, message).with_hint(
+                "set the load bounds with --max-calls, --max-hashing, --call-queue, --hashing-queue \
+                 and --queue-timeout (or QHUB_MAX_CALLS, ...); see `qhub serve --help`",
+            )
+        })?;
+        Ok(limits)
+    }
 }
 
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
+        let limits = self.load.limits()?;
         let secret = jwt_secret()?;
         let service = ctx
             .service(secret, SERVER_ISSUER, Allocation::PoolingIfAvailable)
             .await?;
+        tracing::info!(?limits, "load bounds");
+        service
+            .runtime()
+            .set_load_limits(limits)
+            .map_err(|e| CliError::internal(e.to_string()))?;
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|e| {

@@ -1,0 +1,332 @@
+//! Load shedding for a server: how many plugin calls run at once, how many of them
+//! may hash a password, how long a call waits for its turn, and the refusal
+//! ([`Error::Overloaded`], HTTP 503 with `Retry-After`) when it cannot have one.
+//!
+//! Two gates, both checked in [`Runtime`](crate::Runtime) before a plugin is
+//! instantiated, so every host route goes through them without code of its own:
+//!
+//! - the *instance* gate bounds the component instances in flight (an account call
+//!   holds two, the core and its store backend; a provider call one) below what the
+//!   pooling allocator holds ([`POOL_INSTANCES`]), so a burst can never exhaust the
+//!   pool and fail calls that are already admitted;
+//! - the *hashing* gate bounds the calls that run Argon2id (register, login, password
+//!   change): each costs tens of milliseconds of one core, so more of them at once
+//!   than there are cores only lengthens every one. They wait in their own queue, so
+//!   a sign-in flood never takes the turns of token checks.
+//!
+//! A call that finds its gate's queue full is refused at once; one that waits
+//! longer than [`LoadLimits::queue_timeout`] is refused then. Either way the
+//! plugin never ran, so nothing was verified or written.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::engine::POOL_INSTANCES;
+use crate::error::Error;
+
+/// Component instances one account-core call holds: the core and its backend.
+pub(crate) const ACCOUNT_CALL_INSTANCES: u32 = 2;
+/// Component instances one OAuth provider call holds.
+pub(crate) const PROVIDER_CALL_INSTANCES: u32 = 1;
+
+/// The most account calls that fit the instance pool at once.
+pub const MAX_CALLS_LIMIT: usize = (POOL_INSTANCES / ACCOUNT_CALL_INSTANCES) as usize;
+
+/// What admitting a call costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cost {
+    /// Token checks, reads, writes: mostly waiting on the database.
+    Cheap,
+    /// A call that hashes or verifies a password (Argon2id, OWASP parameters).
+    Hashing,
+}
+
+/// The concurrency bounds of a server (`qhub serve`). Counts are calls, not bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Plugin calls in flight at once, hashing ones included (each account call
+    /// holds two component instances). At most [`MAX_CALLS_LIMIT`].
+    pub max_calls: usize,
+    /// Calls that may wait for one of `max_calls` turns; more are refused at once.
+    pub call_queue: usize,
+    /// Password-hashing calls (register, login, password change) in flight at
+    /// once, each on a thread of its own; less than `max_calls`, so cheap calls
+    /// always keep turns of their own.
+    pub max_hashing: usize,
+    /// Hashing calls that may wait for a turn; more are refused at once.
+    pub hashing_queue: usize,
+    /// The longest a call waits for its turns before it is refused.
+    pub queue_timeout: Duration,
+}
+
+impl LoadLimits {
+    /// The defaults for a machine with `cores` cores: one hashing call per core
+    /// (Argon2id keeps a core busy for its whole run), 16 more waiting per core
+    /// (well under a second of hashing each), 32 calls per core in flight (cheap
+    /// calls mostly wait on the database) between 16 and 96, four times as many
+    /// waiting, and at most 2 s in a queue.
+    pub fn for_cores(cores: usize) -> LoadLimits {
+        let cores = cores.max(1);
+        let max_calls = (32 * cores).clamp(16, 96);
+        LoadLimits {
+            max_calls,
+            call_queue: 4 * max_calls,
+            max_hashing: cores.min(max_calls / 2),
+            hashing_queue: 16 * cores,
+            queue_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// [`LoadLimits::for_cores`] for this machine.
+    pub fn for_this_machine() -> LoadLimits {
+        LoadLimits::for_cores(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Checks that the bounds can be enforced; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_calls < 2 || self.max_calls > MAX_CALLS_LIMIT {
+            return Err(format!(
+                "max calls must be between 2 and {MAX_CALLS_LIMIT} (the instance pool holds \
+                 {POOL_INSTANCES} instances, two per call), not {}",
+                self.max_calls
+            ));
+        }
+        if self.max_hashing == 0 || self.max_hashing >= self.max_calls {
+            return Err(format!(
+                "max hashing must be at least 1 and less than max calls ({}), not {}",
+                self.max_calls, self.max_hashing
+            ));
+        }
+        if self.queue_timeout.is_zero() || self.queue_timeout > Duration::from_secs(60) {
+            return Err(format!(
+                "queue timeout must be more than 0 and at most 60 s, not {} ms",
+                self.queue_timeout.as_millis()
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a refused client is told to wait (`Retry-After`, whole seconds): the
+    /// queue timeout, rounded up, at least 1 s.
+    pub fn retry_after(&self) -> Duration {
+        let timeout = self.queue_timeout;
+        let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+        Duration::from_secs(seconds.max(1))
+    }
+}
+
+/// A semaphore with a bounded queue in front of it.
+#[derive(Debug)]
+struct Gate {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+/// Counts one waiter for as long as it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Gate {
+    fn new(permits: usize, max_waiting: usize) -> Gate {
+        Gate {
+            permits: Arc::new(Semaphore::new(permits)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// `n` permits now, or after queueing until `deadline`; `None` when the queue
+    /// is full or the deadline passes.
+    async fn enter(&self, n: u32, deadline: Instant) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.permits.clone().try_acquire_many_owned(n) {
+            return Some(permit);
+        }
+        let already = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        if already >= self.max_waiting {
+            return None;
+        }
+        let acquire = self.permits.clone().acquire_many_owned(n);
+        match tokio::time::timeout_at(deadline, acquire).await {
+            Ok(Ok(permit)) => Some(permit),
+            // Elapsed, or the semaphore closed (it never is).
+            _ => None,
+        }
+    }
+}
+
+/// The gates of one runtime, built from its [`LoadLimits`].
+#[derive(Debug)]
+pub(crate) struct Admission {
+    limits: LoadLimits,
+    /// In component instances: two per account call.
+    instances: Gate,
+    hashing: Gate,
+}
+
+/// Turns held by an admitted call; dropping it frees them.
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    _hashing: Option<OwnedSemaphorePermit>,
+    _instances: OwnedSemaphorePermit,
+}
+
+impl Admission {
+    pub(crate) fn new(limits: LoadLimits) -> Admission {
+        let instances = limits.max_calls * ACCOUNT_CALL_INSTANCES as usize;
+        Admission {
+            instances: Gate::new(instances, limits.call_queue),
+            hashing: Gate::new(limits.max_hashing, limits.hashing_queue),
+            limits,
+        }
+    }
+
+    pub(crate) fn limits(&self) -> &LoadLimits {
+        &self.limits
+    }
+
+    /// Turns for a call holding `instances` component instances, or the refusal.
+    /// A hashing call takes a hashing turn first, then its instances, within one
+    /// queue timeout.
+    pub(crate) async fn admit(&self, instances: u32, cost: Cost) -> Result<Admitted, Error> {
+        let deadline = Instant::now() + self.limits.queue_timeout;
+        let hashing = match cost {
+            Cost::Cheap => None,
+            Cost::Hashing => match self.hashing.enter(1, deadline).await {
+                Some(turn) => Some(turn),
+                None => return Err(self.refusal("too many sign-ins and password changes at once")),
+            },
+        };
+        let instances = self
+            .instances
+            .enter(instances, deadline)
+            .await
+            .ok_or_else(|| self.refusal("too many requests at once"))?;
+        Ok(Admitted {
+            _hashing: hashing,
+            _instances: instances,
+        })
+    }
+
+    fn refusal(&self, reason: &str) -> Error {
+        Error::Overloaded {
+            reason: reason.to_owned(),
+            retry_after: self.limits.retry_after(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_calls: usize, max_hashing: usize, queues: usize) -> LoadLimits {
+        LoadLimits {
+            max_calls,
+            call_queue: queues,
+            max_hashing,
+            hashing_queue: queues,
+            queue_timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn is_refusal(result: &Result<Admitted, Error>) -> bool {
+        matches!(
+            result,
+            Err(Error::Overloaded { retry_after, .. }) if *retry_after == Duration::from_secs(30)
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_hashing_queue_sheds_at_once_and_cheap_calls_still_pass() {
+        let admission = Arc::new(Admission::new(limits(4, 1, 1)));
+        let running = admission.admit(2, Cost::Hashing).await.unwrap();
+        // One more hashing call may wait: it queues.
+        let queued = tokio::spawn({
+            let admission = admission.clone();
+            async move { admission.admit(2, Cost::Hashing).await.map(drop) }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(admission.hashing.waiting.load(Ordering::SeqCst), 1);
+        // The queue is full: the next is refused without waiting.
+        assert!(is_refusal(&admission.admit(2, Cost::Hashing).await));
+        // Token checks do not queue behind hashing.
+        let cheap = admission.admit(2, Cost::Cheap).await.unwrap();
+        drop(cheap);
+        // The queued call gets its turn once the running one ends.
+        drop(running);
+        queued.await.unwrap().unwrap();
+        assert_eq!(admission.hashing.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_waiting_past_the_queue_timeout_is_shed() {
+        let admission = Admission::new(limits(2, 1, 8));
+        let _a = admission.admit(2, Cost::Cheap).await.unwrap();
+        let _b = admission.admit(2, Cost::Cheap).await.unwrap();
+        // Paused time: the wait ends at the deadline, not after 30 real seconds.
+        assert!(is_refusal(&admission.admit(2, Cost::Cheap).await));
+        assert_eq!(admission.instances.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn instances_in_flight_never_exceed_the_bound() {
+        let admission = Admission::new(limits(3, 1, 0));
+        // Three account calls (six instances) fit; a provider call's single
+        // instance does not, and with no queue it is refused at once.
+        let held: Vec<_> = futures_util::future::join_all(
+            (0..3).map(|_| admission.admit(ACCOUNT_CALL_INSTANCES, Cost::Cheap)),
+        )
+        .await;
+        assert!(held.iter().all(Result::is_ok));
+        assert!(is_refusal(
+            &admission.admit(PROVIDER_CALL_INSTANCES, Cost::Cheap).await
+        ));
+    }
+
+    #[test]
+    fn defaults_follow_the_cores_and_are_valid() {
+        for cores in [1, 2, 4, 8, 64, 512] {
+            let limits = LoadLimits::for_cores(cores);
+            limits.validate().unwrap();
+            assert!(limits.max_hashing <= cores, "{limits:?}");
+        }
+        assert_eq!(LoadLimits::for_cores(2).max_hashing, 2);
+        assert_eq!(LoadLimits::for_cores(2).max_calls, 64);
+        assert_eq!(LoadLimits::for_cores(0), LoadLimits::for_cores(1));
+    }
+
+    #[test]
+    fn invalid_bounds_are_named() {
+        let check = |limits: LoadLimits, expected: &str| {
+            let message = limits.validate().unwrap_err();
+            assert!(message.contains(expected), "{message}");
+        };
+        check(limits(101, 1, 0), "max calls must be between 2 and 100");
+        check(limits(1, 1, 0), "max calls");
+        check(limits(4, 0, 0), "max hashing must be at least 1");
+        check(limits(4, 4, 0), "less than max calls (4)");
+        let mut zero = limits(4, 1, 0);
+        zero.queue_timeout = Duration::ZERO;
+        check(zero, "queue timeout must be more than 0");
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up() {
+        let mut l = limits(4, 1, 0);
+        for (timeout, expected) in [(100, 1), (1000, 1), (1500, 2), (2000, 2)] {
+            l.queue_timeout = Duration::from_millis(timeout);
+            assert_eq!(l.retry_after(), Duration::from_secs(expected));
+        }
+    }
+}
