@@ -145,7 +145,7 @@ impl Serving {
         Serving {
             child,
             url: None,
-            stdout: stdout,
+            stdout,
         }
     }
 

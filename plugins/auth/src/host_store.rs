@@ -260,10 +260,6 @@ impl Store for HostStore {
         Ok(job.map(Into::into))
     }
 
-    fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
-        Ok(host::get_login_throttle(key)?.map(Into::into))
-    }
-
     fn begin_login_attempt(
         &self,
         key: &str,

@@ -627,11 +627,6 @@ impl Store for MemoryStore {
         Ok(Some(job.clone()))
     }
 
-    fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
-        self.fail()?;
-        Ok(self.login_throttle(key))
-    }
-
     fn begin_login_attempt(
         &self,
         key: &str,

@@ -330,7 +330,6 @@ pub trait Store {
         change: Transition<'_>,
     ) -> Result<Option<Job>, StoreError>;
 
-    fn get_login_throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError>;
     /// Counts one sign-in attempt under `key` before its password is checked, and
     /// locks the key when the count reaches `limit.max_attempts`, atomically; a
     /// locked key counts nothing and the attempt is not admitted.
