@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -43,7 +43,33 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Starts `command` with its three streams piped, writes `stdin` (if any) and
+/// closes it, without waiting: several can then run at once.
+pub fn spawn_piped(command: &mut Command, stdin: Option<&str>) -> Child {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the qhub binary runs");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).expect("writing stdin");
+    }
+    child
+}
+
 impl Run {
+    /// Waits for a child from [`spawn_piped`] and collects what it did.
+    pub fn finish(child: Child) -> Run {
+        let out = child.wait_with_output().expect("qhub finishes");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Asserts success and returns stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
@@ -120,24 +146,7 @@ impl Qhub {
 
     /// Runs `qhub args...` with `stdin` piped in (empty when `None`).
     pub fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut child = self
-            .command(args, env)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the qhub binary runs");
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes()).expect("writing stdin");
-        }
-        drop(pipe);
-        let out = child.wait_with_output().expect("qhub finishes");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::finish(spawn_piped(&mut self.command(args, env), stdin))
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

@@ -3,43 +3,21 @@
 //! SQLite file. Every process must succeed; the others wait for the one that
 //! migrates (or creates the secret) and then find it done.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::harness::{PASSWORD, Qhub, Run, on_both_databases};
+use crate::harness::{PASSWORD, Qhub, Run, on_both_databases, spawn_piped};
 
 /// Spawns every command before waiting for any, feeding each `stdin`.
 fn run_together(commands: Vec<(Command, Option<String>)>) -> Vec<Run> {
     let children: Vec<Child> = commands
         .into_iter()
-        .map(|(mut command, stdin)| {
-            let mut child = command
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("the qhub binary runs");
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            if let Some(input) = stdin {
-                pipe.write_all(input.as_bytes()).expect("writing stdin");
-            }
-            child
-        })
+        .map(|(mut command, stdin)| spawn_piped(&mut command, stdin.as_deref()))
         .collect();
-    children
-        .into_iter()
-        .map(|child| {
-            let out = child.wait_with_output().expect("qhub finishes");
-            Run {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
-        })
-        .collect()
+    children.into_iter().map(Run::finish).collect()
 }
 
 /// Every migration version, applied by exactly one of the runs' `--json` outputs.
