@@ -17,15 +17,52 @@
 //!   applied and recorded together or not at all. The table has no checksums, so a
 //!   file edited after it was applied is not noticed (Wrangler does not either).
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use sqlx::Connection;
-use sqlx::migrate::{AppliedMigration, Migrate, MigrateError, Migration, Migrator};
+use sqlx::SqlStr;
+use sqlx::migrate::{AppliedMigration, Migrate, MigrateError, Migration, MigrationType, Migrator};
 
 use super::Database;
 use super::d1::{D1Database, Failure};
 use crate::error::{Error, Result};
 
-static SQLITE: Migrator = sqlx::migrate!("../../migrations/d1");
-static POSTGRES: Migrator = sqlx::migrate!("../../migrations/postgres");
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+static SQLITE: LazyLock<Migrator> = LazyLock::new(|| embedded(files::SQLITE_FILES));
+static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| embedded(files::POSTGRES_FILES));
+
+/// A migrator over migration files embedded by `build.rs`, read with sqlx's rules
+/// (those of `sqlx::migrate!` and `sqlx migrate`): `VERSION_DESCRIPTION.sql`, or
+/// `.up.sql` / `.down.sql` for reversible ones; underscores in the description read
+/// as spaces; a file starting `-- no-transaction` runs outside a transaction; the
+/// checksum is sqlx's SHA-384 of the text, so databases migrated by sqlx-cli or an
+/// earlier qhub agree. Files not named so are skipped, as sqlx skips them.
+fn embedded(files: &'static [(&'static str, &'static str)]) -> Migrator {
+    let migrations = files
+        .iter()
+        .filter_map(|&(name, sql)| {
+            let (version, rest) = name.split_once('_')?;
+            let version = version.parse().ok()?;
+            let migration_type = MigrationType::from_filename(rest);
+            let description = rest
+                .trim_end_matches(migration_type.suffix())
+                .replace('_', " ");
+            let no_tx = sql.starts_with("-- no-transaction");
+            Some(Migration::new(
+                version,
+                Cow::Owned(description),
+                migration_type,
+                SqlStr::from_static(sql),
+                no_tx,
+            ))
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
 
 const TABLE: &str = "_sqlx_migrations";
 
@@ -374,5 +411,31 @@ mod tests {
         files.sort();
         let names: Vec<String> = up_migrations().map(file_name).collect();
         assert_eq!(names, files);
+    }
+
+    /// The embedded migrators hold exactly what sqlx's own resolver (the code
+    /// behind `sqlx::migrate!` and `sqlx migrate run`) reads from the directories:
+    /// versions, descriptions, kinds, SQL, checksums and transaction mode.
+    #[test]
+    fn embedded_migrations_are_what_sqlx_resolves() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+        for (dir, migrator) in [("d1", &*SQLITE), ("postgres", &*POSTGRES)] {
+            let resolved = sqlx::migrate::resolve_blocking(&root.join(dir))
+                .unwrap_or_else(|e| panic!("{dir}: {e}"));
+            let shape = |m: &Migration| {
+                (
+                    m.version,
+                    m.description.to_string(),
+                    m.migration_type,
+                    m.sql.as_str().to_owned(),
+                    m.checksum.to_vec(),
+                    m.no_tx,
+                )
+            };
+            let expected: Vec<_> = resolved.iter().map(|(m, _)| shape(m)).collect();
+            let embedded: Vec<_> = migrator.iter().map(shape).collect();
+            assert!(!embedded.is_empty(), "{dir}: no migrations embedded");
+            assert_eq!(embedded, expected, "{dir}");
+        }
     }
 }
