@@ -10,6 +10,7 @@ mod data;
 mod email;
 mod error;
 mod host_store;
+mod hs256;
 mod identities;
 mod keys;
 #[cfg(test)]

@@ -78,6 +78,7 @@ impl Tokens {
     }
 
     pub fn new(secret: &[u8], issuer: impl Into<String>) -> Self {
+        crate::hs256::install();
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -237,17 +238,52 @@ mod tests {
 
     #[test]
     fn other_algorithms_are_invalid() {
+        use base64::Engine as _;
+        use hmac::Mac as _;
         let claims = tokens()
             .verify(&fresh_token(), NOW)
             .expect("token is valid");
-        // Same secret and claims, but HS512: still refused.
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS512),
-            &claims,
-            &EncodingKey::from_secret(SECRET),
-        )
-        .expect("signing works");
-        check(&token, Err(AuthFailure::InvalidToken));
+        // Same secret and claims, correctly signed, but HS512: still refused.
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
+        let payload = b64.encode(serde_json::to_vec(&claims).expect("claims serialise"));
+        let mut mac = hmac::Hmac::<sha2::Sha512>::new_from_slice(SECRET).expect("any key length");
+        mac.update(format!("{header}.{payload}").as_bytes());
+        let signature = b64.encode(mac.finalize().into_bytes());
+        check(
+            &format!("{header}.{payload}.{signature}"),
+            Err(AuthFailure::InvalidToken),
+        );
+    }
+
+    #[test]
+    fn the_provider_knows_only_hs256() {
+        use jsonwebtoken::signature::{Signer as _, Verifier as _};
+        let encoding = EncodingKey::from_secret(SECRET);
+        let decoding = DecodingKey::from_secret(SECRET);
+        for algorithm in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::RS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ] {
+            assert!(
+                crate::hs256::signer(&algorithm, &encoding).is_err(),
+                "{algorithm:?}"
+            );
+            assert!(
+                crate::hs256::verifier(&algorithm, &decoding).is_err(),
+                "{algorithm:?}"
+            );
+        }
+        let signer = crate::hs256::signer(&Algorithm::HS256, &encoding).expect("HS256 signs");
+        let verifier =
+            crate::hs256::verifier(&Algorithm::HS256, &decoding).expect("HS256 verifies");
+        let tag = signer.try_sign(b"message").expect("signs");
+        assert_eq!(tag.len(), 32);
+        assert!(verifier.verify(b"message", &tag).is_ok());
+        assert!(verifier.verify(b"messagE", &tag).is_err());
     }
 
     #[test]
@@ -265,6 +301,7 @@ mod tests {
             exp: (NOW + DAY) / 1000,
             iss: "qhub",
         };
+        crate::hs256::install();
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
