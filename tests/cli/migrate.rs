@@ -61,7 +61,7 @@ fn an_unreachable_postgres_gets_a_clear_error_and_a_hint() {
     let down = [("DATABASE_URL", "postgres://postgres@127.0.0.1:1/test")];
     let run = qhub.run_with(&["migrate", "info"], None, &down);
     run.fails(5, "cannot reach the database")
-        .fails(5, "hint: is PostgreSQL running? try `docker-compose up -d`");
+        .fails(5, "hint: is PostgreSQL running? try `docker compose up -d`");
     let run = qhub.run_with(
         &["register", "--email", "ada@example.com", "--password-stdin"],
         Some("correct horse battery staple\n"),

@@ -98,7 +98,7 @@ impl Context {
         } else {
             match self.dialect() {
                 Dialect::Postgres => {
-                    "is PostgreSQL running? try `docker-compose up -d`, and check --database / DATABASE_URL".into()
+                    "is PostgreSQL running? try `docker compose up -d`, and check --database / DATABASE_URL".into()
                 }
                 Dialect::Sqlite => "check that the database file is on a reachable, writable disk".into(),
             }

@@ -76,7 +76,7 @@ fn admin(statement: &str) {
                 panic!(
                     "PostgreSQL is required for this test but {url} is unreachable: {e}\n\
                      hint: start it (`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
-                     or `docker-compose up -d`) or set QHUB_TEST_POSTGRES_URL"
+                     or `docker compose up -d`) or set QHUB_TEST_POSTGRES_URL"
                 )
             });
             sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
