@@ -70,6 +70,29 @@ on_both_databases! {
         assert_eq!(qhub.run_with(&["usage", "--json"], None, &ok).json()["jobs_used"], 3);
     }
 
+    fn jobs_take_stdin_and_short_ids_and_usage_groups_thousands(qhub) {
+        qhub.register("ada@example.com").ok();
+        let first = qhub.run_with(&["jobs", "submit", "-", "--json"], Some(BELL), &[]).json();
+        assert_eq!(first["source"], BELL);
+        let second = qhub.run_with(&["jobs", "submit", "-", "--json"], Some(BELL), &[]).json();
+        let (first, second) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+        qhub.run_with(&["jobs", "submit", "-"], Some(""), &[]).fails(3, "empty");
+
+        // A unique start of an id works, as in git; a too short one does not.
+        let shown = qhub.run(&["jobs", "show", &first[..8], "--json"]).json();
+        assert_eq!(shown["id"], first);
+        assert_eq!(qhub.run(&["jobs", "cancel", &second[..6], "--json"]).json()["id"], second);
+        qhub.run(&["jobs", "show", &first[..3]]).fails(2, "too short").fails(2, "hint: give at least 4");
+        // (An ambiguous start, which random ids rarely give, is short_id.rs's unit test.)
+        qhub.run(&["jobs", "show", "ffffffff"]).fails(3, "no such job");
+
+        // Text groups thousands as the README writes them; JSON keeps numbers.
+        let usage = qhub.run(&["usage"]);
+        assert!(usage.ok().contains("1,000,000"), "{usage:#?}");
+        assert!(usage.ok().contains("2,048"), "{usage:#?}");
+        assert_eq!(qhub.run(&["usage", "--json"]).json()["shots_limit"], 1_000_000);
+    }
+
     fn export_holds_the_data_and_delete_removes_the_account(qhub) {
         qhub.register("ada@example.com").ok();
         qhub.run(&["prefs", "set", "theme", "\"dark\""]).ok();
@@ -82,6 +105,10 @@ on_both_databases! {
         assert_eq!(doc["user"]["email"], "ada@example.com");
         assert_eq!(doc["preferences"]["theme"], "dark");
         assert_eq!(doc["jobs"].as_array().unwrap().len(), 1);
+        // The same RFC 3339 timestamps as every other answer, not epoch milliseconds.
+        let me = qhub.run(&["whoami", "--json"]).json();
+        assert_eq!(doc["user"]["created_at"], me["created_at"], "{doc}");
+        assert!(doc["jobs"][0]["created_at"].as_str().unwrap().ends_with('Z'), "{doc}");
         assert!(!text.contains("$argon2") && !text.contains("password_hash"), "no secrets: {text}");
 
         qhub.run(&["account", "delete"]).fails(2, "hint: pass --yes");

@@ -139,6 +139,10 @@ impl Qhub {
             .env_remove("CLOUDFLARE_API_TOKEN")
             .env_remove("QHUB_D1_API_URL")
             .env_remove("QHUB_PROVIDERS")
+            // Colour follows the test, not the developer's terminal settings.
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
             .envs(self.database_url().map(|url| ("DATABASE_URL", url)))
             .envs(env.iter().copied());
         command
@@ -186,6 +190,29 @@ impl Qhub {
     pub fn set_token(&self, token: &str) {
         let config = format!("token = {token:?}\n");
         std::fs::write(self.path("config.toml"), config).expect("writing config.toml");
+    }
+
+    /// Forgets the saved login (config.toml), as another device that never held
+    /// this one's token: its next login leaves the earlier sessions alone.
+    pub fn forget_login(&self) {
+        std::fs::remove_file(self.path("config.toml")).expect("removing config.toml");
+    }
+
+    /// Expires every API key that has an expiry, as if its time had passed.
+    pub fn expire_api_keys(&self) {
+        match self.database_url() {
+            Some(url) => self.sql(
+                url,
+                "UPDATE api_keys SET expires_at = to_timestamp(1) WHERE expires_at IS NOT NULL",
+            ),
+            None => {
+                let url = format!("sqlite://{}", self.path("qhub.db").display());
+                self.sql(
+                    &url,
+                    "UPDATE api_keys SET expires_at = 1000 WHERE expires_at IS NOT NULL",
+                )
+            }
+        }
     }
 
     /// Expires every session in the database, as an operator with SQL access could.

@@ -40,10 +40,30 @@ on_both_databases! {
         assert_eq!(as_key(&["jobs", "list", "--json"], &reader).json().as_array().unwrap().len(), 1);
         as_key(&["jobs", "submit", &bell], &reader).fails(3, "lacks the jobs:write scope");
         qhub.run(&["keys", "create", "--name", "x", "--scope", "root"]).fails(3, "unknown scope");
-        qhub.run(&["keys", "create", "--name", "x", "--expires-in", "2w"]).fails(2, "unknown unit");
+        qhub.run(&["keys", "create", "--name", "x", "--expires-in", "2x"]).fails(2, "is not a duration");
+        // A bare number is refused rather than read as seconds; below a minute the
+        // core refuses, as every host would.
+        qhub.run(&["keys", "create", "--name", "x", "--expires-in", "30"])
+            .fails(2, "has no unit")
+            .fails(2, "hint: give a number with a unit, e.g. --expires-in 30d");
+        qhub.run(&["keys", "create", "--name", "x", "--expires-in", "30s"]).fails(3, "1 minute to 366 days");
 
-        // Revoked: refused at once.
-        qhub.run(&["keys", "revoke", &key_id]).ok();
+        // `keys list` shows the expiry, and marks an expired key.
+        let listed = qhub.run(&["keys", "list"]);
+        assert!(listed.ok().contains("EXPIRES"), "{listed:#?}");
+        assert!(listed.ok().contains("(in 29d)"), "{listed:#?}");
+        qhub.expire_api_keys();
+        let listed = qhub.run(&["keys", "list"]);
+        assert!(listed.ok().contains("(expired)"), "{listed:#?}");
+        // An expired key in QHUB_TOKEN points at `keys create`, not at `qhub login`.
+        let expired = as_key(&["whoami"], &reader);
+        expired.fails(4, "api key expired").fails(4, "hint: the API key in QHUB_TOKEN");
+        assert!(expired.stderr.contains("qhub keys create"), "{expired:#?}");
+        assert!(!expired.stderr.contains("qhub login"), "{expired:#?}");
+
+        // Revoked: refused at once. The key's visible prefix designates it.
+        let prefix = created["key"]["prefix"].as_str().unwrap();
+        assert!(qhub.run(&["keys", "revoke", prefix]).ok().contains(&key_id));
         as_key(&["whoami"], &secret).fails(4, "api key revoked");
         qhub.run(&["keys", "revoke", &key_id]).fails(3, "no such api key");
         as_key(&["whoami"], "qhk_00000000_notakey").fails(4, "invalid api key");

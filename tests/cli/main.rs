@@ -6,6 +6,7 @@
 mod accounts;
 mod d1;
 mod data;
+mod habits;
 mod harness;
 mod home;
 mod input;

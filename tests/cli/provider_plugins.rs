@@ -204,3 +204,37 @@ fn inspect_explains_mistakes_in_names_and_in_providers_toml() {
     )
     .fails(1, "elsewhere.toml: cannot read the provider configuration");
 }
+
+#[test]
+fn remove_takes_out_an_installed_plugin_and_refuses_embedded_ones() {
+    let qhub = Qhub::new();
+    install_test_http(&qhub);
+
+    // A provider still using it keeps it.
+    let providers = qhub.path("providers.toml");
+    std::fs::write(&providers, "[providers.local]\nplugin = \"test-http\"\n").unwrap();
+    qhub.run(&["plugins", "remove", "test-http"])
+        .fails(3, "used by the provider(s) local")
+        .fails(3, "hint: remove those providers from providers.toml first");
+    std::fs::remove_file(&providers).unwrap();
+
+    let out = qhub.run(&["plugins", "remove", "test-http", "--json"]);
+    assert_eq!(out.json()["removed"], "test-http");
+    for file in ["test-http.wasm", "test-http.plugin.toml"] {
+        assert!(!qhub.path("plugins").join(file).exists(), "{file}");
+    }
+    let list = qhub.run(&["plugins", "list", "--json"]).json();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"] != "test-http"),
+        "{list}"
+    );
+
+    qhub.run(&["plugins", "remove", "test-http"])
+        .fails(2, "no plugin named \"test-http\"");
+    qhub.run(&["plugins", "remove", "store-d1"])
+        .fails(3, "\"store-d1\" is embedded in qhub and cannot be removed")
+        .fails(3, "hint: only plugins installed with `qhub plugins install`");
+}

@@ -217,8 +217,18 @@ on_every_host! {
             .fails(4, "invalid token");
 
         // Sessions and passwords behave the same through the server.
+        // Another device (its own QHUB_HOME) logs in too; logging in again here
+        // replaces this device's session instead of adding one.
+        let laptop = Qhub::new();
+        laptop
+            .run_with(
+                &["login", "--email", "ada@example.com", "--password-stdin"],
+                Some(&format!("{PASSWORD}\n")),
+                &remote,
+            )
+            .ok();
+        let other = laptop.token();
         client.login("ada@example.com", PASSWORD).ok();
-        let other = client.token();
         client.login("ada@example.com", PASSWORD).ok();
         let listed = client.run(&["sessions", "list", "--json"]).json();
         assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
@@ -406,6 +416,34 @@ fn the_worker_runs_the_components_the_native_host_runs() {
         list
     };
     assert_eq!(sorted(&from_native), sorted(&from_worker));
+    // The core and its backend first, then every provider plugin the host carries.
+    let names: Vec<&str> = from_worker
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[..2], ["auth", "store-d1"], "{from_worker}");
+    let mut providers = names[2..].to_vec();
+    providers.sort_unstable();
+    assert_eq!(providers, ["oauth-github", "oauth-oidc"], "{from_worker}");
+
+    // `plugins list` with a server lists the server's plugins, and says so.
+    let remote = Qhub::new();
+    let listed = remote
+        .run(&["--server", &worker.url, "plugins", "list", "--json"])
+        .json();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{listed}");
+    for row in rows {
+        assert_eq!(row["source"], "server", "{row}");
+        assert_eq!(row["server"], worker.url.trim_end_matches('/'), "{row}");
+    }
+    let text = remote.run_with(&["plugins", "list"], None, &[("QHUB_SERVER", &worker.url)]);
+    let first = text.ok().lines().next().unwrap();
+    assert!(first.starts_with("plugins of the server at http://"), "{text:#?}");
+    assert!(!text.ok().contains("store-postgres"), "{text:#?}");
+
     let embedded = Qhub::new().run(&["plugins", "list", "--json"]).json();
     for plugin in sorted(&from_worker) {
         let name = plugin["name"].as_str().unwrap();

@@ -6,9 +6,11 @@ use crate::harness::{PASSWORD, Qhub, on_both_databases};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-/// The saved token, then a fresh login (a second device) whose token is saved.
+/// The saved token, then a fresh login from another device (one that does not
+/// hold the first token) whose token is saved.
 fn second_session(qhub: &Qhub) -> String {
     let first = qhub.token();
+    qhub.forget_login();
     qhub.login("ada@example.com", PASSWORD).ok();
     assert_ne!(qhub.token(), first);
     first
@@ -27,6 +29,40 @@ fn whoami_as(qhub: &Qhub, token: &str) -> crate::harness::Run {
 }
 
 on_both_databases! {
+    fn logging_in_again_replaces_this_devices_session(qhub) {
+        qhub.register("ada@example.com").ok();
+        let registered = qhub.token();
+        let mut previous = registered.clone();
+        for _ in 0..3 {
+            qhub.login("ada@example.com", PASSWORD).ok();
+            whoami_as(&qhub, &previous).fails(4, "session revoked");
+            previous = qhub.token();
+        }
+        let listed = sessions(&qhub);
+        assert_eq!(listed.len(), 1, "one session per device: {listed:?}");
+        assert_eq!(listed[0]["current"], true);
+
+        // Another account's login on this device leaves Ada's session alone (it
+        // is forgotten here, and `sessions list` elsewhere can end it).
+        qhub.run_with(
+            &["register", "--email", "bob@example.com", "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+            &[],
+        )
+        .ok();
+        whoami_as(&qhub, &previous).ok();
+    }
+
+    fn short_session_ids_are_accepted(qhub) {
+        qhub.register("ada@example.com").ok();
+        let other = second_session(&qhub);
+        let listed = sessions(&qhub);
+        let other_id = listed[1]["id"].as_str().unwrap();
+        qhub.run(&["sessions", "revoke", &other_id[..3]]).fails(2, "too short");
+        qhub.run(&["sessions", "revoke", &other_id[..8]]).ok();
+        whoami_as(&qhub, &other).fails(4, "session revoked");
+    }
+
     fn sessions_are_listed_per_device_and_revocable(qhub) {
         qhub.register("ada@example.com").ok();
         let other = second_session(&qhub);
@@ -51,7 +87,7 @@ on_both_databases! {
 
         // --others ends every session but this device's.
         let kept = second_session(&qhub);
-        qhub.login("ada@example.com", PASSWORD).ok();
+        second_session(&qhub);
         assert_eq!(qhub.run(&["sessions", "revoke", "--others", "--json"]).json()["revoked"], 2);
         whoami_as(&qhub, &kept).fails(4, "session revoked");
         assert_eq!(sessions(&qhub).len(), 1);

@@ -17,9 +17,10 @@ tasks:
   new-plugin oauth NAME [--path DIR]
                               scaffold an OAuth provider plugin crate at plugins/NAME
                               (a workspace member) or DIR (a standalone crate)
-  build-worker [--out DIR]    build the plugins, transpile the Worker's (auth, store-d1)
-                              with jco into DIR (default: target/worker), check they are
-                              the native host's components (sha256), report the bundle size
+  build-worker [--out DIR]    build the plugins, transpile the Worker's four (auth,
+                              store-d1, oauth-oidc, oauth-github) with jco into DIR
+                              (default: target/worker), check they are the native host's
+                              components (sha256), report the bundle size
   bench-worker                CPU time per login and per authenticated request of the
                               Worker (wrangler dev) against the native qhub serve";
 
@@ -58,4 +59,23 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask is inside the workspace")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The help names every plugin `build-worker` transpiles, so it cannot fall
+    /// behind the Worker's list again.
+    #[test]
+    fn build_worker_help_names_every_worker_plugin() {
+        let help = super::USAGE.replace(char::is_whitespace, " ");
+        let all = qhub_worker_build::PLUGINS
+            .iter()
+            .chain(qhub_worker_build::PROVIDER_PLUGINS);
+        for plugin in all {
+            assert!(help.contains(plugin), "build-worker's help lacks {plugin}");
+        }
+        let count = qhub_worker_build::PLUGINS.len() + qhub_worker_build::PROVIDER_PLUGINS.len();
+        assert!(help.contains("Worker's four"), "{count} plugins: update the help");
+        assert_eq!(count, 4);
+    }
 }

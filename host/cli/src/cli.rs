@@ -66,7 +66,7 @@ enum Command {
     /// Export or delete your account and all of its data.
     #[command(subcommand)]
     Account(account::Command),
-    /// List, inspect or install the WebAssembly plugins.
+    /// List, inspect, install or remove the WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins::Command),
     /// Serve the HTTP/JSON API (requires JWT_SECRET).
@@ -101,7 +101,7 @@ impl Cli {
             Command::Jobs(command) => command.run(&ctx).await,
             Command::Keys(command) => command.run(&ctx).await,
             Command::Account(command) => command.run(&ctx).await,
-            Command::Plugins(command) => command.run(&ctx),
+            Command::Plugins(command) => command.run(&ctx).await,
             Command::Serve(args) => args.run(&ctx).await,
             Command::Migrate(command) => command.run(&ctx).await,
         };

@@ -84,6 +84,12 @@ impl Context {
     /// Adds the hint that fits where the command went to an "unavailable" error
     /// that has none yet.
     pub fn explain(&self, mut err: CliError) -> CliError {
+        if err.code == Some(qhub_runtime::ErrorCode::Unauthenticated) {
+            if let Some(hint) = token_from_env_hint() {
+                err.hint = Some(hint);
+            }
+            return err;
+        }
         if err.exit != Exit::Unavailable || err.hint.is_some() {
             return err;
         }
@@ -106,14 +112,19 @@ impl Context {
         err
     }
 
+    /// The server of remote mode: `--server`/`QHUB_SERVER`, else the server the
+    /// saved token came from; `None` when commands run the plugins here.
+    pub fn remote_server(&self) -> CliResult<Option<String>> {
+        Ok(match &self.server {
+            Some(server) => Some(server.clone()),
+            None => self.home.load_config()?.server,
+        })
+    }
+
     /// Where account commands go: `--server`/`QHUB_SERVER`, else the server the
     /// saved token came from, else the plugins in this process.
     pub async fn backend(&self) -> CliResult<Backend> {
-        let server = match &self.server {
-            Some(server) => Some(server.clone()),
-            None => self.home.load_config()?.server,
-        };
-        if let Some(server) = server {
+        if let Some(server) = self.remote_server()? {
             return Ok(Backend::Remote(qhub_client::Client::new(
                 &server,
                 &backend::user_agent(),
@@ -174,6 +185,22 @@ impl Context {
         AccountService::new(runtime, core, backend, db, config)
             .map_err(|e| CliError::internal(e.to_string()))
     }
+}
+
+/// The hint for a refused token that came from `QHUB_TOKEN`, where `qhub login`
+/// would not help (the variable wins over the saved login): for an API key, make
+/// a new key; for a session token, drop the variable. `None` without `QHUB_TOKEN`.
+fn token_from_env_hint() -> Option<String> {
+    let token = std::env::var("QHUB_TOKEN").ok().filter(|t| !t.is_empty())?;
+    Some(if token.starts_with("qhk_") {
+        "the API key in QHUB_TOKEN no longer works; create a new one with `qhub keys create --name NAME \
+         [--expires-in 30d]` (from a logged-in session), put it in QHUB_TOKEN, and see `qhub keys list`"
+            .to_owned()
+    } else {
+        "the token in QHUB_TOKEN no longer works; unset QHUB_TOKEN to use your saved login, or set it to \
+         an API key from `qhub keys create`"
+            .to_owned()
+    })
 }
 
 fn load_embedded(runtime: &Runtime, name: &str) -> CliResult<LoadedPlugin> {

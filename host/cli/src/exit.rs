@@ -69,10 +69,13 @@ impl CliError {
     /// Prints the error on stderr (if stderr is gone, it is lost rather than a
     /// panic) and returns its exit code.
     pub fn report(&self) -> ExitCode {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "error: {}", self.message);
+        use crate::output::{ERROR, HINT};
+        // Styled on a terminal only: anstream strips the styles for a pipe or a
+        // file, and when NO_COLOR is set.
+        let mut stderr = anstream::stderr().lock();
+        let _ = writeln!(stderr, "{ERROR}error:{ERROR:#} {}", self.message);
         if let Some(hint) = &self.hint {
-            let _ = writeln!(stderr, "hint: {hint}");
+            let _ = writeln!(stderr, "{HINT}hint:{HINT:#} {hint}");
         }
         ExitCode::from(self.exit as u8)
     }

@@ -13,6 +13,7 @@ mod exit;
 mod home;
 mod oauth;
 mod password;
+mod short_id;
 
 use std::process::ExitCode;
 

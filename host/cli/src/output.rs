@@ -7,10 +7,15 @@
 //! away ends the command at once, quietly, with [`CLOSED_STDOUT`], as coreutils do
 //! (Rust ignores SIGPIPE, so the write fails with `BrokenPipe` instead of killing
 //! the process). Nothing is lost: commands save their state before they print.
+//!
+//! Colour: stdout and stderr go through `anstream`, which keeps the styles below on
+//! a terminal and strips them when the stream is a pipe or a file, or when
+//! `NO_COLOR` is set (`CLICOLOR_FORCE` forces them), as clap does for its help.
 
 use std::fmt;
 use std::io::{self, Write};
 
+use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use crate::exit::{CLOSED_STDOUT, Exit};
@@ -35,7 +40,7 @@ macro_rules! out {
 /// Writes and flushes `args` on stdout. If the reader has gone, exits quietly with
 /// [`CLOSED_STDOUT`]; on any other write error (a full disk), says so and exits 1.
 pub fn write_stdout(args: fmt::Arguments<'_>) {
-    let mut stdout = io::stdout().lock();
+    let mut stdout = anstream::stdout().lock();
     if let Err(err) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
         drop(stdout);
         stdout_failed(&err);
@@ -56,4 +61,47 @@ pub fn json<T: Serialize>(value: &T) {
         "{}",
         serde_json::to_string_pretty(value).expect("output types always serialise")
     );
+}
+
+/// How `error:` is shown on a terminal.
+pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+/// How `hint:` is shown on a terminal.
+pub const HINT: Style = AnsiColor::Cyan.on_default().bold();
+/// How a table's header line is shown on a terminal.
+pub const HEADER: Style = Style::new().bold();
+
+/// `text` styled as a table header (plain when stdout is not a terminal).
+pub fn header(text: &str) -> String {
+    format!("{HEADER}{text}{HEADER:#}")
+}
+
+/// `n` with its thousands grouped by commas, as the README writes quotas:
+/// `1000000` -> `1,000,000`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (100_000, "100,000"),
+            (1_000_000, "1,000,000"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ] {
+            assert_eq!(super::grouped(n), text);
+        }
+    }
 }

@@ -19,15 +19,31 @@ pub fn read(from_stdin: bool, confirm: Confirm) -> CliResult<String> {
         return Err(CliError::new(Exit::Usage, "no password given and no terminal to ask for one")
             .with_hint("pipe it in with --password-stdin, e.g. `printf '%s\\n' \"$PASS\" | qhub login --email E --password-stdin`"));
     }
-    let first = prompt("Password: ")?;
-    if let Confirm::Twice = confirm {
-        let second = prompt("Repeat password: ")?;
-        if first != second {
-            return Err(CliError::new(Exit::Usage, "the passwords did not match")
-                .with_hint("run the command again"));
+    match confirm {
+        Confirm::Once => prompt("Password: "),
+        Confirm::Twice => twice("Password: ", "Repeat password: "),
+    }
+}
+
+/// How many times a mistyped confirmation is asked again before giving up.
+const TRIES: usize = 3;
+
+/// A new password typed twice; a mismatch asks for both again (as `passwd` does),
+/// up to [`TRIES`] times, then fails.
+fn twice(first_prompt: &str, repeat_prompt: &str) -> CliResult<String> {
+    for attempt in 1..=TRIES {
+        let first = prompt(first_prompt)?;
+        if prompt(repeat_prompt)? == first {
+            return Ok(first);
+        }
+        if attempt < TRIES {
+            eprintln!("the passwords did not match; try again");
         }
     }
-    Ok(first)
+    Err(
+        CliError::new(Exit::Usage, format!("the passwords did not match {TRIES} times"))
+            .with_hint("run the command again, or pipe the password with --password-stdin"),
+    )
 }
 
 /// The current and the new password, for `passwd`: two prompts (the new one
@@ -51,13 +67,7 @@ pub fn read_change(from_stdin: bool) -> CliResult<(String, String)> {
         .with_hint("pipe the current and the new password, one per line, with --password-stdin"));
     }
     let current = prompt("Current password: ")?;
-    let new = prompt("New password: ")?;
-    if prompt("Repeat new password: ")? != new {
-        return Err(
-            CliError::new(Exit::Usage, "the new passwords did not match")
-                .with_hint("run the command again"),
-        );
-    }
+    let new = twice("New password: ", "Repeat new password: ")?;
     Ok((current, new))
 }
 

@@ -259,6 +259,11 @@ impl Client {
         self.exchange(request).await.map(drop)
     }
 
+    /// `GET /v1/plugins`: the plugins the server runs (name, version, world, sha256).
+    pub async fn plugins(&self) -> Result<Vec<qhub_api::PluginInfo>, ClientError> {
+        self.send(self.request(Method::GET, "v1/plugins")).await
+    }
+
     pub async fn list_oauth_providers(&self) -> Result<Vec<OAuthProvider>, ClientError> {
         self.send(self.request(Method::GET, "v1/oauth/providers"))
             .await

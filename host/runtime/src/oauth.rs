@@ -55,6 +55,8 @@ pub enum DevicePoll {
 pub struct OAuthFlows {
     accounts: AccountService,
     providers: BTreeMap<String, ProviderService>,
+    /// The provider plugins the host can run, for `GET /v1/plugins`.
+    provider_plugins: Vec<crate::Manifest>,
 }
 
 impl std::fmt::Debug for OAuthFlows {
@@ -70,7 +72,24 @@ impl OAuthFlows {
         OAuthFlows {
             accounts,
             providers,
+            provider_plugins: Vec::new(),
         }
+    }
+
+    /// Declares the OAuth provider plugins the host carries (whether or not a
+    /// provider uses them yet), so `GET /v1/plugins` lists them after the core and
+    /// its backend, as the Worker lists the ones it bundles.
+    pub fn with_provider_plugins(mut self, manifests: Vec<crate::Manifest>) -> Self {
+        self.provider_plugins = manifests;
+        self
+    }
+
+    /// What `GET /v1/plugins` lists: the core, its backend, then the provider
+    /// plugins given to [`Self::with_provider_plugins`].
+    pub fn plugins(&self) -> Vec<&crate::Manifest> {
+        let mut plugins = self.accounts.plugins().to_vec();
+        plugins.extend(self.provider_plugins.iter());
+        plugins
     }
 
     /// The account service the flows sign in to.

@@ -84,9 +84,9 @@ async fn openapi() -> impl IntoResponse {
 
 /// What this server runs, so an operator can check that two hosts (this server and
 /// the Worker, say) run the very same component files.
-async fn plugins(State(accounts): State<AccountService>) -> Json<Vec<PluginInfo>> {
+async fn plugins(State(oauth): State<OAuthFlows>) -> Json<Vec<PluginInfo>> {
     Json(
-        accounts
+        oauth
             .plugins()
             .into_iter()
             .map(PluginInfo::from)

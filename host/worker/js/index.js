@@ -5,7 +5,7 @@
 // into account-core calls and back; every rule lives in the components.
 
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
-import { PLUGINS, OPENAPI } from './plugins.js';
+import { PLUGINS, PROVIDER_PLUGINS, OPENAPI } from './plugins.js';
 import { oauthFlows } from './oauth.js';
 import { sqlImport } from './d1.js';
 import { match } from './routes.js';
@@ -145,7 +145,9 @@ function context(request, url, params, env) {
     },
     openapi: OPENAPI,
     oauth: oauthFlows(env, instantiate),
-    plugins: Object.values(PLUGINS).map((p) => ({
+    // Every plugin this Worker carries: the core and its backend, then the OAuth
+    // provider plugins it can run for QHUB_PROVIDERS, as `qhub serve` lists its own.
+    plugins: [...Object.values(PLUGINS), ...Object.values(PROVIDER_PLUGINS)].map((p) => ({
       name: p.manifest.name,
       version: p.manifest.version,
       world: p.manifest.world,

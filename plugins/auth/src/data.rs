@@ -36,6 +36,7 @@ const LIST_JOBS_LIMIT: u32 = 100;
 /// How many jobs an export contains (the newest).
 const EXPORT_JOBS_LIMIT: u32 = 1_000;
 const DAY: Millis = 86_400_000;
+const SECOND_MS: Millis = 1_000;
 
 /// The monthly limits the core applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +301,17 @@ pub fn period(now: Millis) -> String {
     format!("{year:04}-{month:02}")
 }
 
+/// `ms` since the Unix epoch as an RFC 3339 UTC timestamp to the second
+/// (`2023-11-14T22:13:20Z`), the form every API answer and the CLI use; an
+/// instant before 1970 (never stored) reads as the epoch, as in the hosts.
+pub fn rfc3339(ms: Millis) -> String {
+    let seconds = ms.max(0).div_euclid(SECOND_MS);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let of_day = seconds.rem_euclid(86_400);
+    let (hour, minute, second) = (of_day / 3_600, of_day / 60 % 60, of_day % 60);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
 /// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
 ///
 /// Howard Hinnant's `civil_from_days`: counting in 400-year eras that start on
@@ -429,8 +441,8 @@ fn user_json(user: &User) -> Value {
         "id": user.id,
         "email": user.email,
         "display_name": user.display_name,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
+        "created_at": rfc3339(user.created_at),
+        "updated_at": rfc3339(user.updated_at),
     })
 }
 
@@ -439,9 +451,9 @@ fn session_json(session: &Session) -> Value {
         "id": session.id,
         "user_agent": session.user_agent,
         "ip": session.ip,
-        "created_at": session.created_at,
-        "last_seen_at": session.last_seen_at,
-        "expires_at": session.expires_at,
+        "created_at": rfc3339(session.created_at),
+        "last_seen_at": rfc3339(session.last_seen_at),
+        "expires_at": rfc3339(session.expires_at),
     })
 }
 
@@ -451,7 +463,7 @@ fn connection_json(connection: &OAuthConnection) -> Value {
         "provider": connection.provider,
         "subject": connection.subject,
         "email": connection.email,
-        "created_at": connection.created_at,
+        "created_at": rfc3339(connection.created_at),
     })
 }
 
@@ -462,10 +474,10 @@ fn key_json(key: &ApiKey) -> Value {
         "name": key.name,
         "prefix": key.prefix,
         "scopes": key.scopes,
-        "created_at": key.created_at,
-        "expires_at": key.expires_at,
-        "last_used_at": key.last_used_at,
-        "revoked_at": key.revoked_at,
+        "created_at": rfc3339(key.created_at),
+        "expires_at": key.expires_at.map(rfc3339),
+        "last_used_at": key.last_used_at.map(rfc3339),
+        "revoked_at": key.revoked_at.map(rfc3339),
     })
 }
 
@@ -478,8 +490,8 @@ fn job_json(job: Job) -> Value {
         "source": job.source,
         "result": job.result.map(json_or_text),
         "error": job.error,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
+        "created_at": rfc3339(job.created_at),
+        "updated_at": rfc3339(job.updated_at),
     })
 }
 

@@ -234,6 +234,17 @@ fn job_requests() {
 }
 
 #[test]
+fn timestamps_are_rfc3339_utc_seconds() {
+    let check = |at: Millis, expected: &str| assert_eq!(rfc3339(at), expected, "{at}");
+    check(0, "1970-01-01T00:00:00Z");
+    // The same text as the hosts' `qhub_api::timestamp` for the same instant.
+    check(1_700_000_000_000, "2023-11-14T22:13:20Z");
+    check(1_709_251_199_999, "2024-02-29T23:59:59Z");
+    check(NOW + 3_723_000, "2026-11-26T01:02:03Z");
+    check(-1, "1970-01-01T00:00:00Z");
+}
+
+#[test]
 fn periods_are_utc_calendar_months() {
     fn check(at: Millis, expected: &str) {
         assert_eq!(period(at), expected, "{at}");
@@ -503,7 +514,12 @@ fn export_has_everything_but_hashes() {
     let export: Value = serde_json::from_str(&text).expect("export is JSON");
     assert_eq!(export["user"]["id"], json!(ada.user.id));
     assert_eq!(export["user"]["email"], json!("ada@example.com"));
-    assert_eq!(export["user"]["created_at"], json!(NOW));
+    // Timestamps read as everywhere else in QHub: RFC 3339, UTC, to the second.
+    assert_eq!(export["user"]["created_at"], json!("2026-11-26T00:00:00Z"));
+    assert_eq!(export["sessions"][0]["expires_at"], json!("2026-12-26T00:00:00Z"));
+    assert_eq!(export["api_keys"][0]["created_at"], json!("2026-11-26T00:00:00Z"));
+    assert_eq!(export["api_keys"][0]["expires_at"], json!(null));
+    assert_eq!(export["jobs"][0]["updated_at"], json!("2026-11-26T00:00:00Z"));
     assert_eq!(export["sessions"][0]["id"], json!(ada.session_id));
     assert_eq!(export["oauth_connections"][0]["provider"], json!("github"));
     assert_eq!(export["api_keys"][0]["prefix"], json!("qh_abc"));

@@ -26,8 +26,16 @@ const SECRET_CHARS: usize = 43;
 const SECRET_BYTES: usize = 32;
 const MAX_NAME_CHARS: usize = 64;
 const SECOND: Millis = 1_000;
-/// Keys expire 1 second to 366 days after creation, or never.
+/// The shortest lifetime a key may have: one minute. A key is made to be copied
+/// into a script or a CI secret and then used; one that dies within seconds can
+/// only be a mistake (`--expires-in 30` once meant 30 seconds to someone who meant
+/// 30 days), and refusing it says so instead of handing out a dead key.
+pub const MIN_EXPIRES_IN_SECONDS: u64 = 60;
+/// The longest lifetime: 366 days, so every expiring key is rotated at least
+/// yearly (a key that should never expire leaves the lifetime out).
 pub const MAX_EXPIRES_IN_SECONDS: u64 = 366 * 86_400;
+/// The refusal of a lifetime outside the bounds above.
+const EXPIRY_BOUNDS: &str = "keys expire after 1 minute to 366 days (60 to 31622400 seconds)";
 
 /// What a credential may do. The order is the alphabetical order of the names, so
 /// sorted scopes read the same as sorted strings.
@@ -186,12 +194,11 @@ pub fn key_name(raw: &str) -> Result<String, Error> {
     Ok(name.to_owned())
 }
 
-/// When a key created at `now` that lasts `seconds` expires.
+/// When a key created at `now` that lasts `seconds` expires; `invalid-input`
+/// unless `seconds` is within [`MIN_EXPIRES_IN_SECONDS`]..=[`MAX_EXPIRES_IN_SECONDS`].
 pub fn expires_at(seconds: u64, now: Millis) -> Result<Millis, Error> {
-    if !(1..=MAX_EXPIRES_IN_SECONDS).contains(&seconds) {
-        return Err(Error::InvalidInput(
-            "keys expire after 1 second to 366 days",
-        ));
+    if !(MIN_EXPIRES_IN_SECONDS..=MAX_EXPIRES_IN_SECONDS).contains(&seconds) {
+        return Err(Error::InvalidInput(EXPIRY_BOUNDS));
     }
     // Bounded above, so the conversion cannot fail.
     let lifetime = Millis::try_from(seconds).unwrap_or(Millis::MAX);

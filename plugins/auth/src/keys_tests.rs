@@ -178,10 +178,11 @@ fn key_names() {
 
 #[test]
 fn expiry_bounds() {
-    let message = "keys expire after 1 second to 366 days";
-    assert_eq!(expires_at(1, NOW), Ok(NOW + SECOND));
+    let message = "keys expire after 1 minute to 366 days (60 to 31622400 seconds)";
+    assert_eq!(expires_at(60, NOW), Ok(NOW + 60 * SECOND));
     assert_eq!(expires_at(366 * 86_400, NOW), Ok(NOW + 366 * DAY));
-    for seconds in [0, 366 * 86_400 + 1, u64::MAX] {
+    // 30 seconds is what `--expires-in 30` used to make: refused, not a dead key.
+    for seconds in [0, 1, 30, 59, 366 * 86_400 + 1, u64::MAX] {
         let (error, text) = failure(expires_at(seconds, NOW));
         assert_eq!(error, Error::InvalidInput(message), "{seconds}");
         assert_eq!(text, message);
@@ -262,7 +263,7 @@ fn create_refuses_bad_input_without_writing() {
             "ci",
             None,
             Some(0),
-            "keys expire after 1 second to 366 days",
+            "keys expire after 1 minute to 366 days (60 to 31622400 seconds)",
         ),
     ];
     for (name, scopes, expires_in, message) in cases {
@@ -488,7 +489,7 @@ fn a_key_cannot_do_what_only_a_session_may() {
 fn list_and_revoke_keys() {
     let accounts = accounts();
     let signed_in = register(&accounts);
-    let first = create(&accounts, &signed_in, &[], Some(1));
+    let first = create(&accounts, &signed_in, &[], Some(60));
     let second = accounts
         .create_api_key(&signed_in.token, "second", None, None, NOW + SECOND)
         .expect("created");

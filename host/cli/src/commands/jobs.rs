@@ -1,18 +1,21 @@
 //! `qhub jobs submit|list|show|cancel`: quantum jobs and their history.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use qhub_api::{Job, JobRequest};
 
+use crate::backend::Backend;
 use crate::context::Context;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::output;
+use crate::short_id::{self, Candidate};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Queue an OpenQASM program; it counts against the monthly quota.
     Submit {
-        /// The OpenQASM 2 or 3 source file.
+        /// The OpenQASM 2 or 3 source file, or `-` to read the program from stdin.
         file: PathBuf,
         /// How many times to run the circuit.
         #[arg(long, default_value_t = 1024)]
@@ -27,9 +30,11 @@ pub enum Command {
         #[arg(long)]
         status: Option<String>,
     },
-    /// Show one job, its source and result.
+    /// Show one job, its source and result. ID may be a unique start of the id
+    /// (4 characters or more).
     Show { id: String },
-    /// Cancel a queued or running job.
+    /// Cancel a queued or running job. ID may be a unique start of the id (4
+    /// characters or more).
     Cancel { id: String },
 }
 
@@ -42,12 +47,7 @@ impl Command {
                 shots,
                 backend,
             } => {
-                let source = std::fs::read_to_string(&file).map_err(|e| {
-                    CliError::new(Exit::Usage, format!("cannot read {}: {e}", file.display()))
-                        .with_hint(
-                            "pass the path of an OpenQASM file, e.g. `qhub jobs submit bell.qasm`",
-                        )
-                })?;
+                let source = read_source(&file)?;
                 let request = JobRequest {
                     source,
                     shots,
@@ -64,11 +64,11 @@ impl Command {
                     outln!("no jobs");
                 } else {
                     outln!(
-                        "{:<36}  {:<9}  {:>7}  {:<12}  CREATED",
-                        "ID",
-                        "STATUS",
-                        "SHOTS",
-                        "BACKEND"
+                        "{}",
+                        output::header(&format!(
+                            "{:<36}  {:<9}  {:>7}  {:<12}  CREATED",
+                            "ID", "STATUS", "SHOTS", "BACKEND"
+                        ))
                     );
                     for j in jobs {
                         outln!(
@@ -83,19 +83,54 @@ impl Command {
                 }
             }
             Command::Show { id } => {
-                let job = ctx.backend().await?.get_job(&token, &id).await?;
+                let backend = ctx.backend().await?;
+                let id = resolve(&backend, &token, &id).await?;
+                let job = backend.get_job(&token, &id).await?;
                 show(ctx, &job, "job");
                 if !ctx.json {
                     outln!("source:\n{}", job.source.trim_end());
                 }
             }
             Command::Cancel { id } => {
-                let job = ctx.backend().await?.cancel_job(&token, &id).await?;
+                let backend = ctx.backend().await?;
+                let id = resolve(&backend, &token, &id).await?;
+                let job = backend.cancel_job(&token, &id).await?;
                 show(ctx, &job, "cancelled job");
             }
         }
         Ok(())
     }
+}
+
+/// The program to submit: the file's text, or stdin's for `-` (as `cat -` reads).
+fn read_source(file: &Path) -> CliResult<String> {
+    if file == Path::new("-") {
+        let mut source = String::new();
+        std::io::stdin()
+            .read_to_string(&mut source)
+            .map_err(|e| CliError::new(Exit::Usage, format!("cannot read the program from stdin: {e}")))?;
+        return Ok(source);
+    }
+    std::fs::read_to_string(file).map_err(|e| {
+        CliError::new(Exit::Usage, format!("cannot read {}: {e}", file.display())).with_hint(
+            "pass the path of an OpenQASM file, e.g. `qhub jobs submit bell.qasm`, or `-` for stdin",
+        )
+    })
+}
+
+/// The job a full id or a unique start of one designates, among the newest jobs
+/// `jobs list` shows (see `short_id`).
+async fn resolve(backend: &Backend, token: &str, given: &str) -> CliResult<String> {
+    let jobs = backend.list_jobs(token, None).await?;
+    let candidates: Vec<Candidate> = jobs
+        .into_iter()
+        .map(|j| Candidate {
+            id: j.id,
+            alias: None,
+            label: format!("{} {}", j.status, j.created_at),
+        })
+        .collect();
+    short_id::resolve("job", given, &candidates)
 }
 
 fn show(ctx: &Context, job: &Job, what: &str) {

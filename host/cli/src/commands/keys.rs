@@ -1,11 +1,17 @@
 //! `qhub keys create|list|revoke`: API keys, bearer credentials limited to scopes.
 
+use std::time::{Duration, SystemTime};
+
 use qhub_api::CreateApiKey;
 use serde_json::json;
 
 use crate::context::Context;
-use crate::exit::CliResult;
+use crate::exit::{CliError, CliResult, Exit};
 use crate::output;
+use crate::short_id::{self, Candidate};
+
+/// Examples of `--expires-in`, for its help and its errors.
+const DURATION_EXAMPLES: &str = "30d, 12h, 90m or 2w";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -18,36 +24,63 @@ pub enum Command {
         /// prefs:read, prefs:write. Default: all of them.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
-        /// Lifetime: a number with a unit, s, m, h or d (e.g. 30d). Default: no expiry.
-        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-        expires_in: Option<u64>,
+        /// Lifetime: a number with a unit (e.g. 30d, 12h, 90m, 2w; 1 minute to 366
+        /// days). Default: no expiry.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
     },
-    /// List the keys (never their secrets).
+    /// List the keys (never their secrets), with their expiry; expired keys are
+    /// marked.
     List,
-    /// Revoke a key at once.
+    /// Revoke a key at once: its id, a unique start of it (4 characters or more),
+    /// or its visible prefix (qhk_...).
     Revoke { id: String },
 }
 
-/// `30d` -> seconds. Units: s, m, h, d; a bare number is seconds.
-fn parse_duration(text: &str) -> Result<u64, String> {
+/// `30d` -> seconds. A unit is required (`s`, `m`, `h`, `d`, `w`, ..., as
+/// humantime reads them, combinable: `1h30m`): a bare `30` once made a key that
+/// lived 30 seconds for someone who meant 30 days. The bounds (1 minute to 366
+/// days) are the account core's, so every host refuses alike.
+fn parse_duration(text: &str) -> CliResult<u64> {
     let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
+    let usage = |message: String| {
+        CliError::new(Exit::Usage, message).with_hint(format!(
+            "give a number with a unit, e.g. --expires-in {DURATION_EXAMPLES}"
+        ))
     };
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("unknown unit {unit:?}: use s, m, h or d, e.g. 30d")),
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        return Err(usage(format!("--expires-in {text} has no unit")));
+    }
+    humantime::parse_duration(text)
+        .map(|duration| duration.as_secs())
+        .map_err(|e| usage(format!("--expires-in {text:?} is not a duration: {e}")))
+}
+
+/// How `keys list` shows an expiry: `never`, or the RFC 3339 time followed by
+/// `(expired)` once it has passed (as the core judges it: at the instant itself).
+fn expiry(expires_at: Option<&str>, now: SystemTime) -> String {
+    let Some(at) = expires_at else {
+        return "never".to_owned();
     };
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30d"))?;
-    number
-        .checked_mul(scale)
-        .ok_or_else(|| "that duration is too long".to_owned())
+    match humantime::parse_rfc3339(at) {
+        Ok(time) if time <= now => format!("{at} (expired)"),
+        Ok(time) => {
+            let left = time.duration_since(now).unwrap_or_default();
+            format!("{at} (in {})", roughly(left))
+        }
+        Err(_) => at.to_owned(),
+    }
+}
+
+/// A duration in its largest whole unit: `29d`, `5h`, `12m`, `40s`.
+fn roughly(left: Duration) -> String {
+    let seconds = left.as_secs();
+    match seconds {
+        86_400.. => format!("{}d", seconds / 86_400),
+        3_600.. => format!("{}h", seconds / 3_600),
+        60.. => format!("{}m", seconds / 60),
+        _ => format!("{seconds}s"),
+    }
 }
 
 impl Command {
@@ -60,6 +93,7 @@ impl Command {
                 scopes,
                 expires_in,
             } => {
+                let expires_in = expires_in.as_deref().map(parse_duration).transpose()?;
                 let request = CreateApiKey {
                     name,
                     // No --scope leaves the field out: the core's default.
@@ -89,19 +123,21 @@ impl Command {
                     outln!("no API keys");
                 } else {
                     outln!(
-                        "{:<36}  {:<13}  {:<16}  {:<20}  SCOPES",
-                        "ID",
-                        "PREFIX",
-                        "NAME",
-                        "LAST USED"
+                        "{}",
+                        output::header(&format!(
+                            "{:<36}  {:<13}  {:<16}  {:<32}  {:<20}  SCOPES",
+                            "ID", "PREFIX", "NAME", "EXPIRES", "LAST USED"
+                        ))
                     );
+                    let now = SystemTime::now();
                     for k in keys {
                         let used = k.last_used_at.as_deref().unwrap_or("never");
                         outln!(
-                            "{:<36}  {:<13}  {:<16}  {:<20}  {}",
+                            "{:<36}  {:<13}  {:<16}  {:<32}  {:<20}  {}",
                             k.id,
                             k.prefix,
                             k.name,
+                            expiry(k.expires_at.as_deref(), now),
                             used,
                             k.scopes.join(",")
                         );
@@ -109,6 +145,16 @@ impl Command {
                 }
             }
             Command::Revoke { id } => {
+                let keys = backend.list_api_keys(&token).await?;
+                let candidates: Vec<Candidate> = keys
+                    .into_iter()
+                    .map(|k| Candidate {
+                        id: k.id,
+                        alias: Some(k.prefix),
+                        label: k.name,
+                    })
+                    .collect();
+                let id = short_id::resolve("key", &id, &candidates)?;
                 backend.revoke_api_key(&token, &id).await?;
                 if ctx.json {
                     output::json(&json!({ "revoked": id }));
@@ -123,20 +169,54 @@ impl Command {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::*;
 
     #[test]
-    fn durations_parse_with_units() {
-        let check = |text: &str, expected: Result<u64, ()>| {
-            assert_eq!(parse_duration(text).map_err(|_| ()), expected, "{text}");
+    fn durations_need_a_unit() {
+        let check = |text: &str, expected: Result<u64, &str>| {
+            match (parse_duration(text), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{text}"),
+                (Err(err), Err(needle)) => {
+                    assert_eq!(err.exit, Exit::Usage, "{text}");
+                    assert!(err.message.contains(needle), "{text}: {}", err.message);
+                    assert!(err.hint.as_deref().is_some_and(|h| h.contains("30d")), "{text}");
+                }
+                (got, want) => panic!("{text}: got {got:?}, expected {want:?}"),
+            }
         };
         check("30d", Ok(30 * 86_400));
         check("12h", Ok(12 * 3_600));
         check("90m", Ok(5_400));
+        check("2w", Ok(14 * 86_400));
+        check("1h30m", Ok(5_400));
+        // Below the core's minimum, but a duration: the core refuses it.
         check("45s", Ok(45));
-        check("3600", Ok(3_600));
-        check("2w", Err(()));
-        check("d", Err(()));
-        check("", Err(()));
+        check("30", Err("has no unit"));
+        check("3600", Err("has no unit"));
+        check("2x", Err("is not a duration"));
+        check("d", Err("is not a duration"));
+        check("", Err("is not a duration"));
+    }
+
+    #[test]
+    fn expiry_is_marked() {
+        let now = humantime::parse_rfc3339("2026-11-26T00:00:00Z").unwrap();
+        assert_eq!(expiry(None, now), "never");
+        assert_eq!(
+            expiry(Some("2026-11-25T23:00:00Z"), now),
+            "2026-11-25T23:00:00Z (expired)"
+        );
+        assert_eq!(
+            expiry(Some("2026-11-26T00:00:00Z"), now),
+            "2026-11-26T00:00:00Z (expired)"
+        );
+        assert_eq!(
+            expiry(Some("2026-12-26T00:00:00Z"), now),
+            "2026-12-26T00:00:00Z (in 30d)"
+        );
+        assert_eq!(
+            expiry(Some("2026-11-26T05:30:00Z"), now),
+            "2026-11-26T05:30:00Z (in 5h)"
+        );
     }
 }

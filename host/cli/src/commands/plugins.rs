@@ -1,5 +1,6 @@
 //! `qhub plugins`: what plugins this qhub runs (embedded in the binary or installed
-//! in `QHUB_HOME/plugins`), what each may reach, and installing new ones.
+//! in `QHUB_HOME/plugins`, or run by a server), what each may reach, and
+//! installing and removing plugins.
 //!
 //! The catalogue functions here ([`catalog`], [`find`], [`load`], [`providers`],
 //! [`provider_service`]) are also what other commands use to resolve a plugin or a
@@ -27,7 +28,8 @@ const INSTALLABLE_WORLDS: &[&str] = &["oauth-provider-plugin", "store-backend"];
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// List the plugins, embedded and installed: name, version, WIT world, source
-    /// and sha256.
+    /// and sha256. In remote mode (--server, QHUB_SERVER, or logged in to a
+    /// server), the plugins that server runs, from its GET /v1/plugins.
     List,
     /// Show one plugin: its manifest, the hosts it requests, and the hosts granted
     /// to it by the providers in providers.toml that use it.
@@ -40,6 +42,15 @@ pub enum Command {
     /// store-backend); it is compiled once into the cache. The names of the plugins
     /// embedded in qhub are reserved.
     Install(InstallArgs),
+    /// Remove a plugin installed into QHUB_HOME/plugins (embedded plugins are part
+    /// of qhub and cannot be removed).
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// The installed plugin's name, as `qhub plugins list` shows it.
+    name: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,11 +70,15 @@ pub struct InstallArgs {
 }
 
 impl Command {
-    pub fn run(self, ctx: &Context) -> CliResult {
+    pub async fn run(self, ctx: &Context) -> CliResult {
         match self {
-            Command::List => list(ctx),
+            Command::List => match ctx.remote_server()? {
+                Some(server) => list_remote(ctx, &server).await,
+                None => list(ctx),
+            },
             Command::Inspect(args) => inspect(ctx, &args.name),
             Command::Install(args) => install(ctx, &args.path, args.force),
+            Command::Remove(args) => remove(ctx, &args.name),
         }
     }
 }
@@ -76,6 +91,18 @@ pub enum Source {
     Embedded,
     /// Installed with `qhub plugins install` into `QHUB_HOME/plugins`.
     Installed,
+    /// Run by the server `plugins list` asked (remote mode).
+    Server,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Embedded => "embedded",
+            Source::Installed => "installed",
+            Source::Server => "server",
+        }
+    }
 }
 
 /// A plugin qhub knows, not yet loaded.
@@ -174,6 +201,17 @@ fn installed(home: &Home) -> CliResult<Vec<Entry>> {
     }
     entries.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
     Ok(entries)
+}
+
+/// The manifests of the OAuth provider plugins this qhub can run (embedded, then
+/// installed), which `qhub serve` lists at `GET /v1/plugins`.
+pub fn provider_plugins(home: &Home) -> CliResult<Vec<Manifest>> {
+    let world = "oauth-provider-plugin@";
+    Ok(catalog(home)?
+        .into_iter()
+        .filter(|e| e.manifest.world.contains(&format!("/{world}")))
+        .map(|e| e.manifest)
+        .collect())
 }
 
 /// The plugin called `name`, or a usage error suggesting the nearest name.
@@ -281,6 +319,9 @@ struct PluginJson {
     sha256: String,
     hosts: Vec<String>,
     source: Source,
+    /// The server's URL, for source `server` (remote mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<String>,
 }
 
 impl From<&Entry> for PluginJson {
@@ -293,6 +334,7 @@ impl From<&Entry> for PluginJson {
             sha256: m.sha256.clone(),
             hosts: m.hosts.clone(),
             source: entry.source,
+            server: None,
         }
     }
 }
@@ -304,26 +346,105 @@ fn list(ctx: &Context) -> CliResult {
         output::json(&rows);
         return Ok(());
     }
+    let rows: Vec<PluginJson> = entries.iter().map(PluginJson::from).collect();
+    print_table(&rows);
+    Ok(())
+}
+
+/// `plugins list` in remote mode: what the server answers at `GET /v1/plugins`,
+/// each row with source `server` and the server's URL (a header line in text).
+async fn list_remote(ctx: &Context, server: &str) -> CliResult {
+    let client = qhub_client::Client::new(server, &crate::backend::user_agent())?;
+    let server = client.base().trim_end_matches('/').to_owned();
+    let rows: Vec<PluginJson> = client
+        .plugins()
+        .await?
+        .into_iter()
+        .map(|p| PluginJson {
+            name: p.name,
+            version: p.version,
+            world: p.world,
+            sha256: p.sha256,
+            hosts: Vec::new(),
+            source: Source::Server,
+            server: Some(server.clone()),
+        })
+        .collect();
+    if ctx.json {
+        output::json(&rows);
+        return Ok(());
+    }
+    outln!("plugins of the server at {server} (GET /v1/plugins):");
+    print_table(&rows);
+    Ok(())
+}
+
+fn print_table(rows: &[PluginJson]) {
     outln!(
-        "{:<16} {:<8} {:<40} {:<9} SHA256",
-        "NAME",
-        "VERSION",
-        "WORLD",
-        "SOURCE"
+        "{}",
+        output::header(&format!(
+            "{:<16} {:<8} {:<40} {:<9} SHA256",
+            "NAME", "VERSION", "WORLD", "SOURCE"
+        ))
     );
-    for entry in entries {
-        let m = &entry.manifest;
-        let source = match entry.source {
-            Source::Embedded => "embedded",
-            Source::Installed => "installed",
-        };
+    for p in rows {
         outln!(
             "{:<16} {:<8} {:<40} {:<9} {}",
-            m.name,
-            m.version,
-            m.world,
-            source,
-            m.sha256
+            p.name,
+            p.version,
+            p.world,
+            p.source.as_str(),
+            p.sha256
+        );
+    }
+}
+
+/// Removes an installed plugin: its manifest first, so that a removal cut short
+/// never leaves a manifest vouching for a missing component. Refuses an embedded
+/// name, and a plugin a provider of providers.toml still uses.
+fn remove(ctx: &Context, name: &str) -> CliResult {
+    let entry = find(&ctx.home, name)?;
+    if entry.source == Source::Embedded {
+        return Err(CliError::new(
+            Exit::Refused,
+            format!("{name:?} is embedded in qhub and cannot be removed"),
+        )
+        .with_hint("only plugins installed with `qhub plugins install` can be removed; `qhub plugins list` shows the source of each"));
+    }
+    let config = ctx.home.load_providers()?;
+    let users: Vec<String> = config.using(name).map(|p| p.name.clone()).collect();
+    if !users.is_empty() {
+        return Err(CliError::new(
+            Exit::Refused,
+            format!(
+                "plugin {name:?} is used by the provider(s) {} of providers.toml",
+                users.join(", ")
+            ),
+        )
+        .with_hint("remove those providers from providers.toml first, then remove the plugin"));
+    }
+    let dir = ctx.home.plugins_dir();
+    for file in [format!("{name}.plugin.toml"), format!("{name}.wasm")] {
+        let path = dir.join(file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(CliError::internal(format!(
+                    "cannot remove {}: {err}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if ctx.json {
+        output::json(&serde_json::json!({ "removed": name }));
+    } else {
+        outln!(
+            "removed plugin {} {} from {}",
+            name,
+            entry.manifest.version,
+            dir.display()
         );
     }
     Ok(())

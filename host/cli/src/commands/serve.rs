@@ -107,7 +107,9 @@ impl Args {
             let names: Vec<&str> = providers.keys().map(String::as_str).collect();
             eprintln!("qhub serve: OAuth providers: {}", names.join(", "));
         }
-        let router = qhub_server::router(qhub_runtime::OAuthFlows::new(service, providers));
+        let flows = qhub_runtime::OAuthFlows::new(service, providers)
+            .with_provider_plugins(super::plugins::provider_plugins(&ctx.home)?);
+        let router = qhub_server::router(flows);
         qhub_server::serve(listener, router, qhub_server::shutdown_signal())
             .await
             .map_err(|e| CliError::internal(format!("the server failed: {e}")))?;

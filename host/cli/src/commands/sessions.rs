@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::context::Context;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::output;
+use crate::short_id::{self, Candidate};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -16,7 +17,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct RevokeArgs {
-    /// The session to revoke (see `qhub sessions list`).
+    /// The session to revoke (see `qhub sessions list`): its id or a unique start
+    /// of it (4 characters or more).
     #[arg(conflicts_with = "others")]
     id: Option<String>,
     /// Revoke every session except this device's.
@@ -36,10 +38,11 @@ impl Command {
                     return Ok(());
                 }
                 outln!(
-                    "  {:<36}  {:<20}  {:<20}  DEVICE",
-                    "ID",
-                    "CREATED",
-                    "LAST SEEN"
+                    "{}",
+                    output::header(&format!(
+                        "  {:<36}  {:<20}  {:<20}  DEVICE",
+                        "ID", "CREATED", "LAST SEEN"
+                    ))
                 );
                 for s in sessions {
                     let mark = if s.current { '*' } else { ' ' };
@@ -67,6 +70,17 @@ impl Command {
                 Ok(())
             }
             Command::Revoke(RevokeArgs { id: Some(id), .. }) => {
+                let candidates: Vec<Candidate> = backend
+                    .list_sessions(&token)
+                    .await?
+                    .into_iter()
+                    .map(|s| Candidate {
+                        id: s.id,
+                        alias: None,
+                        label: s.user_agent.unwrap_or_else(|| "-".into()),
+                    })
+                    .collect();
+                let id = short_id::resolve("session", &id, &candidates)?;
                 backend.revoke_session(&token, &id).await?;
                 if ctx.json {
                     output::json(&json!({ "revoked": 1 }));

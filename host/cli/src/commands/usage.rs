@@ -15,18 +15,21 @@ impl Args {
             output::json(&usage);
             return Ok(());
         }
+        // Text groups thousands (1,000,000) as the README writes quotas; JSON keeps
+        // plain numbers.
+        let (jobs_used, jobs_limit) = (u64::from(usage.jobs_used), u64::from(usage.jobs_limit));
         outln!("period {} (UTC month)", usage.period);
         outln!(
-            "jobs:  {:>10} used of {:>10}, {:>10} remaining",
-            usage.jobs_used,
-            usage.jobs_limit,
-            usage.jobs_limit.saturating_sub(usage.jobs_used)
+            "jobs:  {:>13} used of {:>13}, {:>13} remaining",
+            output::grouped(jobs_used),
+            output::grouped(jobs_limit),
+            output::grouped(jobs_limit.saturating_sub(jobs_used))
         );
         outln!(
-            "shots: {:>10} used of {:>10}, {:>10} remaining",
-            usage.shots_used,
-            usage.shots_limit,
-            usage.shots_limit.saturating_sub(usage.shots_used)
+            "shots: {:>13} used of {:>13}, {:>13} remaining",
+            output::grouped(usage.shots_used),
+            output::grouped(usage.shots_limit),
+            output::grouped(usage.shots_limit.saturating_sub(usage.shots_used))
         );
         Ok(())
     }
