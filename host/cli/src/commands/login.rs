@@ -40,14 +40,14 @@ pub struct Args {
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         if let Some(provider) = &self.provider {
-            let (backend, flows) = oauth::flows(ctx, provider).await?;
+            let (_backend, flows) = oauth::flows(ctx, provider).await?;
             let browser = !self.no_browser;
             let signed_in = if self.web {
                 oauth::web_flow(&flows, provider, &self.scopes, browser).await?
             } else {
                 oauth::device_flow(&flows, provider, &self.scopes, browser).await?
             };
-            return super::session::keep(ctx, &backend, signed_in, "logged in as");
+            return super::session::keep(ctx, signed_in, "logged in as");
         }
         let email = self
             .email
@@ -56,6 +56,6 @@ impl Args {
         let backend = ctx.backend().await?;
         let request = LoginRequest { email, password };
         let signed_in = backend.login(request).await?;
-        super::session::keep(ctx, &backend, signed_in, "logged in as")
+        super::session::keep(ctx, signed_in, "logged in as")
     }
 }

@@ -29,6 +29,6 @@ impl Args {
             display_name: self.name,
         };
         let signed_in = backend.register(request).await?;
-        super::session::keep(ctx, &backend, signed_in, "registered and logged in as")
+        super::session::keep(ctx, signed_in, "registered and logged in as")
     }
 }

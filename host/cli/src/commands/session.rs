@@ -2,11 +2,11 @@
 
 use qhub_api::SignedIn;
 
-use crate::backend::Backend;
 use crate::context::Context;
 use crate::exit::CliResult;
-use crate::home::Config;
+use crate::home::{Config, Login};
 use crate::output;
+use crate::target::Target;
 
 /// `--json` output of register and login: the session without its token (the
 /// token is a credential; it goes to config.toml, mode 0600, and nowhere else).
@@ -15,26 +15,41 @@ struct SignedInJson {
     user: qhub_api::Profile,
     session_id: String,
     expires_at: String,
+    /// The server's URL, when the login is at a server.
     server: Option<String>,
+    /// The database's URL (password masked), when the login is at a database
+    /// named by `--database` / `DATABASE_URL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<String>,
 }
 
-/// Saves the token (and the server that issued it) and reports who is logged in.
-pub fn keep(ctx: &Context, backend: &Backend, signed_in: SignedIn, verb: &str) -> CliResult {
+/// Saves the token as the active login for where the command went, beside the
+/// other saved logins, and reports who is logged in.
+pub fn keep(ctx: &Context, signed_in: SignedIn, verb: &str) -> CliResult {
+    let target = ctx.choice()?.target;
     let mut config = ctx.home.load_config().unwrap_or_else(|_| Config::default());
-    config.token = Some(signed_in.token);
-    config.email = Some(signed_in.user.email.clone());
-    config.server = backend.server();
+    config.activate(Login::new(
+        &target,
+        signed_in.user.email.clone(),
+        signed_in.token,
+    ));
     ctx.home.save_config(&config)?;
+    let (server, database) = match &target {
+        Target::Server(url) => (Some(url.clone()), None),
+        Target::Database(url) => (None, Some(crate::target::mask(url))),
+        Target::Embedded => (None, None),
+    };
     if ctx.json {
         output::json(&SignedInJson {
             user: signed_in.user,
             session_id: signed_in.session_id,
             expires_at: signed_in.expires_at,
-            server: config.server,
+            server,
+            database,
         });
     } else {
-        let place = config
-            .server
+        let place = server
+            .or(database)
             .map(|s| format!(" at {s}"))
             .unwrap_or_default();
         outln!(
