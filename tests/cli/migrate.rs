@@ -25,7 +25,7 @@ fn postgres_migrations_run_list_and_revert() {
     // Without a terminal, revert refuses unless --yes, saying what it would drop.
     qhub.run(&["migrate", "revert"])
         .fails(2, "refusing to revert a migration without confirmation")
-        .fails(2, "hint: this would revert migration 2 (login throttles)")
+        .fails(2, "hint: pass --yes to confirm from a script; it would revert migration 2 (login throttles)")
         .fails(
             2,
             "dropping the tables login_throttles with all of their rows",

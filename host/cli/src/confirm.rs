@@ -26,7 +26,7 @@ pub fn confirm(yes: bool, question: &Question<'_>) -> CliResult {
     if !std::io::stdin().is_terminal() {
         return Err(
             CliError::new(Exit::Usage, question.refusal).with_hint(format!(
-                "this would {}; pass --yes to confirm from a script",
+                "pass --yes to confirm from a script; it would {}",
                 question.what.trim_end()
             )),
         );

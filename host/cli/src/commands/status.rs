@@ -214,7 +214,9 @@ fn outcome(status: &StatusJson, target: &Target, ctx: &Context) -> CliResult {
     match check.state {
         State::Valid => Ok(()),
         State::Unreachable => Err(CliError::new(Exit::Unavailable, message())
-            .with_hint("is it running? `qhub --embedded ...` or `qhub switch` use another place")),
+            .with_hint(
+            "is it running? `qhub switch` makes another login active; `qhub --embedded ...` uses the embedded database",
+        )),
         State::Error => Err(CliError::internal(message())),
         _ => Err(
             CliError::new(Exit::NotLoggedIn, message()).with_hint(format!(
