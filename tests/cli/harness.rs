@@ -178,17 +178,24 @@ impl Qhub {
         std::fs::read_to_string(self.path("config.toml")).expect("config.toml exists")
     }
 
+    /// The active login's token.
     pub fn token(&self) -> String {
         let config: toml::Table = toml::from_str(&self.config()).expect("config.toml is TOML");
-        config["token"]
+        config["login"][0]["token"]
             .as_str()
             .expect("a token is saved")
             .to_owned()
     }
 
-    /// Replaces the saved token.
+    /// Replaces the saved logins with one login holding `token`, for this
+    /// harness's database.
     pub fn set_token(&self, token: &str) {
-        let config = format!("token = {token:?}\n");
+        let database = self
+            .database_url()
+            .map(|url| format!("database = {url:?}\n"))
+            .unwrap_or_default();
+        let config =
+            format!("[[login]]\nemail = \"ada@example.com\"\n{database}token = {token:?}\n");
         std::fs::write(self.path("config.toml"), config).expect("writing config.toml");
     }
 

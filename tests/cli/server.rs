@@ -99,13 +99,21 @@ impl Server {
             .env("QHUB_HOME", qhub.home())
             .env("JWT_SECRET", JWT_SECRET)
             .env("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS)
+            // Serve's start-up lines are info; the tests' output stays quiet.
+            .env("QHUB_LOG", "warn")
             .env_remove("DATABASE_URL")
             .env_remove("QHUB_SERVER")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if let Some(url) = qhub.database_url() {
-            command.env("DATABASE_URL", url);
-        }
+        // The client's database: its PostgreSQL one, or its embedded qhub.db
+        // (serve's own default is server.db).
+        match qhub.database_url() {
+            Some(url) => command.env("DATABASE_URL", url),
+            None => command.env(
+                "DATABASE_URL",
+                format!("sqlite:{}", qhub.path("qhub.db").display()),
+            ),
+        };
         let mut child = command.spawn().expect("qhub serve starts");
         let mut line = String::new();
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
@@ -464,15 +472,15 @@ fn the_worker_runs_the_components_the_native_host_runs() {
 }
 
 #[test]
-fn serve_refuses_to_start_without_a_jwt_secret() {
+fn serve_refuses_an_empty_or_short_jwt_secret() {
     let qhub = Qhub::new();
     qhub.run_with(
         &["serve", "--listen", "127.0.0.1:0"],
         None,
         &[("JWT_SECRET", "")],
     )
-    .fails(2, "JWT_SECRET not set")
-    .fails(2, "hint: set JWT_SECRET");
+    .fails(2, "JWT_SECRET is set but empty")
+    .fails(2, "hint: set it to at least 32 random bytes");
     qhub.run_with(
         &["serve", "--listen", "127.0.0.1:0"],
         None,

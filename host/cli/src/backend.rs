@@ -17,14 +17,6 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The server URL, for remote mode.
-    pub fn server(&self) -> Option<String> {
-        match self {
-            Backend::Local(_) => None,
-            Backend::Remote(client) => Some(client.base().trim_end_matches('/').to_owned()),
-        }
-    }
-
     pub async fn register(&self, request: RegisterRequest) -> CliResult<SignedIn> {
         Ok(match self {
             Backend::Local(service) => {

@@ -1,10 +1,11 @@
 //! The command-line grammar: one variant per command, each wrapping its `Args`.
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
     account, jobs, keys, login, logout, migrate, passwd, plugins, prefs, register, serve, sessions,
-    usage, whoami,
+    status, switch, usage, whoami,
 };
 use crate::context::Context;
 use crate::exit::CliResult;
@@ -13,8 +14,9 @@ use crate::home::Home;
 /// QHub: accounts and quantum-job history for a quantum-computing hub.
 ///
 /// Runs on an embedded SQLite database in QHUB_HOME (default ~/.qhub) with no
-/// server or setup. Exit codes: 0 ok, 1 error, 2 usage, 3 refused, 4 not logged in,
-/// 5 unavailable.
+/// server or setup. Settings come from flags, then the environment, then .env.local
+/// and .env in the working directory, then config.toml. Exit codes: 0 ok, 1 error,
+/// 2 usage, 3 refused, 4 not logged in, 5 unavailable.
 #[derive(Debug, Parser)]
 #[command(name = "qhub", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -23,14 +25,26 @@ pub struct Cli {
     json: bool,
 
     /// The database to use instead of the embedded one: sqlite:PATH or
-    /// postgres://USER@HOST/DB. The scheme picks the storage plugin.
+    /// postgres://USER@HOST/DB. The scheme picks the storage plugin. Not remote:
+    /// the plugins run here.
     #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL")]
     database: Option<String>,
 
     /// A QHub server to talk to instead of running the plugins here
-    /// (e.g. http://127.0.0.1:8787). Default: the server you logged in to, if any.
+    /// (e.g. http://127.0.0.1:8787). Default: where the active login is (see
+    /// `qhub status`). An empty value means the embedded database.
     #[arg(long, global = true, env = "QHUB_SERVER", value_name = "URL")]
     server: Option<String>,
+
+    /// Use the embedded database in QHUB_HOME, whatever the environment or the
+    /// active login say.
+    #[arg(long, global = true)]
+    embedded: bool,
+
+    /// `--server` and `--database` as given on the command line (not through
+    /// their environment variables), filled in by [`Cli::parse_args`].
+    #[arg(skip)]
+    flags: crate::target::Flags,
 
     #[command(subcommand)]
     command: Command,
@@ -47,6 +61,10 @@ enum Command {
     Whoami(whoami::Args),
     /// Log out: revoke this device's session (or all, with --all) and forget its token.
     Logout(logout::Args),
+    /// Show the saved logins, where commands go, and whether the token is valid.
+    Status(status::Args),
+    /// Make another saved login the active one (see `qhub status`).
+    Switch(switch::Args),
     /// List or revoke the sessions of your account, one per device.
     #[command(subcommand)]
     Sessions(sessions::Command),
@@ -77,6 +95,20 @@ enum Command {
 }
 
 impl Cli {
+    /// Parses the command line (exiting with clap's message and code 2 on a
+    /// mistake). Environment values never appear in help: `DATABASE_URL` may
+    /// hold a password.
+    pub fn parse_args() -> Cli {
+        let matches = hide_env_values(Cli::command()).get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+        cli.flags = crate::target::Flags {
+            server: from_command_line(&matches, "server"),
+            database: from_command_line(&matches, "database"),
+            embedded: cli.embedded,
+        };
+        cli
+    }
+
     /// Whether the command is `qhub serve`, which needs a multi-thread runtime.
     pub fn serves(&self) -> bool {
         matches!(self.command, Command::Serve(_))
@@ -86,14 +118,18 @@ impl Cli {
         let ctx = Context {
             home: Home::locate()?,
             json: self.json,
-            database: self.database.filter(|url| !url.is_empty()),
-            server: self.server.filter(|url| !url.is_empty()),
+            database: self
+                .database
+                .filter(|url| !url.is_empty() && !self.embedded),
+            explicit: crate::target::explicit(&self.flags)?,
         };
         let result = match self.command {
             Command::Register(args) => args.run(&ctx).await,
             Command::Login(args) => args.run(&ctx).await,
             Command::Whoami(args) => args.run(&ctx).await,
             Command::Logout(args) => args.run(&ctx).await,
+            Command::Status(args) => args.run(&ctx).await,
+            Command::Switch(args) => args.run(&ctx),
             Command::Sessions(command) => command.run(&ctx).await,
             Command::Passwd(args) => args.run(&ctx).await,
             Command::Prefs(command) => command.run(&ctx).await,
@@ -106,5 +142,56 @@ impl Cli {
             Command::Migrate(command) => command.run(&ctx).await,
         };
         result.map_err(|err| ctx.explain(err))
+    }
+}
+
+/// Hides the environment's values in the help of every argument of `command` and
+/// of its subcommands.
+fn hide_env_values(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| arg.hide_env_values(true))
+        .mut_subcommands(hide_env_values)
+}
+
+/// The value of `id` when the command line gave it, not its environment variable.
+fn from_command_line(matches: &ArgMatches, id: &str) -> Option<String> {
+    let mut level = Some(matches);
+    while let Some(m) = level {
+        if m.value_source(id) == Some(ValueSource::CommandLine) {
+            return m.get_one::<String>(id).cloned();
+        }
+        level = m.subcommand().map(|(_, sub)| sub);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument backed by a variable, in every command, hides its value.
+    #[test]
+    fn no_help_shows_an_environment_value() {
+        fn check(command: &clap::Command, checked: &mut usize) {
+            for arg in command.get_arguments() {
+                if arg.get_env().is_some() {
+                    assert!(
+                        arg.is_hide_env_values_set(),
+                        "{} --{:?}",
+                        command.get_name(),
+                        arg.get_long()
+                    );
+                    *checked += 1;
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, checked);
+            }
+        }
+        let mut command = hide_env_values(Cli::command());
+        command.build();
+        let mut checked = 0;
+        check(&command, &mut checked);
+        assert!(checked >= 7, "only {checked} arguments read a variable");
     }
 }

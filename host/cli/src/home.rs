@@ -12,20 +12,120 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{CliError, CliResult};
+use crate::target::Target;
 
-/// The CLI's persistent settings, `config.toml` (mode 0600: it holds the token).
+/// The CLI's persistent settings, `config.toml` (mode 0600: it holds tokens).
+///
+/// Several logins live side by side, one `[[login]]` table each; the first is the
+/// active one (`qhub switch` moves another to the front). Files written before
+/// logins were kept side by side (top-level `token`, `email`, `server`) are read
+/// and rewritten in this form on first use.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Config {
-    /// The session token (a JWT) of the logged-in account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// The email the token belongs to, for messages only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// The server the token was issued by; absent for the embedded default.
-    /// Commands go to this server unless `--server` or `QHUB_SERVER` says otherwise.
+    /// The saved logins, the active one first.
+    #[serde(default, rename = "login", skip_serializing_if = "Vec::is_empty")]
+    pub logins: Vec<Login>,
+    /// The old single login's token (read only, then migrated).
+    #[serde(default, skip_serializing)]
+    token: Option<String>,
+    /// The old single login's email (read only, then migrated).
+    #[serde(default, skip_serializing)]
+    email: Option<String>,
+    /// The old single login's server (read only, then migrated).
+    #[serde(default, skip_serializing)]
+    server: Option<String>,
+}
+
+/// One saved login: an account at one place (a server, a database, or the
+/// embedded database when neither is set) and its session token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    /// The account's email, as the core returned it.
+    #[serde(default)]
+    pub email: String,
+    /// The server that issued the token (base URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// The database the token belongs to (a URL; SQLite paths absolute). It may
+    /// hold the database's password, which is why this file is private, as
+    /// `~/.pgpass` is; qhub never prints it unmasked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// The session token (a JWT).
+    pub token: String,
+}
+
+impl Login {
+    /// A login for `target` with `email` and `token`.
+    pub fn new(target: &Target, email: String, token: String) -> Login {
+        let (server, database) = match target {
+            Target::Embedded => (None, None),
+            Target::Database(url) => (None, Some(url.clone())),
+            Target::Server(url) => (Some(url.clone()), None),
+        };
+        Login {
+            email,
+            server,
+            database,
+            token,
+        }
+    }
+
+    /// Where the token belongs.
+    pub fn target(&self) -> Target {
+        match (&self.server, &self.database) {
+            (Some(server), _) => Target::server(server),
+            (None, Some(database)) => Target::database(database),
+            (None, None) => Target::Embedded,
+        }
+    }
+}
+
+impl Config {
+    /// The active login: the first.
+    pub fn active(&self) -> Option<&Login> {
+        self.logins.first()
+    }
+
+    /// The login commands at `target` use: the first saved for it.
+    pub fn login_for(&self, target: &Target) -> Option<&Login> {
+        self.logins.iter().find(|l| &l.target() == target)
+    }
+
+    /// Saves `login` as the active one, replacing a saved login of the same
+    /// email at the same place.
+    pub fn activate(&mut self, login: Login) {
+        let target = login.target();
+        self.logins
+            .retain(|l| !(l.target() == target && l.email.eq_ignore_ascii_case(&login.email)));
+        self.logins.insert(0, login);
+    }
+
+    /// Forgets `login`; returns whether it was saved.
+    pub fn forget(&mut self, login: &Login) -> bool {
+        let before = self.logins.len();
+        self.logins.retain(|l| l != login);
+        self.logins.len() != before
+    }
+
+    /// Moves the old single-login fields into `logins`; returns whether anything
+    /// changed.
+    fn migrate(&mut self) -> bool {
+        let had_old = self.token.is_some() || self.email.is_some() || self.server.is_some();
+        if let Some(token) = self.token.take() {
+            let target = match self.server.as_deref() {
+                Some(server) => Target::server(server),
+                None => Target::Embedded,
+            };
+            let email = self.email.clone().unwrap_or_default();
+            if !self.logins.iter().any(|l| l.token == token) {
+                self.logins.push(Login::new(&target, email, token));
+            }
+        }
+        self.email = None;
+        self.server = None;
+        had_old
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +175,13 @@ impl Home {
         self.dir.join("qhub.db")
     }
 
+    /// `qhub serve`'s database when no `--database` / `DATABASE_URL` names one:
+    /// a file of its own, so the accounts a server holds never mix with those of
+    /// the embedded `qhub.db`.
+    pub fn server_database_path(&self) -> PathBuf {
+        self.dir.join("server.db")
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
         self.dir.join("cache")
     }
@@ -107,8 +214,20 @@ impl Home {
     /// Processes racing to create it all end up with the first one's secret; one
     /// that others may read or change is refused (tokens could be forged with it).
     pub fn jwt_secret(&self) -> CliResult<String> {
+        self.secret("jwt-secret")
+    }
+
+    /// `qhub serve`'s JWT signing secret when `JWT_SECRET` is not set:
+    /// `QHUB_HOME/server-jwt-secret`, made on first use (mode 0600) and kept, so
+    /// tokens survive restarts. Separate from the embedded one, as its database is.
+    pub fn server_jwt_secret(&self) -> CliResult<(String, PathBuf)> {
+        let path = self.dir.join("server-jwt-secret");
+        Ok((self.secret("server-jwt-secret")?, path))
+    }
+
+    fn secret(&self, name: &str) -> CliResult<String> {
         self.ensure()?;
-        let bytes = qhub_runtime::fsutil::read_or_create_secret(&self.dir.join("jwt-secret"), 32)
+        let bytes = qhub_runtime::fsutil::read_or_create_secret(&self.dir.join(name), 32)
             .map_err(|e| self.unusable(e))?;
         Ok(hex::encode(bytes))
     }
@@ -133,7 +252,11 @@ impl Home {
         match qhub_runtime::fsutil::read_private(&path) {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|e| invalid(&e))?;
-                toml::from_str(&text).map_err(|e| invalid(&e))
+                let mut config: Config = toml::from_str(&text).map_err(|e| invalid(&e))?;
+                if config.migrate() {
+                    self.save_config(&config)?;
+                }
+                Ok(config)
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(err) => Err(self.unusable(err)),
@@ -144,7 +267,8 @@ impl Home {
     pub fn save_config(&self, config: &Config) -> CliResult<()> {
         self.ensure()?;
         let text = format!(
-            "# Written by qhub. It holds your session token: keep it private (mode 0600).\n{}",
+            "# Written by qhub. It holds your session tokens: keep it private (mode 0600).\n\
+             # One [[login]] per account and place; the first is the active one (`qhub switch`).\n{}",
             toml::to_string(config).expect("the config always serialises")
         );
         qhub_runtime::fsutil::write_private(&self.config_path(), text.as_bytes())

@@ -8,20 +8,25 @@ mod output;
 mod backend;
 mod cli;
 mod commands;
+mod confirm;
 mod context;
+mod dotenv;
 mod exit;
 mod home;
 mod oauth;
 mod password;
 mod short_id;
+mod target;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    init_logging();
+    // Before parsing: `.env` values reach the flags' environment fallbacks.
+    if let Err(err) = dotenv::load() {
+        return err.report();
+    }
+    let cli = cli::Cli::parse_args();
+    init_logging(cli.serves());
     // `qhub serve` answers many clients at once: it gets a worker thread per core
     // (password hashing runs on threads of its own, see `AccountService`). Every
     // other command does one thing and exits, on this thread.
@@ -43,10 +48,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `QHUB_LOG` (e.g. `QHUB_LOG=debug`); warnings by default.
-fn init_logging() {
+/// Logs go to stderr, filtered by `QHUB_LOG` (e.g. `QHUB_LOG=debug`); warnings by
+/// default, and for `qhub serve` also its own info lines (the database and the
+/// plugins it runs, its load bounds).
+fn init_logging(serves: bool) {
+    let default = if serves { "warn,qhub=info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("QHUB_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -33,6 +33,10 @@ pub enum Error {
     /// The database could not be reached; retrying later may work.
     #[error("cannot reach the database: {0}")]
     Unavailable(String),
+    /// The PostgreSQL server answered, but has no database of this name
+    /// (SQLSTATE 3D000); the payload is the name.
+    #[error("the database {0:?} does not exist")]
+    MissingDatabase(String),
     /// The database refused the credentials it was given (a D1 API token).
     #[error("the database refused the credentials: {0}")]
     Unauthorized(String),

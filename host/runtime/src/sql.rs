@@ -225,6 +225,15 @@ fn sql_error(kind: ErrorKind, message: String) -> SqlError {
     }
 }
 
+/// PostgreSQL's SQLSTATE for "database does not exist" (invalid_catalog_name).
+const MISSING_DATABASE: &str = "3D000";
+
+/// The first double-quoted name in a server message (`database "nope" does not
+/// exist` gives `nope`), or the whole message.
+fn quoted_name(message: &str) -> String {
+    message.split('"').nth(1).unwrap_or(message).to_owned()
+}
+
 /// Maps a driver error to the structured `sql-error` of the WIT contract.
 fn map_sqlx(err: sqlx::Error) -> SqlError {
     match err {
@@ -232,7 +241,11 @@ fn map_sqlx(err: sqlx::Error) -> SqlError {
             // SQLSTATE class 08 (connection exception) and 57P (operator
             // intervention: shutdown, restart) mean the server went away.
             let code = db.code().unwrap_or_default();
-            let kind = if code.starts_with("08") || code.starts_with("57P") {
+            // A database dropped under a running server is gone like a server.
+            let kind = if code.starts_with("08")
+                || code.starts_with("57P")
+                || code == MISSING_DATABASE
+            {
                 ErrorKind::Connection
             } else {
                 match db.kind() {

@@ -408,11 +408,12 @@ impl<S: Store> Accounts<S> {
     /// The session `token` names, if the token is valid and the session live.
     fn live_session(&self, token: &str, now: Millis) -> Result<Session, Error> {
         let claims = self.tokens.verify(token, now)?;
-        // A session that no longer exists was deleted, which ends it like a revocation.
+        // Sessions are deleted only with their account; a missing one may also
+        // mean the token comes from another database signed with the same secret.
         let session = self
             .store
             .get_session(&claims.sid)?
-            .ok_or(AuthFailure::SessionRevoked)?;
+            .ok_or(AuthFailure::UnknownSession)?;
         if session.user_id != claims.sub {
             // Correctly signed yet inconsistent: never issued by this core.
             return Err(AuthFailure::InvalidToken.into());

@@ -840,3 +840,20 @@ fn a_sign_in_racing_account_deletion_is_refused_as_invalid_credentials() {
     assert_eq!(error, Error::InvalidCredentials);
     assert!(accounts.store.sessions.borrow().is_empty());
 }
+
+/// A token signed with the same secret for another database names a session this
+/// one never had: it is "not known to this database", not "revoked".
+#[test]
+fn a_token_from_another_database_is_unknown_not_revoked() {
+    let here = accounts();
+    let elsewhere = accounts();
+    let signed_in = register(&elsewhere);
+    let error = here
+        .whoami(&signed_in.token, NOW)
+        .expect_err("another database's token");
+    assert_eq!(error, Error::Unauthenticated(AuthFailure::UnknownSession));
+    assert!(
+        error.to_string().contains("not known to this database"),
+        "{error}"
+    );
+}

@@ -543,11 +543,11 @@ fn delete_account_kills_the_token() {
     data.delete_account(&ada.token, NOW).expect("deleted");
     assert_eq!(
         accounts.whoami(&ada.token, NOW),
-        Err(Error::Unauthenticated(AuthFailure::SessionRevoked))
+        Err(Error::Unauthenticated(AuthFailure::UnknownSession))
     );
     assert_eq!(
         data.delete_account(&ada.token, NOW),
-        Err(Error::Unauthenticated(AuthFailure::SessionRevoked))
+        Err(Error::Unauthenticated(AuthFailure::UnknownSession))
     );
     assert!(accounts.store().jobs.borrow().is_empty());
     // Bob is untouched.

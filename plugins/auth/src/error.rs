@@ -147,9 +147,14 @@ pub enum AuthFailure {
     InvalidToken,
     #[error("token expired")]
     TokenExpired,
-    /// The session was revoked (logout) or no longer exists.
+    /// The session was revoked (logout, a password change, `sessions revoke`).
     #[error("session revoked")]
     SessionRevoked,
+    /// The token is correctly signed but its session is not in this database:
+    /// the token was issued for another database sharing the signing secret, or
+    /// its account was deleted (which deletes its sessions).
+    #[error("session not found: the token is not known to this database")]
+    UnknownSession,
     #[error("session expired")]
     SessionExpired,
     /// A token shaped like an API key that matches no stored key.

@@ -1,12 +1,10 @@
 //! `qhub account export|delete|connections`: all of your data, out or gone, and
 //! the provider identities linked to the account.
 
-use std::io::{BufRead, IsTerminal};
-
 use serde_json::json;
 
 use crate::context::Context;
-use crate::exit::{CliError, CliResult, Exit};
+use crate::exit::CliResult;
 use crate::output;
 
 #[derive(Debug, clap::Subcommand)]
@@ -84,15 +82,26 @@ impl Command {
                 }
             }
             Command::Delete { yes } => {
-                let mut config = ctx.home.load_config()?;
-                if !yes {
-                    confirm(config.email.as_deref().unwrap_or("this account"))?;
-                }
+                let login = ctx.login()?;
+                let email = login.as_ref().map(|l| l.email.clone());
+                let what = match &email {
+                    Some(email) => format!("delete the account {email} and all of its data"),
+                    None => "delete this account and all of its data".to_owned(),
+                };
+                crate::confirm::confirm(
+                    yes,
+                    &crate::confirm::Question {
+                        what: &what,
+                        word: "delete",
+                        refusal: "refusing to delete the account without confirmation",
+                    },
+                )?;
                 ctx.backend().await?.delete_account(&token).await?;
-                config.token = None;
-                config.server = None;
-                let email = config.email.take();
-                ctx.home.save_config(&config)?;
+                if let Some(login) = &login {
+                    let mut config = ctx.home.load_config()?;
+                    config.forget(login);
+                    ctx.home.save_config(&config)?;
+                }
                 if ctx.json {
                     output::json(&json!({ "deleted": true }));
                 } else {
@@ -105,25 +114,4 @@ impl Command {
         }
         Ok(())
     }
-}
-
-/// Asks on the terminal; without one, `--yes` is the only way to confirm.
-fn confirm(what: &str) -> CliResult {
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::new(
-            Exit::Usage,
-            "refusing to delete the account without confirmation",
-        )
-        .with_hint("pass --yes to confirm from a script"));
-    }
-    out!("Delete {what} and all of its data? This cannot be undone. Type 'delete' to confirm: ");
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::new(Exit::Usage, format!("cannot read the answer: {e}")))?;
-    if answer.trim() != "delete" {
-        return Err(CliError::new(Exit::Refused, "not deleted"));
-    }
-    Ok(())
 }

@@ -13,8 +13,13 @@ pub enum Command {
     Run,
     /// List the migrations and whether each is applied.
     Info,
-    /// Revert the most recently applied migration.
-    Revert,
+    /// Revert the most recently applied migration: drops what it created, data
+    /// included. Says what it will drop and asks first (--yes for scripts).
+    Revert {
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -42,7 +47,7 @@ impl Command {
         let outcome = match self {
             Command::Run => run(ctx, &db).await,
             Command::Info => info(ctx, &db).await,
-            Command::Revert => revert(ctx, &db).await,
+            Command::Revert { yes } => revert(ctx, &db, yes).await,
         };
         db.close().await;
         outcome
@@ -73,6 +78,7 @@ async fn info(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
         output::json(&rows);
         return Ok(());
     }
+    outln!("database: {}", ctx.database_name(ctx.database.as_deref()));
     outln!("{:<8} {:<9} DESCRIPTION", "VERSION", "STATUS");
     for m in migrations {
         let status = if m.applied { "applied" } else { "pending" };
@@ -81,7 +87,32 @@ async fn info(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
     Ok(())
 }
 
-async fn revert(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
+async fn revert(ctx: &Context, db: &qhub_runtime::Database, yes: bool) -> CliResult {
+    let plan = db.revert_plan().await.map_err(|e| ctx.database_error(e))?;
+    if let Some((migration, tables)) = plan.filter(|(m, _)| m.reversible) {
+        let drops = if tables.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", dropping the tables {} with all of their rows",
+                tables.join(", ")
+            )
+        };
+        let what = format!(
+            "revert migration {} ({}) of {}{drops}",
+            migration.version,
+            migration.description,
+            ctx.database_name(ctx.database.as_deref()),
+        );
+        crate::confirm::confirm(
+            yes,
+            &crate::confirm::Question {
+                what: &what,
+                word: "revert",
+                refusal: "refusing to revert a migration without confirmation",
+            },
+        )?;
+    }
     let reverted = db.revert_last().await.map_err(|e| ctx.database_error(e))?;
     if ctx.json {
         output::json(&serde_json::json!({ "reverted": reverted.map(MigrationJson::from) }));

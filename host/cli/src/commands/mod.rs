@@ -13,5 +13,7 @@ pub mod register;
 pub mod serve;
 mod session;
 pub mod sessions;
+pub mod status;
+pub mod switch;
 pub mod usage;
 pub mod whoami;

@@ -1,4 +1,6 @@
-//! `qhub serve`: the HTTP/JSON API on the same plugins the CLI runs.
+//! `qhub serve`: the HTTP/JSON API on the same plugins the CLI runs, over
+//! `--database` / `DATABASE_URL` or its own `QHUB_HOME/server.db`. At start it
+//! logs (info, on stderr) the database, credentials masked, and its plugins.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -76,10 +78,28 @@ impl LoadArgs {
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         let limits = self.load.limits()?;
-        let secret = jwt_secret()?;
+        let secret = jwt_secret(ctx)?;
+        // Its own file unless a database is named: the quick start's accounts in
+        // qhub.db never mix with the server's.
+        let database = match &ctx.database {
+            Some(url) => url.clone(),
+            None => {
+                ctx.home.ensure()?;
+                format!("sqlite:{}", ctx.home.server_database_path().display())
+            }
+        };
+        tracing::info!(database = %crate::target::mask(&database), "database");
         let service = ctx
-            .service(secret, SERVER_ISSUER, Allocation::PoolingIfAvailable)
+            .service_at(
+                Some(&database),
+                secret,
+                SERVER_ISSUER,
+                Allocation::PoolingIfAvailable,
+            )
             .await?;
+        for plugin in service.plugins() {
+            tracing::info!(plugin = %plugin.name, version = %plugin.version, "plugin");
+        }
         tracing::info!(?limits, "load bounds");
         service
             .runtime()
@@ -103,6 +123,10 @@ impl Args {
             outln!("qhub serve: listening on http://{addr} (Ctrl-C to stop)");
         }
         let providers = super::plugins::provider_services(&ctx.home, service.runtime().clone())?;
+        for (name, provider) in &providers {
+            let plugin = &provider.plugin().manifest;
+            tracing::info!(provider = %name, plugin = %plugin.name, version = %plugin.version, "OAuth provider");
+        }
         if !ctx.json && !providers.is_empty() {
             let names: Vec<&str> = providers.keys().map(String::as_str).collect();
             eprintln!("qhub serve: OAuth providers: {}", names.join(", "));
@@ -122,26 +146,23 @@ impl Args {
     }
 }
 
-/// `JWT_SECRET` from the environment, or from `.env.local` / `.env` in the
-/// working directory (the environment wins). A server never invents its secret:
-/// tokens must survive restarts and be shared by every instance.
-fn jwt_secret() -> CliResult<String> {
-    for file in [".env.local", ".env"] {
-        // A missing file is fine; a malformed one is worth saying.
-        if let Err(err) = dotenvy::from_filename(file)
-            && !err.not_found()
-        {
-            return Err(CliError::new(
-                Exit::Usage,
-                format!("cannot read {file}: {err}"),
-            ));
-        }
-    }
-    let secret = std::env::var("JWT_SECRET").unwrap_or_default();
+/// `JWT_SECRET` (from the environment or `.env`, see [`crate::dotenv`]), else
+/// the server's own secret file in `QHUB_HOME`, made once and kept, so tokens
+/// survive restarts. Several servers sharing a database must share `JWT_SECRET`.
+fn jwt_secret(ctx: &Context) -> CliResult<String> {
+    let Some(secret) = std::env::var_os("JWT_SECRET") else {
+        let (secret, path) = ctx.home.server_jwt_secret()?;
+        tracing::info!(
+            "signing tokens with the secret in {} (set JWT_SECRET to share one between servers)",
+            path.display()
+        );
+        return Ok(secret);
+    };
+    let secret = secret.to_string_lossy().into_owned();
     if secret.is_empty() {
-        return Err(CliError::new(Exit::Usage, "JWT_SECRET not set").with_hint(
-            "set JWT_SECRET to at least 32 random bytes, e.g. `export JWT_SECRET=$(openssl rand -hex 32)`, \
-             or put it in .env (see .env.example)",
+        return Err(CliError::new(Exit::Usage, "JWT_SECRET is set but empty").with_hint(
+            "set it to at least 32 random bytes, e.g. `openssl rand -hex 32`, or unset it to use \
+             the server's own secret in QHUB_HOME/server-jwt-secret",
         ));
     }
     if secret.len() < 32 {
@@ -150,5 +171,6 @@ fn jwt_secret() -> CliResult<String> {
                 .with_hint("use at least 32 random bytes, e.g. `openssl rand -hex 32`"),
         );
     }
+    tracing::info!("signing tokens with JWT_SECRET");
     Ok(secret)
 }

@@ -90,9 +90,13 @@ fn migration_error(err: MigrateError) -> Error {
     }
 }
 
-/// A failure to get a connection is "unavailable", anything else a database error.
+/// A failure to get a connection is "unavailable", a server without the database
+/// "missing", anything else a database error.
 fn acquire_error(err: sqlx::Error) -> Error {
     match err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(super::MISSING_DATABASE) => {
+            Error::MissingDatabase(super::quoted_name(db.message()))
+        }
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
@@ -169,6 +173,23 @@ impl Database {
                     .any(|d| d.version == m.version && d.migration_type.is_down_migration()),
             })
             .collect())
+    }
+
+    /// What [`Self::revert_last`] would undo: the most recently applied
+    /// migration and the tables its down script drops (`DROP TABLE` statements,
+    /// in order), or `None` when nothing is applied. Reads only.
+    pub async fn revert_plan(&self) -> Result<Option<(MigrationStatus, Vec<String>)>> {
+        let info = self.migration_info().await?;
+        let Some(last) = info.into_iter().rev().find(|m| m.applied) else {
+            return Ok(None);
+        };
+        let tables = self
+            .migrator()
+            .iter()
+            .find(|m| m.version == last.version && m.migration_type.is_down_migration())
+            .map(|down| dropped_tables(down.sql.as_str()))
+            .unwrap_or_default();
+        Ok(Some((last, tables)))
     }
 
     /// Reverts the most recently applied migration; returns it, or `None` when
@@ -322,6 +343,29 @@ async fn apply_pending<C: Migrate>(
     Ok(done)
 }
 
+/// The tables a script's `DROP TABLE [IF EXISTS] name` statements drop, in order.
+fn dropped_tables(sql: &str) -> Vec<String> {
+    sql.lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("--"))
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+            if upper.len() < 3 || upper[0] != "DROP" || upper[1] != "TABLE" {
+                return None;
+            }
+            let at = if upper.len() > 4 && upper[2] == "IF" && upper[3] == "EXISTS" {
+                4
+            } else {
+                2
+            };
+            words
+                .get(at)
+                .map(|name| name.trim_end_matches(';').trim_matches('"').to_owned())
+        })
+        .collect()
+}
+
 // ---- remote D1: Wrangler's d1_migrations ------------------------------------------
 
 /// The file a migration came from, which is the name Wrangler records:
@@ -396,6 +440,17 @@ async fn d1_migrate(d1: &D1Database, applied: &[i64]) -> Result<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tables_a_down_script_drops_are_named() {
+        let sql = "-- DROP TABLE not_this;\nDROP TABLE a;\ndrop table if exists \"b\";\nDROP FUNCTION f();";
+        assert_eq!(dropped_tables(sql), ["a", "b"]);
+        let init = POSTGRES
+            .iter()
+            .find(|m| m.version == 1 && m.migration_type.is_down_migration())
+            .expect("0001 has a down script");
+        assert!(dropped_tables(init.sql.as_str()).contains(&"users".to_owned()));
+    }
 
     /// Wrangler records file names: the names rebuilt from sqlx's descriptions must
     /// be the files in `migrations/d1`, or the two tools would disagree.
