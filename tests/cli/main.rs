@@ -19,6 +19,7 @@ mod provider_plugins;
 mod races;
 mod server;
 mod sessions;
+mod smoke;
 mod start;
 mod throttle;
 mod worker;
