@@ -22,6 +22,7 @@ mod races;
 mod server;
 mod sessions;
 mod settings;
+mod smoke;
 mod start;
 mod throttle;
 mod worker;

@@ -4,6 +4,7 @@ mod bench_worker;
 mod build_plugins;
 mod build_worker;
 mod new_plugin;
+mod smoke;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,12 @@ tasks:
                               (default: target/worker), check they are the native host's
                               components (sha256), report the bundle size
   bench-worker                CPU time per login and per authenticated request of the
-                              Worker (wrangler dev) against the native qhub serve";
+                              Worker (wrangler dev) against the native qhub serve
+  smoke URL [--qhub PATH] [--json]
+                              check a deployed server or Worker: /healthz, /v1/plugins
+                              against the local build's sha256, then register, whoami
+                              and delete a throw-away account with the local qhub
+                              (default: built with cargo build --package qhub)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +37,7 @@ fn main() -> ExitCode {
         Some("build-worker") => build_worker::run(&args[1..]),
         Some("new-plugin") => new_plugin::run(&args[1..]),
         Some("bench-worker") => bench_worker::run(&args[1..]),
+        Some("smoke") => smoke::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
