@@ -15,6 +15,7 @@ mod migrate;
 mod oauth;
 mod pipe;
 mod plugins;
+mod progress;
 mod provider_plugins;
 mod races;
 mod server;

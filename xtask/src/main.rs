@@ -5,6 +5,7 @@ mod build_plugins;
 mod build_worker;
 mod man;
 mod new_plugin;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -13,6 +13,7 @@ mod exit;
 mod home;
 mod oauth;
 mod password;
+mod progress;
 
 use std::process::ExitCode;
 
