@@ -20,6 +20,7 @@ mod provider_plugins;
 mod races;
 mod server;
 mod sessions;
+mod snapshots;
 mod start;
 mod throttle;
 mod worker;
