@@ -20,8 +20,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     })?;
     let plugins = qhub_plugin_build::discover(&root)?;
     eprintln!("building {} plugins for wasm32-wasip2...", plugins.len());
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = qhub_plugin_build::build(&root, cargo.as_ref(), &target_dir, &out, &plugins)?;
+    let built = crate::progress::build_plugins(&root, &target_dir, &out, &plugins)?;
     for plugin in &built {
         let m = &plugin.manifest;
         println!(

@@ -34,6 +34,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     // A copy of wrangler.toml without its build step, which would run this task again.
     let config = qhub_worker_build::dev::write_config(&root, &out, &out)?;
+    let spinner = crate::progress::spinner("wrangler deploy --dry-run");
     let output = Command::new("node")
         .arg(&wrangler)
         .args(["deploy", "--dry-run", "--config"])
@@ -43,7 +44,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .current_dir(&root)
         .env("WRANGLER_SEND_METRICS", "false")
         .output()
-        .context("cannot run node; install Node.js 20 or later")?;
+        .context("cannot run node; install Node.js 20 or later");
+    spinner.finish_and_clear();
+    let output = output?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
@@ -79,11 +82,19 @@ fn build_into(root: &Path, out: &Path) -> anyhow::Result<qhub_worker_build::Bund
         "[1/3] building {} plugins for wasm32-wasip2...",
         plugins.len()
     );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    qhub_plugin_build::build(root, cargo.as_ref(), &target_dir, &dist, &plugins)?;
+    crate::progress::build_plugins(root, &target_dir, &dist, &plugins)?;
 
     eprintln!("[2/3] transpiling the Worker's plugins with jco...");
-    let bundle = qhub_worker_build::build(root, &dist, out)?;
+    let mut bar = None;
+    let bundle = qhub_worker_build::build_reporting(root, &dist, out, &mut |step| {
+        let bar = bar.get_or_insert_with(|| crate::progress::bar(step.total, "plugins"));
+        bar.set_position(step.index as u64 - 1);
+        bar.set_message(crate::progress::transpiling_message(step.name));
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let bundle = bundle?;
     // `qhub_worker_build::build` refused any component whose bytes do not hash to
     // its manifest: these are the hashes `qhub plugins list` shows for the native
     // host, and that `GET /v1/plugins` answers on both hosts.

@@ -3,7 +3,9 @@
 mod bench_worker;
 mod build_plugins;
 mod build_worker;
+mod man;
 mod new_plugin;
+mod progress;
 mod smoke;
 
 use std::path::PathBuf;
@@ -22,6 +24,8 @@ tasks:
                               store-d1, oauth-oidc, oauth-github) with jco into DIR
                               (default: target/worker), check they are the native host's
                               components (sha256), report the bundle size
+  man [--out DIR]             write the man pages (qhub.1, qhub-login.1, ...) into DIR
+                              (default: target/man), with `qhub man`
   bench-worker                CPU time per login and per authenticated request of the
                               Worker (wrangler dev) against the native qhub serve
   smoke URL [--qhub PATH] [--json]
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Some("build-plugins") => build_plugins::run(&args[1..]),
         Some("build-worker") => build_worker::run(&args[1..]),
         Some("new-plugin") => new_plugin::run(&args[1..]),
+        Some("man") => man::run(&args[1..]),
         Some("bench-worker") => bench_worker::run(&args[1..]),
         Some("smoke") => smoke::run(&args[1..]),
         Some("-h" | "--help") => {

@@ -4,8 +4,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
-    account, jobs, keys, login, logout, migrate, passwd, plugins, prefs, register, serve, sessions,
-    status, switch, usage, whoami,
+    account, completions, jobs, keys, login, logout, man, migrate, passwd, plugins, prefs,
+    register, serve, sessions, status, switch, usage, whoami,
 };
 use crate::context::Context;
 use crate::exit::CliResult;
@@ -92,6 +92,11 @@ enum Command {
     /// Apply, list or revert database migrations.
     #[command(subcommand)]
     Migrate(migrate::Command),
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    Completions(completions::Args),
+    /// Write the man pages into a directory (used by `cargo xtask man`).
+    #[command(hide = true)]
+    Man(man::Args),
 }
 
 impl Cli {
@@ -115,6 +120,12 @@ impl Cli {
     }
 
     pub async fn run(self) -> CliResult {
+        // These only print the grammar: they need no QHUB_HOME.
+        let command = match self.command {
+            Command::Completions(args) => return args.run(),
+            Command::Man(args) => return args.run(self.json),
+            command => command,
+        };
         let ctx = Context {
             home: Home::locate()?,
             json: self.json,
@@ -123,7 +134,7 @@ impl Cli {
                 .filter(|url| !url.is_empty() && !self.embedded),
             explicit: crate::target::explicit(&self.flags)?,
         };
-        let result = match self.command {
+        let result = match command {
             Command::Register(args) => args.run(&ctx).await,
             Command::Login(args) => args.run(&ctx).await,
             Command::Whoami(args) => args.run(&ctx).await,
@@ -140,6 +151,7 @@ impl Cli {
             Command::Plugins(command) => command.run(&ctx).await,
             Command::Serve(args) => args.run(&ctx).await,
             Command::Migrate(command) => command.run(&ctx).await,
+            Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
         };
         result.map_err(|err| ctx.explain(err))
     }

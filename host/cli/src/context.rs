@@ -264,7 +264,12 @@ impl Context {
         allocation: Allocation,
     ) -> CliResult<AccountService> {
         let db = self.database_at(url).await?;
-        db.migrate().await.map_err(|e| database_error(url, e))?;
+        let progress = crate::progress::Migrations::new();
+        let applied = db
+            .migrate_with(&|step| progress.step(step))
+            .await
+            .map_err(|e| database_error(url, e))?;
+        progress.finish(applied.len(), true);
         let runtime = Arc::new(
             Runtime::new(RuntimeConfig {
                 cache_dir: Some(self.home.cache_dir()),
@@ -273,6 +278,7 @@ impl Context {
             })
             .map_err(crate::home::runtime_error)?,
         );
+        crate::progress::watch_compiles(&runtime);
         let core = load_embedded(&runtime, "auth")?;
         let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;
         let mut config = BTreeMap::from([

@@ -17,6 +17,7 @@ mod oauth;
 mod password;
 mod short_id;
 mod target;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -1,8 +1,9 @@
 //! Building plugin crates for `wasm32-wasip2` and writing their manifests.
 
 use std::fs;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
 
 use serde::Deserialize;
 
@@ -160,6 +161,30 @@ pub fn build(
     out_dir: &Path,
     plugins: &[PluginCrate],
 ) -> Result<Vec<Built>, BuildError> {
+    build_reporting(workspace_root, cargo, target_dir, out_dir, plugins, None)
+}
+
+/// A crate that cargo finished compiling, reported by [`build_reporting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compiled<'a> {
+    /// The crate's target name (`argon2`, `qhub_plugin_auth`).
+    pub krate: &'a str,
+    /// The plugin's name (`auth`) when the crate is one of the plugins built.
+    pub plugin: Option<&'a str>,
+}
+
+/// [`build`], calling `progress` (when given) as each crate is compiled, for a
+/// progress display. Cargo then prints only diagnostics (`--quiet`, with
+/// `--message-format=json-render-diagnostics`), so its own status lines do not
+/// fight the caller's display; without `progress` its output is left as it is.
+pub fn build_reporting(
+    workspace_root: &Path,
+    cargo: &Path,
+    target_dir: &Path,
+    out_dir: &Path,
+    plugins: &[PluginCrate],
+    progress: Option<&mut dyn FnMut(Compiled<'_>)>,
+) -> Result<Vec<Built>, BuildError> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root)
         .args(["build", "--release", "--target", TARGET, "--target-dir"])
@@ -173,7 +198,11 @@ pub fn build(
             cmd.env_remove(key);
         }
     }
-    let status = cmd.status().map_err(BuildError::Spawn)?;
+    let status = match progress {
+        Some(progress) => run_reporting(&mut cmd, plugins, progress),
+        None => cmd.status(),
+    }
+    .map_err(BuildError::Spawn)?;
     if !status.success() {
         return Err(BuildError::Cargo { status });
     }
@@ -203,6 +232,51 @@ pub fn build(
         });
     }
     Ok(built)
+}
+
+/// One line of cargo's `--message-format=json` output; only what progress needs.
+#[derive(Deserialize)]
+struct CargoMessage {
+    reason: String,
+    target: Option<CargoTarget>,
+}
+
+#[derive(Deserialize)]
+struct CargoTarget {
+    name: String,
+}
+
+/// Runs cargo with JSON messages on stdout and reports each compiled crate.
+fn run_reporting(
+    cmd: &mut Command,
+    plugins: &[PluginCrate],
+    progress: &mut dyn FnMut(Compiled<'_>),
+) -> std::io::Result<ExitStatus> {
+    cmd.args(["--quiet", "--message-format=json-render-diagnostics"])
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in std::io::BufReader::new(stdout).lines() {
+        if let Some(compiled) = compiled_crate(&line?) {
+            let plugin = plugins
+                .iter()
+                .find(|p| p.package.replace('-', "_") == compiled)
+                .map(|p| p.name.as_str());
+            progress(Compiled {
+                krate: &compiled,
+                plugin,
+            });
+        }
+    }
+    child.wait()
+}
+
+/// The crate a `compiler-artifact` message is about; `None` for other lines.
+fn compiled_crate(line: &str) -> Option<String> {
+    let message: CargoMessage = serde_json::from_str(line).ok()?;
+    (message.reason == "compiler-artifact")
+        .then_some(message.target?.name)
+        .filter(|name| name != "build-script-build")
 }
 
 /// `store-backend` -> `qhub:plugin/store-backend@0.1.0`.
@@ -255,6 +329,20 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compiled_crates_are_read_from_cargo_messages() {
+        let artifact = r#"{"reason":"compiler-artifact","package_id":"x","target":{"kind":["cdylib"],"name":"qhub_plugin_auth"},"fresh":false}"#;
+        assert_eq!(
+            compiled_crate(artifact).as_deref(),
+            Some("qhub_plugin_auth")
+        );
+        let script = r#"{"reason":"compiler-artifact","target":{"name":"build-script-build"}}"#;
+        assert_eq!(compiled_crate(script), None);
+        let finished = r#"{"reason":"build-finished","success":true}"#;
+        assert_eq!(compiled_crate(finished), None);
+        assert_eq!(compiled_crate("not json"), None);
+    }
 
     #[test]
     fn world_is_qualified_with_package_and_version() {

@@ -8,6 +8,6 @@ mod build;
 mod manifest;
 mod target;
 
-pub use build::{BuildError, Built, PluginCrate, build, discover};
+pub use build::{BuildError, Built, Compiled, PluginCrate, build, build_reporting, discover};
 pub use manifest::{Manifest, ManifestError, WIT_PACKAGE, sha256_hex};
 pub use target::{TargetError, TargetStatus, ensure_target};

@@ -140,21 +140,37 @@ fn deserialize(engine: &Engine, compiled: &[u8]) -> wasmtime::Result<Component> 
     unsafe { Component::deserialize(engine, compiled) }
 }
 
-/// Compiles `bytes`, going through the cache when there is one.
+/// A step of compiling one component, for a progress display: see
+/// [`crate::Runtime::on_compile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompileStep {
+    /// Cranelift is starting on the component (no cache entry for it).
+    Started,
+    /// Compiled in this much wall time (the cache entry is then written).
+    Finished(std::time::Duration),
+}
+
+/// Compiles `bytes`, going through the cache when there is one. `step` hears of a
+/// compilation (not of a cache hit), before and after.
 pub(crate) fn compile(
     engine: &Engine,
     cache: Option<&Cache>,
     sha256: &str,
     bytes: &[u8],
+    step: &dyn Fn(CompileStep),
 ) -> wasmtime::Result<(Component, Origin)> {
     if let Some(component) = cache.and_then(|c| c.load(engine, sha256)) {
         return Ok((component, Origin::Cache));
     }
     let started = std::time::Instant::now();
-    let compiled = engine.precompile_component(bytes)?;
+    step(CompileStep::Started);
+    let compiled = engine.precompile_component(bytes);
+    let elapsed = started.elapsed();
+    step(CompileStep::Finished(elapsed));
+    let compiled = compiled?;
     tracing::debug!(
         sha256,
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        elapsed_ms = elapsed.as_millis() as u64,
         "compiled component"
     );
     let component = deserialize(engine, &compiled)?;

@@ -39,7 +39,7 @@ pub use bindings::oauth_provider::{
     DeviceAuthorization, Identity, Metadata as ProviderMetadata, PollOutcome, ProviderError, Tokens,
 };
 pub use bindings::types::{JobStatus, Preference, QuantumJob};
-pub use cache::Origin;
+pub use cache::{CompileStep, Origin};
 pub use codes::{code_from_name, code_name};
 pub use engine::{Allocation, EPOCH_TICK, Limits, POOL_INSTANCES, RuntimeConfig};
 pub use error::{Error, PluginFault, Result};
@@ -49,6 +49,6 @@ pub use load::{LoadLimits, MAX_CALLS_LIMIT};
 pub use oauth::{DevicePoll, OAuthError, OAuthFlows};
 pub use provider::{PROVIDER_WORLD, ProviderCallError, ProviderService};
 pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};
-pub use runtime::{LoadedPlugin, Runtime};
-pub use sql::{Database, Dialect, MigrationStatus};
+pub use runtime::{CompileEvent, LoadedPlugin, Runtime};
+pub use sql::{Database, Dialect, MigrationStatus, MigrationStep};
 pub use store::{StoreInstance, StoreService};

@@ -10,7 +10,7 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::cache::{self, Cache, Origin};
+use crate::cache::{self, Cache, CompileStep, Origin};
 use crate::engine::{self, Limits, RuntimeConfig};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
@@ -28,6 +28,26 @@ pub struct Runtime {
     limits: Limits,
     /// A server's load bounds; unset (every call runs at once) in the CLI.
     admission: OnceLock<Admission>,
+    /// Who hears of compilations (a progress display); unset: nobody.
+    compile_observer: OnceLock<CompileObserver>,
+}
+
+/// What [`Runtime::on_compile`] reports: a plugin whose compiled code was not in the
+/// cache, before and after Cranelift compiles it (about a second for each of the
+/// first-party plugins, once per plugin version and qhub build).
+#[derive(Debug, Clone, Copy)]
+pub struct CompileEvent<'a> {
+    pub plugin: &'a Manifest,
+    pub step: CompileStep,
+}
+
+/// A callback for [`CompileEvent`]s; boxed so the runtime stays free of any display.
+struct CompileObserver(Box<dyn Fn(CompileEvent<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for CompileObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompileObserver")
+    }
 }
 
 /// A verified, compiled plugin, ready to be linked into a world.
@@ -66,7 +86,17 @@ impl Runtime {
             cache,
             limits: config.limits,
             admission: OnceLock::new(),
+            compile_observer: OnceLock::new(),
         })
+    }
+
+    /// Calls `observer` when [`Runtime::load`] compiles a plugin (not when it finds
+    /// it in the cache), before and after: a CLI draws its progress from this. Set
+    /// once; a second observer is ignored.
+    pub fn on_compile(&self, observer: impl Fn(CompileEvent<'_>) + Send + Sync + 'static) {
+        let _ = self
+            .compile_observer
+            .set(CompileObserver(Box::new(observer)));
     }
 
     /// Makes this runtime shed load: from now on every plugin call waits for its
@@ -133,8 +163,17 @@ impl Runtime {
                 manifest.sha256
             )));
         }
-        let (component, origin) = cache::compile(&self.engine, self.cache.as_ref(), &actual, bytes)
-            .map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
+        let step = |step| {
+            if let Some(observer) = self.compile_observer.get() {
+                (observer.0)(CompileEvent {
+                    plugin: &manifest,
+                    step,
+                });
+            }
+        };
+        let (component, origin) =
+            cache::compile(&self.engine, self.cache.as_ref(), &actual, bytes, &step)
+                .map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
         tracing::debug!(plugin = %manifest.name, ?origin, "loaded plugin");
         Ok(LoadedPlugin {
             manifest,

@@ -16,7 +16,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 pub use self::d1::D1Database;
-pub use self::migrate::MigrationStatus;
+pub use self::migrate::{MigrationStatus, MigrationStep};
 use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
 use crate::error::{Error, Result};
 

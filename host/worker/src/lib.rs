@@ -101,6 +101,27 @@ pub struct Bundle {
 /// as `cargo xtask build-plugins` writes them) into `out`. `root` is the repository
 /// root: the JS glue, the WIT files, `openapi.json` and `node_modules` are read there.
 pub fn build(root: &Path, dist: &Path, out: &Path) -> Result<Bundle, BuildError> {
+    build_reporting(root, dist, out, &mut |_| {})
+}
+
+/// A plugin about to be transpiled, reported by [`build_reporting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transpiling<'a> {
+    pub name: &'a str,
+    /// 1 for the first plugin.
+    pub index: usize,
+    /// How many plugins the Worker bundles.
+    pub total: usize,
+}
+
+/// [`build`], calling `progress` before each plugin is transpiled (a few seconds
+/// each), for a progress display.
+pub fn build_reporting(
+    root: &Path,
+    dist: &Path,
+    out: &Path,
+    progress: &mut dyn FnMut(Transpiling<'_>),
+) -> Result<Bundle, BuildError> {
     ensure_packages(root)?;
     let jco = root.join("node_modules/@bytecodealliance/jco/dist/jco.js");
     if !jco.is_file() {
@@ -115,11 +136,18 @@ pub fn build(root: &Path, dist: &Path, out: &Path) -> Result<Bundle, BuildError>
     }
     let wit_dir = root.join("wit");
     let mut plugins = Vec::new();
-    for (name, provider) in PLUGINS
+    let total = PLUGINS.len() + PROVIDER_PLUGINS.len();
+    for (index, (name, provider)) in PLUGINS
         .iter()
         .map(|n| (n, false))
         .chain(PROVIDER_PLUGINS.iter().map(|n| (n, true)))
+        .enumerate()
     {
+        progress(Transpiling {
+            name,
+            index: index + 1,
+            total,
+        });
         let manifest = read_manifest(dist, name)?;
         let component = dist.join(format!("{name}.wasm"));
         let bytes = read(&component)?;

@@ -55,7 +55,13 @@ impl Command {
 }
 
 async fn run(ctx: &Context, db: &qhub_runtime::Database) -> CliResult {
-    let applied = db.migrate().await.map_err(|e| ctx.database_error(e))?;
+    let progress = crate::progress::Migrations::new();
+    let applied = db
+        .migrate_with(&|step| progress.step(step))
+        .await
+        .map_err(|e| ctx.database_error(e))?;
+    // Erased: the applied migrations are listed on stdout below.
+    progress.finish(applied.len(), false);
     if ctx.json {
         output::json(&serde_json::json!({ "applied": applied }));
     } else if applied.is_empty() {

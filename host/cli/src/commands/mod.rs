@@ -1,10 +1,12 @@
 //! One module per command.
 
 pub mod account;
+pub mod completions;
 pub mod jobs;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod migrate;
 pub mod passwd;
 pub mod plugins;

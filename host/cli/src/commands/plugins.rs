@@ -308,6 +308,7 @@ pub fn runtime(home: &Home) -> CliResult<Arc<Runtime>> {
         allocation: Allocation::OnDemand,
     })
     .map_err(crate::home::runtime_error)?;
+    crate::progress::watch_compiles(&runtime);
     Ok(Arc::new(runtime))
 }
 

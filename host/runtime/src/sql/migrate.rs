@@ -83,6 +83,22 @@ pub struct MigrationStatus {
     pub reversible: bool,
 }
 
+/// A migration about to be applied, for a progress display: see
+/// [`Database::migrate_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationStep<'a> {
+    pub version: i64,
+    /// As sqlx reads it from the file name: `login throttles` for `0002_login_throttles.sql`.
+    pub description: &'a str,
+    /// 1 for the first migration of this run.
+    pub index: usize,
+    /// How many this run applies.
+    pub total: usize,
+}
+
+/// A callback for [`MigrationStep`]s.
+pub type OnMigration<'a> = &'a (dyn Fn(MigrationStep<'_>) + Sync);
+
 fn migration_error(err: MigrateError) -> Error {
     match err {
         MigrateError::Execute(e) => acquire_error(e),
@@ -124,17 +140,23 @@ impl Database {
     /// others wait for it within the busy timeout. A database already current is
     /// recognised without taking either lock.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
+        self.migrate_with(&|_| {}).await
+    }
+
+    /// [`Database::migrate`], calling `on_step` before each migration it applies
+    /// (never when the schema is current): a CLI draws its progress from this.
+    pub async fn migrate_with(&self, on_step: OnMigration<'_>) -> Result<Vec<i64>> {
         if let Database::D1(d1) = self {
             let before = d1_applied(d1).await?;
-            return d1_migrate(d1, &before).await;
+            return d1_migrate(d1, &before, on_step).await;
         }
         if self.is_current().await {
             return Ok(Vec::new());
         }
         match self {
-            Database::Sqlite(pool) => migrate_sqlite(pool).await,
-            Database::Postgres(pool) => migrate_postgres(pool).await,
-            Database::D1(d1) => d1_migrate(d1, &d1_applied(d1).await?).await,
+            Database::Sqlite(pool) => migrate_sqlite(pool, on_step).await,
+            Database::Postgres(pool) => migrate_postgres(pool, on_step).await,
+            Database::D1(d1) => d1_migrate(d1, &d1_applied(d1).await?, on_step).await,
         }
     }
 
@@ -279,13 +301,13 @@ impl Database {
 
 /// SQLite: check and apply in one `BEGIN IMMEDIATE` transaction (the write lock).
 /// The migrations run inside it as savepoints.
-async fn migrate_sqlite(pool: &sqlx::SqlitePool) -> Result<Vec<i64>> {
+async fn migrate_sqlite(pool: &sqlx::SqlitePool, on_step: OnMigration<'_>) -> Result<Vec<i64>> {
     let mut conn = pool.acquire().await.map_err(acquire_error)?;
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(acquire_error)?;
-    let applied = apply_pending(&mut *tx, &SQLITE)
+    let applied = apply_pending(&mut *tx, &SQLITE, on_step)
         .await
         .map_err(migration_error)?;
     tx.commit().await.map_err(acquire_error)?;
@@ -293,10 +315,10 @@ async fn migrate_sqlite(pool: &sqlx::SqlitePool) -> Result<Vec<i64>> {
 }
 
 /// PostgreSQL: check and apply under the advisory lock, on the connection that holds it.
-async fn migrate_postgres(pool: &sqlx::PgPool) -> Result<Vec<i64>> {
+async fn migrate_postgres(pool: &sqlx::PgPool, on_step: OnMigration<'_>) -> Result<Vec<i64>> {
     let mut conn = pool.acquire().await.map_err(acquire_error)?;
     conn.lock().await.map_err(migration_error)?;
-    let applied = apply_pending(&mut *conn, &POSTGRES).await;
+    let applied = apply_pending(&mut *conn, &POSTGRES, on_step).await;
     if let Err(err) = conn.unlock().await {
         // Ending the session releases its advisory locks.
         tracing::warn!("cannot release the migration lock, closing its connection: {err}");
@@ -312,6 +334,7 @@ async fn migrate_postgres(pool: &sqlx::PgPool) -> Result<Vec<i64>> {
 async fn apply_pending<C: Migrate>(
     conn: &mut C,
     migrator: &Migrator,
+    on_step: OnMigration<'_>,
 ) -> Result<Vec<i64>, MigrateError> {
     conn.ensure_migrations_table(TABLE).await?;
     if let Some(version) = conn.dirty_version(TABLE).await? {
@@ -324,7 +347,7 @@ async fn apply_pending<C: Migrate>(
     {
         return Err(MigrateError::VersionMissing(unknown.version));
     }
-    let mut done = Vec::new();
+    let mut pending = Vec::new();
     for migration in migrator
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
@@ -334,11 +357,19 @@ async fn apply_pending<C: Migrate>(
                 return Err(MigrateError::VersionMismatch(migration.version));
             }
             Some(_) => {}
-            None => {
-                conn.apply(TABLE, migration).await?;
-                done.push(migration.version);
-            }
+            None => pending.push(migration),
         }
+    }
+    let mut done = Vec::new();
+    for (index, migration) in pending.iter().enumerate() {
+        on_step(MigrationStep {
+            version: migration.version,
+            description: &migration.description,
+            index: index + 1,
+            total: pending.len(),
+        });
+        conn.apply(TABLE, migration).await?;
+        done.push(migration.version);
     }
     Ok(done)
 }
@@ -416,9 +447,22 @@ async fn d1_applied(d1: &D1Database) -> Result<Vec<i64>> {
 }
 
 /// Applies each pending file with its `d1_migrations` row, one request per file.
-async fn d1_migrate(d1: &D1Database, applied: &[i64]) -> Result<Vec<i64>> {
+async fn d1_migrate(
+    d1: &D1Database,
+    applied: &[i64],
+    on_step: OnMigration<'_>,
+) -> Result<Vec<i64>> {
+    let pending: Vec<&Migration> = up_migrations()
+        .filter(|m| !applied.contains(&m.version))
+        .collect();
     let mut done = Vec::new();
-    for migration in up_migrations().filter(|m| !applied.contains(&m.version)) {
+    for (index, migration) in pending.iter().enumerate() {
+        on_step(MigrationStep {
+            version: migration.version,
+            description: &migration.description,
+            index: index + 1,
+            total: pending.len(),
+        });
         let name = file_name(migration);
         // The name comes from the embedded file list, never from input; quoted as a
         // literal because D1 binds parameters to a single statement only.
