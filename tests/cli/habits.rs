@@ -7,14 +7,23 @@ use crate::harness::Qhub;
 fn login_without_email_or_provider_names_both_without_a_terminal() {
     let qhub = Qhub::new();
     qhub.run(&["login"])
-        .fails(2, "--email or --provider is required when there is no terminal")
-        .fails(2, "hint: pass --email EMAIL to log in with a password, or --provider NAME");
+        .fails(
+            2,
+            "--email or --provider is required when there is no terminal",
+        )
+        .fails(
+            2,
+            "hint: pass --email EMAIL to log in with a password, or --provider NAME",
+        );
     qhub.run_with(&["login", "--password-stdin"], Some("secret\n"), &[])
         .fails(2, "--password-stdin needs --email");
     let help = qhub.run(&["login", "--help"]);
     let usage = help.ok().lines().find(|l| l.starts_with("Usage:")).unwrap();
     assert!(usage.contains("--email"), "{help:#?}");
-    assert!(help.ok().contains("qhub login --provider <NAME>"), "{help:#?}");
+    assert!(
+        help.ok().contains("qhub login --provider <NAME>"),
+        "{help:#?}"
+    );
 }
 
 #[test]
@@ -30,8 +39,14 @@ fn colour_only_where_it_can_be_seen() {
     // Forced colour (CLICOLOR_FORCE, as on a terminal) styles `error:` and `hint:`...
     assert!(styled(&[("CLICOLOR_FORCE", "1")]));
     let forced = qhub.run_with(&["whoami"], None, &[("CLICOLOR_FORCE", "1")]);
-    assert!(forced.stderr.contains("\u{1b}[31m"), "red error: {forced:#?}");
-    assert!(forced.stderr.contains("\u{1b}[36m"), "cyan hint: {forced:#?}");
+    assert!(
+        forced.stderr.contains("\u{1b}[31m"),
+        "red error: {forced:#?}"
+    );
+    assert!(
+        forced.stderr.contains("\u{1b}[36m"),
+        "cyan hint: {forced:#?}"
+    );
     // ...and NO_COLOR wins over everything.
     assert!(!styled(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
 }
@@ -68,8 +83,14 @@ fn on_a_terminal_login_asks_for_the_email_and_a_mistyped_repeat_asks_again() {
         &format!("{password}\nnot the same\n{password}\n{password}\n"),
     );
     assert_eq!(code, 0, "{shown}");
-    assert!(shown.contains("the passwords did not match; try again"), "{shown}");
-    assert!(shown.contains("registered and logged in as ada@example.com"), "{shown}");
+    assert!(
+        shown.contains("the passwords did not match; try again"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("registered and logged in as ada@example.com"),
+        "{shown}"
+    );
 
     let (shown, code) = on_a_terminal(&qhub, &["login"], &format!("ada@example.com\n{password}\n"));
     assert_eq!(code, 0, "{shown}");
@@ -83,5 +104,8 @@ fn on_a_terminal_login_asks_for_the_email_and_a_mistyped_repeat_asks_again() {
         &format!("{password}\na1111111\nb1111111\na1111111\nb1111111\na1111111\nb1111111\n"),
     );
     assert_eq!(code, 2, "{shown}");
-    assert!(shown.contains("the passwords did not match 3 times"), "{shown}");
+    assert!(
+        shown.contains("the passwords did not match 3 times"),
+        "{shown}"
+    );
 }

@@ -236,5 +236,8 @@ fn remove_takes_out_an_installed_plugin_and_refuses_embedded_ones() {
         .fails(2, "no plugin named \"test-http\"");
     qhub.run(&["plugins", "remove", "store-d1"])
         .fails(3, "\"store-d1\" is embedded in qhub and cannot be removed")
-        .fails(3, "hint: only plugins installed with `qhub plugins install`");
+        .fails(
+            3,
+            "hint: only plugins installed with `qhub plugins install`",
+        );
 }

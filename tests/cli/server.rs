@@ -449,7 +449,10 @@ fn the_worker_runs_the_components_the_native_host_runs() {
     }
     let text = remote.run_with(&["plugins", "list"], None, &[("QHUB_SERVER", &worker.url)]);
     let first = text.ok().lines().next().unwrap();
-    assert!(first.starts_with("plugins of the server at http://"), "{text:#?}");
+    assert!(
+        first.starts_with("plugins of the server at http://"),
+        "{text:#?}"
+    );
     assert!(!text.ok().contains("store-postgres"), "{text:#?}");
 
     let embedded = Qhub::new().run(&["plugins", "list", "--json"]).json();

@@ -87,7 +87,10 @@ mod tests {
             assert!(help.contains(plugin), "build-worker's help lacks {plugin}");
         }
         let count = qhub_worker_build::PLUGINS.len() + qhub_worker_build::PROVIDER_PLUGINS.len();
-        assert!(help.contains("Worker's four"), "{count} plugins: update the help");
+        assert!(
+            help.contains("Worker's four"),
+            "{count} plugins: update the help"
+        );
         assert_eq!(count, 4);
     }
 }

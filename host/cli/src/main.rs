@@ -15,9 +15,9 @@ mod exit;
 mod home;
 mod oauth;
 mod password;
+mod progress;
 mod short_id;
 mod target;
-mod progress;
 
 use std::process::ExitCode;
 

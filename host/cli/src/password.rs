@@ -40,10 +40,11 @@ fn twice(first_prompt: &str, repeat_prompt: &str) -> CliResult<String> {
             eprintln!("the passwords did not match; try again");
         }
     }
-    Err(
-        CliError::new(Exit::Usage, format!("the passwords did not match {TRIES} times"))
-            .with_hint("run the command again, or pipe the password with --password-stdin"),
+    Err(CliError::new(
+        Exit::Usage,
+        format!("the passwords did not match {TRIES} times"),
     )
+    .with_hint("run the command again, or pipe the password with --password-stdin"))
 }
 
 /// The current and the new password, for `passwd`: two prompts (the new one

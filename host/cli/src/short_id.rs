@@ -119,8 +119,16 @@ mod tests {
         // No match: passed on, for the core to answer.
         check("ffff0000", Ok("ffff0000"));
         let ambiguous = resolve("key", "qhk_12", &candidates()).unwrap_err();
-        assert!(ambiguous.message.contains("0f3a9c11-aaaa"), "{}", ambiguous.message);
-        assert!(ambiguous.message.contains("0f3b7e22-bbbb"), "{}", ambiguous.message);
+        assert!(
+            ambiguous.message.contains("0f3a9c11-aaaa"),
+            "{}",
+            ambiguous.message
+        );
+        assert!(
+            ambiguous.message.contains("0f3b7e22-bbbb"),
+            "{}",
+            ambiguous.message
+        );
         // "0f3" is too short even though it starts two ids.
         assert!(resolve("job", "0f3", &candidates()).is_err());
     }

@@ -85,13 +85,7 @@ async fn openapi() -> impl IntoResponse {
 /// What this server runs, so an operator can check that two hosts (this server and
 /// the Worker, say) run the very same component files.
 async fn plugins(State(oauth): State<OAuthFlows>) -> Json<Vec<PluginInfo>> {
-    Json(
-        oauth
-            .plugins()
-            .into_iter()
-            .map(PluginInfo::from)
-            .collect(),
-    )
+    Json(oauth.plugins().into_iter().map(PluginInfo::from).collect())
 }
 
 /// Who is calling, as the transport sees it; stored with the session.

@@ -516,10 +516,19 @@ fn export_has_everything_but_hashes() {
     assert_eq!(export["user"]["email"], json!("ada@example.com"));
     // Timestamps read as everywhere else in QHub: RFC 3339, UTC, to the second.
     assert_eq!(export["user"]["created_at"], json!("2026-11-26T00:00:00Z"));
-    assert_eq!(export["sessions"][0]["expires_at"], json!("2026-12-26T00:00:00Z"));
-    assert_eq!(export["api_keys"][0]["created_at"], json!("2026-11-26T00:00:00Z"));
+    assert_eq!(
+        export["sessions"][0]["expires_at"],
+        json!("2026-12-26T00:00:00Z")
+    );
+    assert_eq!(
+        export["api_keys"][0]["created_at"],
+        json!("2026-11-26T00:00:00Z")
+    );
     assert_eq!(export["api_keys"][0]["expires_at"], json!(null));
-    assert_eq!(export["jobs"][0]["updated_at"], json!("2026-11-26T00:00:00Z"));
+    assert_eq!(
+        export["jobs"][0]["updated_at"],
+        json!("2026-11-26T00:00:00Z")
+    );
     assert_eq!(export["sessions"][0]["id"], json!(ada.session_id));
     assert_eq!(export["oauth_connections"][0]["provider"], json!("github"));
     assert_eq!(export["api_keys"][0]["prefix"], json!("qh_abc"));

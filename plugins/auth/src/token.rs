@@ -258,7 +258,6 @@ mod tests {
 
     #[test]
     fn the_provider_knows_only_hs256() {
-        use jsonwebtoken::signature::{Signer as _, Verifier as _};
         let encoding = EncodingKey::from_secret(SECRET);
         let decoding = DecodingKey::from_secret(SECRET);
         for algorithm in [

@@ -106,9 +106,12 @@ impl Command {
 fn read_source(file: &Path) -> CliResult<String> {
     if file == Path::new("-") {
         let mut source = String::new();
-        std::io::stdin()
-            .read_to_string(&mut source)
-            .map_err(|e| CliError::new(Exit::Usage, format!("cannot read the program from stdin: {e}")))?;
+        std::io::stdin().read_to_string(&mut source).map_err(|e| {
+            CliError::new(
+                Exit::Usage,
+                format!("cannot read the program from stdin: {e}"),
+            )
+        })?;
         return Ok(source);
     }
     std::fs::read_to_string(file).map_err(|e| {

@@ -173,16 +173,18 @@ mod tests {
 
     #[test]
     fn durations_need_a_unit() {
-        let check = |text: &str, expected: Result<u64, &str>| {
-            match (parse_duration(text), expected) {
-                (Ok(got), Ok(want)) => assert_eq!(got, want, "{text}"),
-                (Err(err), Err(needle)) => {
-                    assert_eq!(err.exit, Exit::Usage, "{text}");
-                    assert!(err.message.contains(needle), "{text}: {}", err.message);
-                    assert!(err.hint.as_deref().is_some_and(|h| h.contains("30d")), "{text}");
-                }
-                (got, want) => panic!("{text}: got {got:?}, expected {want:?}"),
+        let check = |text: &str, expected: Result<u64, &str>| match (parse_duration(text), expected)
+        {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{text}"),
+            (Err(err), Err(needle)) => {
+                assert_eq!(err.exit, Exit::Usage, "{text}");
+                assert!(err.message.contains(needle), "{text}: {}", err.message);
+                assert!(
+                    err.hint.as_deref().is_some_and(|h| h.contains("30d")),
+                    "{text}"
+                );
             }
+            (got, want) => panic!("{text}: got {got:?}, expected {want:?}"),
         };
         check("30d", Ok(30 * 86_400));
         check("12h", Ok(12 * 3_600));

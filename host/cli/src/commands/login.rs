@@ -11,8 +11,10 @@ use crate::oauth;
 use crate::password::{self, Confirm};
 
 #[derive(Debug, clap::Args)]
-#[command(override_usage = "qhub login [--email <EMAIL>] [--password-stdin]\n       \
-                  qhub login --provider <NAME> [--web] [--no-browser] [--scope <SCOPE>]...")]
+#[command(
+    override_usage = "qhub login [--email <EMAIL>] [--password-stdin]\n       \
+                  qhub login --provider <NAME> [--web] [--no-browser] [--scope <SCOPE>]..."
+)]
 pub struct Args {
     /// The account's email address (password login). Asked for on a terminal when
     /// neither --email nor --provider is given.

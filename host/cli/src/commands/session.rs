@@ -33,12 +33,7 @@ struct SignedInJson {
 /// a previous session that expired, was revoked or lives elsewhere changes
 /// nothing, and a failure never fails the login. Another account's session, or
 /// one at another server or database, is left alone.
-pub async fn keep(
-    ctx: &Context,
-    backend: &Backend,
-    signed_in: SignedIn,
-    verb: &str,
-) -> CliResult {
+pub async fn keep(ctx: &Context, backend: &Backend, signed_in: SignedIn, verb: &str) -> CliResult {
     let target = ctx.choice()?.target;
     let mut config = ctx.home.load_config().unwrap_or_else(|_| Config::default());
     let previous = config
@@ -54,7 +49,10 @@ pub async fn keep(
     ctx.home.save_config(&config)?;
     if let Some(previous) = previous {
         if let Err(err) = backend.logout(&previous).await {
-            tracing::debug!("could not end this device's previous session: {}", err.message);
+            tracing::debug!(
+                "could not end this device's previous session: {}",
+                err.message
+            );
         }
     }
     let (server, database) = match &target {
