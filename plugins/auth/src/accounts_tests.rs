@@ -372,11 +372,12 @@ fn authenticate_distinguishes_why_a_token_fails() {
         AuthFailure::InvalidToken,
     );
 
-    // A session that no longer exists.
+    // A session this database does not have (deleted with its account, or
+    // never here: another database's token).
     accounts.store.sessions.borrow_mut().clear();
     unauthenticated(
         accounts.authenticate(&signed_in.token, NOW),
-        AuthFailure::SessionRevoked,
+        AuthFailure::UnknownSession,
     );
 }
 
