@@ -6,7 +6,7 @@
 //! ([`Runtime::on_compile`], [`qhub_runtime::Database::migrate_with`]); drawing
 //! them is this module's business.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ pub fn watch_compiles(runtime: &Runtime) {
             }
             CompileStep::Finished(elapsed) => {
                 if let Some(spinner) = current.take() {
-                    spinner.finish_with_message(compiled_message(event.plugin, elapsed));
+                    leave_line(&spinner, &compiled_message(event.plugin, elapsed));
                 }
             }
         }
@@ -80,25 +80,28 @@ impl Migrations {
             return;
         };
         if keep {
-            bar.set_position(applied as u64);
-            bar.finish_with_message(migrated_message(applied));
+            leave_line(&bar, &migrated_message(applied));
         } else {
             bar.finish_and_clear();
         }
     }
 }
 
+/// Replaces `bar` with one line saying what was done. (indicatif's own
+/// `finish_with_message` leaves the cursor at the end of that line, so the next
+/// thing written on stderr, an error say, would continue it.)
+fn leave_line(bar: &ProgressBar, message: &str) {
+    bar.finish_and_clear();
+    let _ = writeln!(std::io::stderr(), "✓ {message}");
+}
+
 fn spinner_style() -> ProgressStyle {
-    // The last tick string is shown once the spinner has finished.
-    ProgressStyle::with_template("{spinner:.green} {msg}")
-        .expect("a valid template")
-        .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"])
+    ProgressStyle::with_template("{spinner:.green} {msg}").expect("a valid template")
 }
 
 fn bar_style() -> ProgressStyle {
     ProgressStyle::with_template("{spinner:.green} [{pos}/{len}] {wide_msg}")
         .expect("a valid template")
-        .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"])
 }
 
 /// `compiling plugin "auth" 0.1.0 for this machine (first run only)`.
