@@ -169,7 +169,7 @@ fn errors_users_meet() {
     check(
         "bad-key-lifetime",
         &qhub,
-        qhub.run(&["keys", "create", "--name", "ci", "--expires-in", "2w"]),
+        qhub.run(&["keys", "create", "--name", "ci", "--expires-in", "30"]),
     );
     check(
         "unknown-key-id",

@@ -116,8 +116,23 @@ pub struct Flags {
 /// The target the flags, else the environment (`.env` files included), name;
 /// `None` when neither says (the active login or the default decides). An empty
 /// value is explicit: `--server ''` or `QHUB_SERVER=` means the embedded mode.
-/// Two non-empty places at one level are a usage error rather than a guess.
+/// Two non-empty places at one level are a usage error rather than a guess, and
+/// so is a database URL whose scheme no storage plugin reads (before anything
+/// else, such as a missing login, is reported about it).
 pub fn explicit(flags: &Flags) -> CliResult<Option<Choice>> {
+    let choice = explicit_unchecked(flags)?;
+    if let Some(Choice {
+        target: Target::Database(url),
+        ..
+    }) = &choice
+    {
+        qhub_runtime::Dialect::of_url(url)
+            .map_err(|err| crate::context::database_error(Some(url), err))?;
+    }
+    Ok(choice)
+}
+
+fn explicit_unchecked(flags: &Flags) -> CliResult<Option<Choice>> {
     if flags.embedded {
         if let Some(flag) = [("--server", &flags.server), ("--database", &flags.database)]
             .into_iter()

@@ -43,7 +43,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         if let Some(provider) = &self.provider {
-            let (_backend, flows) = oauth::flows(ctx, provider).await?;
+            let (backend, flows) = oauth::flows(ctx, provider).await?;
             let browser = !self.no_browser;
             let signed_in = if self.web {
                 oauth::web_flow(&flows, provider, &self.scopes, browser).await?

@@ -2,6 +2,7 @@
 
 use qhub_api::SignedIn;
 
+use crate::backend::Backend;
 use crate::context::Context;
 use crate::exit::CliResult;
 use crate::home::{Config, Login};
