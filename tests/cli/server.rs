@@ -471,7 +471,15 @@ fn the_worker_runs_the_components_the_native_host_runs() {
         .iter()
         .map(|p| p["name"].clone())
         .collect();
-    assert_eq!(names, [json!("auth"), json!("store-d1")]);
+    assert_eq!(
+        names,
+        [
+            json!("auth"),
+            json!("oauth-github"),
+            json!("oauth-oidc"),
+            json!("store-d1")
+        ]
+    );
 }
 
 #[test]

@@ -127,14 +127,17 @@ impl Context {
     /// Adds the hint that fits where the command went to an error that has none
     /// yet: an "unavailable" one, or a token that the database does not know.
     pub fn explain(&self, mut err: CliError) -> CliError {
-        if err.code == Some(qhub_runtime::ErrorCode::Unauthenticated)
+        let target = self.choice().map(|c| c.target).unwrap_or(Target::Embedded);
+        let unknown_here =
+            err.exit == Exit::NotLoggedIn && err.message.starts_with("session not found");
+        if !unknown_here
+            && err.code == Some(qhub_runtime::ErrorCode::Unauthenticated)
             && let Some(hint) = token_from_env_hint()
         {
             err.hint = Some(hint);
             return err;
         }
-        let target = self.choice().map(|c| c.target).unwrap_or(Target::Embedded);
-        if err.exit == Exit::NotLoggedIn && err.message.starts_with("session not found") {
+        if unknown_here {
             err.hint = Some(format!(
                 "the token was issued for another database or server, or its account was deleted; \
                  log in again for {} with `qhub {}login --email <email>`",
