@@ -48,13 +48,13 @@ pub async fn keep(ctx: &Context, backend: &Backend, signed_in: SignedIn, verb: &
         signed_in.token,
     ));
     ctx.home.save_config(&config)?;
-    if let Some(previous) = previous {
-        if let Err(err) = backend.logout(&previous).await {
-            tracing::debug!(
-                "could not end this device's previous session: {}",
-                err.message
-            );
-        }
+    if let Some(previous) = previous
+        && let Err(err) = backend.logout(&previous).await
+    {
+        tracing::debug!(
+            "could not end this device's previous session: {}",
+            err.message
+        );
     }
     let (server, database) = match &target {
         Target::Server(url) => (Some(url.clone()), None),
