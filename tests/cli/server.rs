@@ -152,18 +152,29 @@ impl Server {
             .unwrap()
             .block_on(async move {
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                let mut request = reqwest::Client::new().request(method, url);
-                if let Some(body) = body {
-                    request = request
-                        .header("content-type", "application/json")
-                        .body(body);
+                let send = || {
+                    let mut request = reqwest::Client::new().request(method.clone(), &url);
+                    if let Some(body) = &body {
+                        request = request
+                            .header("content-type", "application/json")
+                            .body(body.clone());
+                    }
+                    if let Some(token) = &token {
+                        request = request.bearer_auth(token);
+                    }
+                    request.send()
+                };
+                let mut response = send().await.expect("the server answers");
+                // `wrangler dev` may restart its workerd once just after start-up; it
+                // then answers a request in flight with this text (not the Worker's)
+                // and asks for it to be sent again. Only that answer is retried, once.
+                let mut status = response.status().as_u16();
+                let mut bytes = response.bytes().await.unwrap();
+                if bytes.starts_with(b"Your worker restarted mid-request") {
+                    response = send().await.expect("the server answers");
+                    status = response.status().as_u16();
+                    bytes = response.bytes().await.unwrap();
                 }
-                if let Some(token) = token {
-                    request = request.bearer_auth(token);
-                }
-                let response = request.send().await.expect("the server answers");
-                let status = response.status().as_u16();
-                let bytes = response.bytes().await.unwrap();
                 let value = if bytes.is_empty() {
                     Value::Null
                 } else {
