@@ -105,6 +105,9 @@ impl Args {
             .runtime()
             .set_load_limits(limits)
             .map_err(|e| CliError::internal(e.to_string()))?;
+        // Before the address is announced: whoever reads it may stop us at once.
+        let shutdown = qhub_server::shutdown_signal()
+            .map_err(|e| CliError::internal(format!("cannot install the signal handlers: {e}")))?;
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|e| {
@@ -134,7 +137,7 @@ impl Args {
         let flows = qhub_runtime::OAuthFlows::new(service, providers)
             .with_provider_plugins(super::plugins::provider_plugins(&ctx.home)?);
         let router = qhub_server::router(flows);
-        qhub_server::serve(listener, router, qhub_server::shutdown_signal())
+        qhub_server::serve(listener, router, shutdown)
             .await
             .map_err(|e| CliError::internal(format!("the server failed: {e}")))?;
         if !ctx.json {
