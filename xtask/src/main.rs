@@ -1,6 +1,6 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 
-mod bench_worker;
+mod bench;
 mod build_plugins;
 mod build_worker;
 mod man;
@@ -26,8 +26,11 @@ tasks:
                               components (sha256), report the bundle size
   man [--out DIR]             write the man pages (qhub.1, qhub-login.1, ...) into DIR
                               (default: target/man), with `qhub man`
-  bench-worker                CPU time per login and per authenticated request of the
-                              Worker (wrangler dev) against the native qhub serve
+  bench [--no-worker] [--seconds N] [--out DIR]
+                              build qhub, the benchmark and the Worker in release, then
+                              measure each figure beside a native baseline of the same
+                              run (Argon2id, start-up, GET /v1/me, sign-ins under load,
+                              the Worker); a table on stdout, JSON in target/bench
   smoke URL [--qhub PATH] [--json]
                               check a deployed server or Worker: /healthz, /v1/plugins
                               against the local build's sha256, then register, whoami
@@ -41,7 +44,7 @@ fn main() -> ExitCode {
         Some("build-worker") => build_worker::run(&args[1..]),
         Some("new-plugin") => new_plugin::run(&args[1..]),
         Some("man") => man::run(&args[1..]),
-        Some("bench-worker") => bench_worker::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("smoke") => smoke::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
