@@ -26,7 +26,14 @@ fn main() {
     let plugin_target = target_dir.join("plugins");
     let dist = plugin_target.join("dist");
 
-    for watched in ["plugins", "wit", "Cargo.lock", "host/plugin-build/src"] {
+    // .cargo/config.toml holds the plugin target's rustflags (simd128).
+    for watched in [
+        "plugins",
+        "wit",
+        "Cargo.lock",
+        "host/plugin-build/src",
+        ".cargo/config.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
