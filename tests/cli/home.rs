@@ -48,8 +48,12 @@ fn a_second_command_compiles_nothing() {
     );
 }
 
+/// Compiled plugins are code qhub maps and runs: an entry that other users may
+/// write (or that is not a compiled component at all) is ignored and compiled
+/// again, and the new entry is private.
 #[test]
-fn a_cache_entry_not_written_by_qhub_is_ignored() {
+fn a_cache_entry_others_may_write_or_that_is_damaged_is_compiled_again() {
+    use std::os::unix::fs::PermissionsExt as _;
     let qhub = Qhub::new();
     qhub.register("ada@example.com").ok();
     let entries: Vec<_> = std::fs::read_dir(qhub.path("cache"))
@@ -58,23 +62,36 @@ fn a_cache_entry_not_written_by_qhub_is_ignored() {
         .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
         .collect();
     assert_eq!(entries.len(), 2, "{entries:?}");
-    for entry in &entries {
-        // Same length, different bytes: what a tampering process might leave.
-        let mut bytes = std::fs::read(entry).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0xff;
-        std::fs::write(entry, bytes).unwrap();
-    }
+    // One entry open to others' writes, the other cut short.
+    std::fs::set_permissions(&entries[0], std::fs::Permissions::from_mode(0o666)).unwrap();
+    let bytes = std::fs::read(&entries[1]).unwrap();
+    std::fs::write(&entries[1], &bytes[..bytes.len() / 2]).unwrap();
     let run = qhub.run_with(
         &["whoami", "--json"],
         None,
         &[("QHUB_LOG", "qhub_runtime=debug")],
     );
     assert_eq!(run.json()["email"], "ada@example.com");
-    assert!(run.stderr.contains("did not write"), "{run:#?}");
+    assert!(run.stderr.contains("other users may write"), "{run:#?}");
+    assert!(run.stderr.contains("unusable cache entry"), "{run:#?}");
     assert_eq!(
         run.stderr.matches("compiled component").count(),
         2,
+        "{run:#?}"
+    );
+    for entry in &entries {
+        let mode = std::fs::metadata(entry).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", entry.display());
+    }
+    // And they are used from then on.
+    let run = qhub.run_with(
+        &["whoami", "--json"],
+        None,
+        &[("QHUB_LOG", "qhub_runtime=debug")],
+    );
+    assert_eq!(
+        run.stderr.matches("compiled component").count(),
+        0,
         "{run:#?}"
     );
 }
@@ -123,7 +140,6 @@ fn group_or_other_access_to_a_secret_is_refused_with_its_chmod() {
         (qhub.path("config.toml"), 0o660, "chmod 600"),
         (qhub.path("jwt-secret"), 0o640, "chmod 600"),
         (qhub.path("jwt-secret"), 0o602, "chmod 600"),
-        (qhub.path("cache/.key"), 0o644, "chmod 600"),
         (qhub.path("cache"), 0o770, "chmod 700"),
         (qhub.home().to_path_buf(), 0o1777, "chmod 700"),
         (qhub.home().to_path_buf(), 0o720, "chmod 700"),

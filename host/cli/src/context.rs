@@ -325,7 +325,8 @@ fn load_embedded(runtime: &Runtime, name: &str) -> CliResult<LoadedPlugin> {
         .ok_or_else(|| {
             CliError::internal(format!("this qhub was built without the {name:?} plugin"))
         })?;
+    // Built with its manifest into this binary: see `Runtime::load_built`.
     runtime
-        .load(embedded.manifest, embedded.component)
+        .load_built(embedded.manifest, embedded.component)
         .map_err(|e| CliError::internal(e.to_string()))
 }

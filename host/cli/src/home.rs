@@ -4,7 +4,7 @@
 //!
 //! The directory and the secrets in it must be private, as OpenSSH wants `~/.ssh`:
 //! a `QHUB_HOME` that other users may write, or a secret file (`jwt-secret`,
-//! `config.toml`, the cache's key) that they may read or write or that another user
+//! `config.toml`) that they may read or write or that another user
 //! owns, is refused with the `chmod` that fixes it (see `qhub_runtime::fsutil`).
 
 use std::path::{Path, PathBuf};

@@ -4,25 +4,35 @@
 //! An entry is named by the component's sha256 and the engine's compatibility hash
 //! (wasmtime version and compilation settings), so a new component or a new qhub
 //! never picks up a stale entry. Loading precompiled code is `unsafe` in wasmtime:
-//! the bytes become executable. So every entry starts with an HMAC-SHA256 tag keyed
-//! by a secret that only this user can read (`.key`, mode 0600); an entry whose tag
-//! does not verify was not written by us and is ignored and replaced. A key or
-//! directory that other users may read or write is refused (see [`crate::fsutil`]).
+//! the bytes become executable. An entry is trusted because only this user can
+//! have written it: the directory must be owned by this user (or root) and closed
+//! to others' writes (checked when the cache opens; an open one is refused, see
+//! [`crate::fsutil`]), and each entry file must be owned by this user and closed to
+//! others' writes (an entry that is not is ignored and replaced).
+//!
+//! Why no MAC over the entries (an earlier version kept an HMAC-SHA256 key in the
+//! directory): whoever can write an entry there runs as this user and can read such
+//! a key just as well, so the tag added no protection beyond the permission checks,
+//! while verifying it meant reading and hashing every entry at every start, about
+//! a third of a warm `qhub whoami` (`cargo xtask bench`). Entries are now mapped
+//! straight from the file ([`Component::deserialize_file`]); they are written
+//! beside their final name and renamed into place, never changed in place, so a
+//! mapped entry cannot change under a running process and no reader sees half of
+//! one; wasmtime checks the header and the engine compatibility of each.
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::fsutil::Insecure;
 
-type Tag = Hmac<Sha256>;
-const TAG_LEN: usize = 32;
+/// The entry format: bumped when the layout of an entry file changes, so that
+/// entries of an older qhub are left alone rather than misread.
+const FORMAT: &str = "v2";
 
 /// Where a component came from this time, for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +44,14 @@ pub enum Origin {
 #[derive(Debug)]
 pub(crate) struct Cache {
     dir: PathBuf,
-    key: Vec<u8>,
     engine_hash: String,
 }
 
 impl Cache {
     /// Opens (creating if needed) the cache in `dir`. Returns `None`, after a
     /// warning, when the directory cannot be used: the cache is an optimisation.
-    /// But a directory or key that other users may write or read is an error: the
-    /// key vouches for code this process will execute.
+    /// But a directory that other users may write is an error: its entries become
+    /// code this process executes.
     pub(crate) fn open(dir: &Path, engine: &Engine) -> Result<Option<Cache>, Insecure> {
         match Self::try_open(dir, engine) {
             Ok(cache) => Ok(Some(cache)),
@@ -58,44 +67,32 @@ impl Cache {
 
     fn try_open(dir: &Path, engine: &Engine) -> std::io::Result<Cache> {
         crate::fsutil::create_private_dir(dir)?;
-        let key = crate::fsutil::read_or_create_secret(&dir.join(".key"), 32)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Ok(Cache {
             dir: dir.to_path_buf(),
-            key,
             engine_hash: format!("{:016x}", hasher.finish()),
         })
     }
 
     fn entry_path(&self, sha256: &str) -> PathBuf {
         self.dir
-            .join(format!("{sha256}-{}.cwasm", self.engine_hash))
+            .join(format!("{sha256}-{}.{FORMAT}.cwasm", self.engine_hash))
     }
 
-    fn tag(&self, bytes: &[u8]) -> Tag {
-        let mut mac = Tag::new_from_slice(&self.key).expect("hmac takes keys of any length");
-        mac.update(bytes);
-        mac
-    }
-
-    /// The compiled component for `sha256`, if a valid entry exists.
+    /// The compiled component for `sha256`, if a usable entry exists.
     pub(crate) fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
         let path = self.entry_path(sha256);
-        let bytes = fs::read(&path).ok()?;
-        if bytes.len() < TAG_LEN
-            || self
-                .tag(&bytes[TAG_LEN..])
-                .verify_slice(&bytes[..TAG_LEN])
-                .is_err()
-        {
+        // Not followed: an entry is a plain file of ours, never a link elsewhere.
+        let meta = fs::symlink_metadata(&path).ok()?;
+        if !meta.is_file() || crate::fsutil::check_closed_to_others_writes(&path, &meta).is_err() {
             tracing::warn!(
-                "ignoring cache entry {} that this qhub did not write",
+                "ignoring cache entry {} that other users may write (it will be replaced)",
                 path.display()
             );
             return None;
         }
-        match deserialize(engine, &bytes[TAG_LEN..]) {
+        match deserialize_file(engine, &path) {
             Ok(component) => Some(component),
             Err(err) => {
                 tracing::warn!("ignoring unusable cache entry {}: {err}", path.display());
@@ -112,10 +109,9 @@ impl Cache {
     }
 
     fn try_store(&self, sha256: &str, compiled: &[u8]) -> std::io::Result<()> {
-        let tag = self.tag(compiled).finalize().into_bytes();
-        // Write beside the final name, then rename: readers never see half an entry.
+        // Write beside the final name, then rename: readers never see half an entry,
+        // and a mapped entry is never changed in place.
         let mut tmp = tempfile_in(&self.dir)?;
-        tmp.1.write_all(&tag)?;
         tmp.1.write_all(compiled)?;
         tmp.1.sync_all()?;
         fs::rename(&tmp.0, self.entry_path(sha256))
@@ -131,13 +127,26 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
 
 #[expect(
     unsafe_code,
-    reason = "wasmtime requires unsafe to load precompiled code; callers pass only bytes whose HMAC proves this qhub wrote them"
+    reason = "wasmtime requires unsafe to load precompiled code; these bytes were just compiled by this engine"
 )]
 fn deserialize(engine: &Engine, compiled: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: `compiled` was produced by `Engine::precompile_component` of an engine
-    // with the same compatibility hash (it is in the file name and wasmtime checks
-    // it again), and its HMAC tag proves it was written by this installation.
+    // SAFETY: `compiled` was produced by `Engine::precompile_component` of this very
+    // engine a moment ago.
     unsafe { Component::deserialize(engine, compiled) }
+}
+
+#[expect(
+    unsafe_code,
+    reason = "wasmtime requires unsafe to load precompiled code; callers pass only entries that only this user can have written"
+)]
+fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: the entry is a regular file in a directory that only this user (or
+    // root) may write, owned by this user and closed to others' writes (checked by
+    // the caller), written by `Cache::store` from `Engine::precompile_component` of
+    // an engine with the same compatibility hash (in the file name; wasmtime checks
+    // it again). Entries are replaced by rename, never modified in place, so the
+    // mapping stays as it was checked.
+    unsafe { Component::deserialize_file(engine, path) }
 }
 
 /// A step of compiling one component, for a progress display: see
@@ -183,44 +192,57 @@ pub(crate) fn compile(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    /// The binary form of `(component)`: a source component, not a compiled one.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
 
     #[test]
-    fn entries_not_written_by_us_are_ignored() {
+    fn garbage_and_entries_others_may_write_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::default();
         let cache = Cache::open(dir.path(), &engine).unwrap().unwrap();
         let sha = "ab".repeat(32);
         let path = cache.entry_path(&sha);
-        // Garbage and a forged tag are both refused without touching wasmtime.
-        fs::write(&path, b"short").unwrap();
+        // A component's source, not its compiled form: wasmtime's header check refuses it.
+        fs::write(&path, EMPTY_COMPONENT).unwrap();
         assert!(cache.load(&engine, &sha).is_none());
-        let mut forged = vec![0u8; TAG_LEN];
-        forged.extend_from_slice(b"\0asm\x0d\0\x01\0");
-        fs::write(&path, forged).unwrap();
+
+        // A real entry loads; the same file writable by others does not.
+        let component = Component::new(&engine, EMPTY_COMPONENT).unwrap();
+        cache.store(&sha, &component.serialize().unwrap());
+        assert_eq!(mode(&path), 0o600);
+        assert!(cache.load(&engine, &sha).is_some());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(cache.load(&engine, &sha).is_none());
+
+        // Nor is a link to a file elsewhere followed.
+        let elsewhere = dir.path().join("elsewhere");
+        fs::rename(&path, &elsewhere).unwrap();
+        fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
         assert!(cache.load(&engine, &sha).is_none());
     }
 
     #[test]
-    fn key_and_directory_are_private() {
-        use std::os::unix::fs::PermissionsExt;
+    fn the_directory_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let cache_dir = dir.path().join("cache");
         Cache::open(&cache_dir, &Engine::default()).unwrap();
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&cache_dir), 0o700);
-        assert_eq!(mode(&cache_dir.join(".key")), 0o600);
     }
 
     #[test]
-    fn an_exposed_key_is_refused_not_ignored() {
-        use std::os::unix::fs::PermissionsExt;
+    fn a_directory_others_may_write_is_refused_not_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::default();
-        Cache::open(dir.path(), &engine).unwrap().unwrap();
-        let key = dir.path().join(".key");
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let err = Cache::open(dir.path(), &engine).unwrap_err();
-        assert_eq!(err.path, key);
-        assert!(err.hint().contains("chmod 600"), "{}", err.hint());
+        assert_eq!(err.path, dir.path());
+        assert!(err.hint().contains("chmod 700"), "{}", err.hint());
     }
 }

@@ -55,8 +55,8 @@ pub enum Error {
     /// An operator's grant that cannot be enforced (a malformed or wildcard origin).
     #[error("{0}")]
     Grant(String),
-    /// A file or directory holding a secret (the compiled-plugin cache's key) that
-    /// other users may read or change; its [`hint`](crate::fsutil::Insecure::hint)
+    /// A file or directory holding a secret, or code qhub executes (the
+    /// compiled-plugin cache), that other users may read or change; its [`hint`](crate::fsutil::Insecure::hint)
     /// gives the fix.
     #[error(transparent)]
     Insecure(#[from] crate::fsutil::Insecure),

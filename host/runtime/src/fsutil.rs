@@ -1,4 +1,5 @@
-//! Files only their owner may read: cache keys, secrets, the CLI's config.
+//! Files only their owner may read or write: secrets, the CLI's config, the
+//! compiled-plugin cache.
 //!
 //! Creation: files are created with mode 0600 and directories with 0700 by the
 //! `open`/`mkdir` call itself, so there is no moment when another user could read
@@ -128,6 +129,12 @@ pub fn check_secret_file(path: &Path, meta: &fs::Metadata) -> Result<(), Insecur
 
 /// Refuses a directory that others may write to.
 pub fn check_private_dir(path: &Path, meta: &fs::Metadata) -> Result<(), Insecure> {
+    check_closed_to_others_writes(path, meta)
+}
+
+/// Refuses a file or directory not owned by this user (or root), or that the
+/// group or others may write to.
+pub fn check_closed_to_others_writes(path: &Path, meta: &fs::Metadata) -> Result<(), Insecure> {
     check_owner(path, meta)?;
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {

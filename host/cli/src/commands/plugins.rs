@@ -231,16 +231,18 @@ pub fn find(home: &Home, name: &str) -> CliResult<Entry> {
 
 /// Loads `entry` (verified against its manifest, compiled through the cache).
 pub fn load(runtime: &Runtime, entry: &Entry) -> CliResult<LoadedPlugin> {
-    let bytes = match &entry.component {
-        Component::Embedded(bytes) => std::borrow::Cow::Borrowed(*bytes),
-        Component::File(path) => std::borrow::Cow::Owned(std::fs::read(path).map_err(|e| {
-            CliError::internal(format!("cannot read {}: {e}", path.display()))
-                .with_hint("reinstall the plugin with `qhub plugins install PATH --force`")
-        })?),
+    let loaded = match &entry.component {
+        // Built with its manifest into this binary: see `Runtime::load_built`.
+        Component::Embedded(bytes) => runtime.load_built(&entry.manifest_toml, bytes),
+        Component::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                CliError::internal(format!("cannot read {}: {e}", path.display()))
+                    .with_hint("reinstall the plugin with `qhub plugins install PATH --force`")
+            })?;
+            runtime.load(&entry.manifest_toml, &bytes)
+        }
     };
-    runtime
-        .load(&entry.manifest_toml, &bytes)
-        .map_err(|e| CliError::internal(e.to_string()))
+    loaded.map_err(|e| CliError::internal(e.to_string()))
 }
 
 /// The provider configuration, every provider's plugin checked to exist.
