@@ -92,19 +92,16 @@ impl Server {
     /// Like [`Server::start`], for a database that outlives this server, so that
     /// several server processes can run over it one after another.
     pub(crate) fn start_shared(qhub: &Qhub) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_qhub"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .current_dir(qhub.home())
-            .env("QHUB_HOME", qhub.home())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS)
-            // Serve's start-up lines are info; the tests' output stays quiet.
-            .env("QHUB_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .env_remove("QHUB_SERVER")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let mut command = qhub.command(
+            &["serve", "--listen", "127.0.0.1:0"],
+            &[
+                ("JWT_SECRET", JWT_SECRET),
+                ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
+                // Serve's start-up lines are info; the tests' output stays quiet.
+                ("QHUB_LOG", "warn"),
+            ],
+        );
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         // The client's database: its PostgreSQL one, or its embedded qhub.db
         // (serve's own default is server.db).
         match qhub.database_url() {
