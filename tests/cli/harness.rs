@@ -35,7 +35,7 @@ pub fn shared_cache() -> &'static Path {
     static CACHE: OnceLock<PathBuf> = OnceLock::new();
     CACHE.get_or_init(|| {
         let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        remove_caches_of_ended_processes(base);
+        remove_dirs_of_ended_processes(base, "cli-plugin-cache-");
         let dir = base.join(format!("cli-plugin-cache-{}", std::process::id()));
         let warm = |qhub: Qhub| {
             let qhub = Qhub {
@@ -56,20 +56,18 @@ pub fn shared_cache() -> &'static Path {
     })
 }
 
-/// Removes the `cli-plugin-cache-PID` directories in `base` whose process has ended.
-fn remove_caches_of_ended_processes(base: &Path) {
+/// Removes the directories `PREFIXpid` in `base` (a test process's own, named by
+/// its pid) whose process has ended.
+pub fn remove_dirs_of_ended_processes(base: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("cli-plugin-cache-"))
-        else {
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
             continue;
         };
-        if !Path::new("/proc").join(pid).exists() {
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

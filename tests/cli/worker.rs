@@ -18,10 +18,10 @@ fn bundle() -> &'static Path {
     BUNDLE.get_or_init(|| {
         let dist = Path::new(qhub_bundled::BUILD_DIR);
         // Per process, so concurrent test runs and `cargo xtask build-worker`
-        // never write over each other.
-        let out = dist
-            .join("../../worker-test")
-            .join(std::process::id().to_string());
+        // never write over each other; those of processes that have ended go.
+        let runs = dist.join("../../worker-test");
+        crate::harness::remove_dirs_of_ended_processes(&runs, "");
+        let out = runs.join(std::process::id().to_string());
         let bundle = qhub_worker_build::build(&root(), dist, &out)
             .unwrap_or_else(|e| panic!("building the Worker failed: {e}"));
         bundle
