@@ -3,14 +3,75 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A `qhub` with its own, fresh `QHUB_HOME`, on the embedded SQLite database or
 /// on a fresh database of the real PostgreSQL server.
+///
+/// Its compiled plugins come from the cache this test process shares
+/// ([`shared_cache`], through `QHUB_CACHE_DIR`), so that hundreds of fresh homes
+/// do not each compile the same components again; a test about the cache itself,
+/// or about what a first run compiles, takes [`Qhub::with_own_cache`].
 pub struct Qhub {
     home: tempfile::TempDir,
     postgres: Option<qhub_test_support::TempDatabase>,
+    /// `QHUB_CACHE_DIR`, or `None` for the home's own `QHUB_HOME/cache`.
+    cache: Option<PathBuf>,
+}
+
+/// The compiled-plugin cache every [`Qhub`] of this test process uses, warmed
+/// once: the first call runs a `register` on SQLite and one on PostgreSQL, which
+/// compile the account core and both storage plugins into it; anything else (the
+/// provider plugins, `qhub serve`'s engine) is compiled there by the first test
+/// that needs it. Entries are trusted because only this user can write them (the
+/// directory and each entry are checked), so sharing them between the homes of
+/// one user is as safe as reusing them within one home.
+///
+/// It lives in `target/tmp/cli-plugin-cache-PID`: a directory per process, so that
+/// every run starts cold and concurrent runs stay apart, and the directories of
+/// processes that have ended are removed here.
+pub fn shared_cache() -> &'static Path {
+    static CACHE: OnceLock<PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_dirs_of_ended_processes(base, "cli-plugin-cache-");
+        let dir = base.join(format!("cli-plugin-cache-{}", std::process::id()));
+        let warm = |qhub: Qhub| {
+            let qhub = Qhub {
+                cache: Some(dir.clone()),
+                ..qhub
+            };
+            let run = qhub.register("warm-up@example.com");
+            // Only an optimisation: a test that needs what failed here fails itself.
+            if run.code != 0 {
+                eprintln!("warming the shared plugin cache failed: {run:#?}");
+            }
+        };
+        warm(Qhub::with_home(None));
+        warm(Qhub::with_home(Some(
+            qhub_test_support::TempDatabase::create(),
+        )));
+        dir
+    })
+}
+
+/// Removes the directories `PREFIXpid` in `base` (a test process's own, named by
+/// its pid) whose process has ended.
+pub fn remove_dirs_of_ended_processes(base: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Defines each scenario twice, as `NAME::sqlite` and `NAME::postgres`: the same
@@ -98,16 +159,35 @@ impl Qhub {
     /// On the embedded SQLite database.
     pub fn new() -> Qhub {
         Qhub {
-            home: tempfile::tempdir().expect("temporary QHUB_HOME"),
-            postgres: None,
+            cache: Some(shared_cache().to_owned()),
+            ..Qhub::with_home(None)
         }
     }
 
     /// On a fresh PostgreSQL database (`--database` through `DATABASE_URL`).
     pub fn postgres() -> Qhub {
         Qhub {
-            postgres: Some(qhub_test_support::TempDatabase::create()),
-            ..Qhub::new()
+            cache: Some(shared_cache().to_owned()),
+            ..Qhub::with_home(Some(qhub_test_support::TempDatabase::create()))
+        }
+    }
+
+    /// A fresh home over `postgres` (SQLite when `None`), its cache in it.
+    fn with_home(postgres: Option<qhub_test_support::TempDatabase>) -> Qhub {
+        Qhub {
+            home: tempfile::tempdir().expect("temporary QHUB_HOME"),
+            postgres,
+            cache: None,
+        }
+    }
+
+    /// This `qhub` with its compiled-plugin cache in its own `QHUB_HOME/cache`,
+    /// empty, as on a user's first run: for the tests of the cache, of what a first
+    /// run compiles and shows, and of processes racing on a fresh home.
+    pub fn with_own_cache(self) -> Qhub {
+        Qhub {
+            cache: None,
+            ..self
         }
     }
 
@@ -139,6 +219,8 @@ impl Qhub {
             .env_remove("CLOUDFLARE_API_TOKEN")
             .env_remove("QHUB_D1_API_URL")
             .env_remove("QHUB_PROVIDERS")
+            .env_remove("QHUB_CACHE_DIR")
+            .envs(self.cache.as_ref().map(|dir| ("QHUB_CACHE_DIR", dir)))
             // Colour follows the test, not the developer's terminal settings.
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR")

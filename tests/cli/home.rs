@@ -1,4 +1,5 @@
-//! QHUB_HOME: file modes, and the compiled-plugin cache.
+//! QHUB_HOME: file modes, and the compiled-plugin cache (these tests keep theirs in
+//! their own home, not in the test process's shared one).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
@@ -24,7 +25,7 @@ fn secrets_and_config_are_private() {
 
 #[test]
 fn a_second_command_compiles_nothing() {
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     let debug = [("QHUB_LOG", "qhub_runtime=debug")];
     let first = qhub.run_with(
         &["register", "--email", "ada@example.com", "--password-stdin"],
@@ -54,7 +55,7 @@ fn a_second_command_compiles_nothing() {
 #[test]
 fn a_cache_entry_others_may_write_or_that_is_damaged_is_compiled_again() {
     use std::os::unix::fs::PermissionsExt as _;
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     qhub.register("ada@example.com").ok();
     let entries: Vec<_> = std::fs::read_dir(qhub.path("cache"))
         .unwrap()
@@ -132,7 +133,7 @@ fn a_planted_secret_in_a_world_writable_home_is_refused() {
 
 #[test]
 fn group_or_other_access_to_a_secret_is_refused_with_its_chmod() {
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     qhub.register("ada@example.com").ok();
     let home = qhub.home().display().to_string();
     for (path, bad, fix) in [
@@ -216,7 +217,7 @@ pub(crate) fn with_umask_022(command: &std::process::Command) -> std::process::C
 
 #[test]
 fn everything_qhub_creates_is_private_whatever_the_umask() {
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     // A QHUB_HOME that does not exist yet.
     let home = qhub.path("home");
     let home_env = [("QHUB_HOME", home.to_str().unwrap())];
@@ -249,4 +250,48 @@ fn everything_qhub_creates_is_private_whatever_the_umask() {
             assert_eq!(mode(&home.join(file)), 0o600, "{file}");
         }
     }
+}
+
+/// `QHUB_CACHE_DIR` moves the cache out of `QHUB_HOME`, so that homes can share
+/// one (the tests do), under the same checks as `QHUB_HOME/cache`.
+#[test]
+fn qhub_cache_dir_is_shared_by_homes_and_checked_as_the_home_cache_is() {
+    let (first, second) = (Qhub::new().with_own_cache(), Qhub::new().with_own_cache());
+    let shared = first.path("shared-cache");
+    let env = [
+        ("QHUB_CACHE_DIR", shared.to_str().unwrap()),
+        ("QHUB_LOG", "qhub_runtime=debug"),
+    ];
+    let register = |qhub: &Qhub| {
+        let args = ["register", "--email", "ada@example.com", "--password-stdin"];
+        qhub.run_with(&args, Some(&format!("{PASSWORD}\n")), &env)
+    };
+    let run = register(&first);
+    run.ok();
+    assert_eq!(
+        run.stderr.matches("compiled component").count(),
+        2,
+        "{run:#?}"
+    );
+    assert!(!first.path("cache").exists(), "the home holds no cache");
+    assert_eq!(mode(&shared), 0o700);
+
+    // Another home finds both plugins compiled.
+    let run = register(&second);
+    run.ok();
+    assert!(!run.stderr.contains("compiled component"), "{run:#?}");
+    assert_eq!(run.stderr.matches("origin=Cache").count(), 2, "{run:#?}");
+
+    for bad in [0o777, 0o770] {
+        set_mode(&shared, bad);
+        second
+            .run_with(&["whoami"], None, &env)
+            .fails(1, &format!("{} has mode {bad:04o}", shared.display()))
+            .fails(1, &format!("hint: run `chmod 700 {}`", shared.display()));
+        set_mode(&shared, 0o700);
+    }
+    assert_eq!(
+        second.run_with(&["whoami", "--json"], None, &env).json()["email"],
+        "ada@example.com"
+    );
 }

@@ -9,12 +9,12 @@ use crate::harness::Qhub;
 #[test]
 fn a_first_run_on_pipes_prints_no_progress() {
     // A fresh home: the plugins are compiled and the database migrated.
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     let run = qhub.register("ada@example.com");
     run.ok();
     assert_eq!(run.stderr, "", "{run:#?}");
 
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     let run = qhub.run(&["migrate", "run"]);
     assert_eq!(run.ok(), "applied migration 1\napplied migration 2\n");
     assert_eq!(run.stderr, "", "{run:#?}");
@@ -24,7 +24,7 @@ fn a_first_run_on_pipes_prints_no_progress() {
 /// says what it did: the lines each finished step leaves behind.
 #[test]
 fn a_first_run_on_a_terminal_says_what_it_compiles_and_migrates() {
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     // An unknown token: the command migrates and loads the plugins, then refuses.
     let text = on_terminal(&qhub, "whoami", &[("QHUB_TOKEN", "not-a-token")]);
     for expected in [

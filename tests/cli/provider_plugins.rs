@@ -20,7 +20,7 @@ fn install_test_http(qhub: &Qhub) {
 
 #[test]
 fn install_registers_a_built_plugin_and_list_shows_where_each_comes_from() {
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     install_test_http(&qhub);
     for file in ["test-http.wasm", "test-http.plugin.toml"] {
         assert!(qhub.path("plugins").join(file).is_file(), "{file}");

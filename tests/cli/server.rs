@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
@@ -14,6 +15,10 @@ use crate::harness::{PASSWORD, Qhub};
 pub(crate) struct Server {
     process: Process,
     pub(crate) url: String,
+    /// The domain of the scenario's email addresses ([`Server::email`]):
+    /// `example.com`, or one of its own on the shared Worker, whose one D1
+    /// database the scenarios of this process all use.
+    domain: String,
     /// The database's owner, when this server owns it.
     _qhub: Option<Qhub>,
 }
@@ -26,17 +31,35 @@ enum Process {
     },
     /// Stopped when dropped.
     Worker { _dev: crate::worker::DevServer },
+    /// The Worker this test process shares ([`crate::worker::shared`]), stopped
+    /// when the process ends.
+    SharedWorker,
 }
 
 /// The settings every test server runs with, native or Worker.
 const JWT_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 const QUOTA_MONTHLY_JOBS: &str = "5";
+/// Those settings as the Worker's variables.
+const WORKER_VARS: &[(&str, &str)] = &[
+    ("JWT_SECRET", JWT_SECRET),
+    ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
+];
 
 /// Defines each scenario three times, as `NAME::sqlite` and `NAME::postgres` (the
 /// native server on each database) and `NAME::worker` (the Worker on a local D1):
 /// the same test code against every host.
+///
+/// On the Worker the scenarios share one `wrangler dev` per test process
+/// ([`Server::shared_worker`]), each with email addresses of its own
+/// ([`Server::email`]). Scenarios that cannot share one start with
+/// `own_worker:` and get a fresh Worker each ([`Server::worker`]): those whose
+/// failed sign-ins would lock the shared Worker's client address (127.0.0.1) for
+/// every other scenario.
 macro_rules! on_every_host {
-    ($($(#[$meta:meta])* fn $name:ident($server:ident) $body:block)*) => {$(
+    (own_worker: $($scenarios:tt)*) => {
+        $crate::server::on_every_host!(@worker worker; $($scenarios)*);
+    };
+    (@worker $worker:ident; $($(#[$meta:meta])* fn $name:ident($server:ident) $body:block)*) => {$(
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports, reason = "not every scenario uses its module's helpers")]
@@ -52,10 +75,13 @@ macro_rules! on_every_host {
             }
             #[test]
             fn worker() {
-                scenario($crate::server::Server::worker())
+                scenario($crate::server::Server::$worker())
             }
         }
     )*};
+    ($($scenarios:tt)*) => {
+        $crate::server::on_every_host!(@worker shared_worker; $($scenarios)*);
+    };
 }
 pub(crate) use on_every_host;
 
@@ -68,7 +94,7 @@ impl Server {
         server
     }
 
-    /// The Worker under `wrangler dev`, on a fresh local D1 database.
+    /// The Worker under `wrangler dev`, on a fresh local D1 database of its own.
     pub(crate) fn worker() -> Server {
         Server::worker_with(&[])
     }
@@ -76,35 +102,56 @@ impl Server {
     /// [`Server::worker`] with `extra` variables in the Worker's environment
     /// (`QHUB_PROVIDERS`, say).
     pub(crate) fn worker_with(extra: &[(&str, &str)]) -> Server {
-        let mut vars = vec![
-            ("JWT_SECRET", JWT_SECRET),
-            ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
-        ];
+        let mut vars = WORKER_VARS.to_vec();
         vars.extend_from_slice(extra);
         let process = crate::worker::start(&vars);
         Server {
             url: process.url().to_owned(),
             process: Process::Worker { _dev: process },
+            domain: "example.com".to_owned(),
             _qhub: None,
         }
+    }
+
+    /// The Worker this test process shares, started on first use (one `wrangler
+    /// dev` instead of one per scenario), with the variables of [`Server::worker`].
+    /// Its D1 database holds the accounts of every scenario, so each gets email
+    /// addresses in a domain of its own.
+    pub(crate) fn shared_worker() -> Server {
+        static SCENARIOS: AtomicUsize = AtomicUsize::new(0);
+        let scenario = SCENARIOS.fetch_add(1, Ordering::Relaxed) + 1;
+        Server {
+            url: crate::worker::shared(WORKER_VARS).url().to_owned(),
+            process: Process::SharedWorker,
+            domain: format!("scenario{scenario}.example.com"),
+            _qhub: None,
+        }
+    }
+
+    /// The email address `name@` this scenario's domain: `ada@example.com`, or on
+    /// the shared Worker `ada@scenarioN.example.com`.
+    pub(crate) fn email(&self, name: &str) -> String {
+        format!("{name}@{}", self.domain)
+    }
+
+    /// The domain of [`Server::email`].
+    pub(crate) fn domain(&self) -> &str {
+        &self.domain
     }
 
     /// Like [`Server::start`], for a database that outlives this server, so that
     /// several server processes can run over it one after another.
     pub(crate) fn start_shared(qhub: &Qhub) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_qhub"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .current_dir(qhub.home())
-            .env("QHUB_HOME", qhub.home())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS)
-            // Serve's start-up lines are info; the tests' output stays quiet.
-            .env("QHUB_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .env_remove("QHUB_SERVER")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let mut command = qhub.command(
+            &["serve", "--listen", "127.0.0.1:0"],
+            &[
+                ("JWT_SECRET", JWT_SECRET),
+                ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
+                // Serve's start-up lines are info; the tests' output stays quiet.
+                ("QHUB_LOG", "warn"),
+            ],
+        );
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         // The client's database: its PostgreSQL one, or its embedded qhub.db
         // (serve's own default is server.db).
         match qhub.database_url() {
@@ -131,6 +178,7 @@ impl Server {
                 _stdout: stdout,
             },
             url,
+            domain: "example.com".to_owned(),
             _qhub: None,
         }
     }
@@ -188,7 +236,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // The Worker's process stops itself when dropped.
+        // The Worker's process stops itself when dropped (or, when shared, when
+        // this process ends).
         let Process::Native { child, .. } = &mut self.process else {
             return;
         };
@@ -206,21 +255,22 @@ impl Drop for Server {
 
 on_every_host! {
     fn the_cli_works_through_the_server_and_revocation_is_immediate(server) {
+        let ada = server.email("ada");
         let client = Qhub::new();
         let remote = [("QHUB_SERVER", server.url.as_str())];
         let out = client.run_with(
-            &["register", "--email", "ada@example.com", "--password-stdin"],
+            &["register", "--email", ada.as_str(), "--password-stdin"],
             Some(&format!("{PASSWORD}\n")),
             &remote,
         );
         assert!(out.ok().contains(&server.url), "{out:#?}");
         // The saved config remembers the server: no flag needed any more.
-        assert_eq!(client.run(&["whoami", "--json"]).json()["email"], "ada@example.com");
+        assert_eq!(client.run(&["whoami", "--json"]).json()["email"], ada.as_str());
 
         client.run(&["logout"]).ok();
-        client.login("ada@example.com", PASSWORD).fails(3, "invalid email or password");
+        client.login(ada.as_str(), PASSWORD).fails(3, "invalid email or password");
         let login = client.run_with(
-            &["login", "--json", "--email", "ada@example.com", "--password-stdin"],
+            &["login", "--json", "--email", ada.as_str(), "--password-stdin"],
             Some(&format!("{PASSWORD}\n")),
             &remote,
         );
@@ -241,14 +291,14 @@ on_every_host! {
         let laptop = Qhub::new();
         laptop
             .run_with(
-                &["login", "--email", "ada@example.com", "--password-stdin"],
+                &["login", "--email", ada.as_str(), "--password-stdin"],
                 Some(&format!("{PASSWORD}\n")),
                 &remote,
             )
             .ok();
         let other = laptop.token();
-        client.login("ada@example.com", PASSWORD).ok();
-        client.login("ada@example.com", PASSWORD).ok();
+        client.login(ada.as_str(), PASSWORD).ok();
+        client.login(ada.as_str(), PASSWORD).ok();
         let listed = client.run(&["sessions", "list", "--json"]).json();
         assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
         let ip = listed[0]["ip"].as_str().unwrap();
@@ -262,29 +312,32 @@ on_every_host! {
     }
 
     fn the_http_api_answers_with_json_and_the_right_statuses(server) {
+
+        let ada = server.email("ada");
         assert_eq!(server.http("GET", "/healthz", None, None), (200, json!({"status": "ok"})));
         let (status, doc) = server.http("GET", "/v1/openapi.json", None, None);
         assert_eq!(status, 200);
         assert_eq!(doc, serde_json::from_str::<Value>(qhub_api::OPENAPI_JSON).unwrap());
 
-        let register = json!({"email": "Ada@Example.com", "password": PASSWORD}).to_string();
+        let spelled = format!("Ada@{}", server.domain().replace("example", "Example"));
+        let register = json!({"email": spelled, "password": PASSWORD}).to_string();
         let (status, signed_in) = server.http("POST", "/v1/accounts", Some(&register), None);
         assert_eq!(status, 201, "{signed_in}");
-        assert_eq!(signed_in["user"]["email"], "ada@example.com");
+        assert_eq!(signed_in["user"]["email"], ada.as_str());
         let token = signed_in["token"].as_str().unwrap().to_owned();
 
         let (status, err) = server.http("POST", "/v1/accounts", Some(&register), None);
         assert_eq!((status, &err["error"]["code"]), (409, &json!("email-taken")));
-        let weak = json!({"email": "bob@example.com", "password": "short"}).to_string();
+        let weak = json!({"email": server.email("bob"), "password": "short"}).to_string();
         let (status, err) = server.http("POST", "/v1/accounts", Some(&weak), None);
         assert_eq!((status, &err["error"]["code"]), (422, &json!("weak-password")));
 
-        let wrong = json!({"email": "ada@example.com", "password": "wrong password!"}).to_string();
+        let wrong = json!({"email": ada.as_str(), "password": "wrong password!"}).to_string();
         let (status, err) = server.http("POST", "/v1/sessions", Some(&wrong), None);
         assert_eq!((status, &err["error"]["code"]), (401, &json!("invalid-credentials")));
 
         let (status, me) = server.http("GET", "/v1/me", None, Some(&token));
-        assert_eq!((status, &me["email"]), (200, &json!("ada@example.com")));
+        assert_eq!((status, &me["email"]), (200, &json!(ada.as_str())));
         let (status, err) = server.http("GET", "/v1/me", None, None);
         assert_eq!((status, &err["error"]["message"]), (401, &json!("missing bearer token")));
         let (status, err) = server.http("GET", "/v1/me", None, Some("a.b.c"));
@@ -305,7 +358,8 @@ on_every_host! {
 
 on_every_host! {
     fn parallel_submissions_never_exceed_the_quota(server) {
-        let register = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
+        let ada = server.email("ada");
+        let register = json!({"email": ada.as_str(), "password": PASSWORD}).to_string();
         let (_, signed_in) = server.http("POST", "/v1/accounts", Some(&register), None);
         let token = signed_in["token"].as_str().unwrap().to_owned();
         let job = json!({"source": "OPENQASM 2.0;\nqreg q[1];", "shots": 10}).to_string();
@@ -330,19 +384,20 @@ on_every_host! {
 /// submits jobs until the quota refuses one, lists and revokes sessions, and a
 /// revoked session's next request gets exit code 4.
 fn the_server_acceptance_path(server) {
+    let ada = server.email("ada");
     let laptop = Qhub::new();
     let desktop = Qhub::new();
     let remote = [("QHUB_SERVER", server.url.as_str())];
     laptop
         .run_with(
-            &["register", "--email", "ada@example.com", "--password-stdin"],
+            &["register", "--email", ada.as_str(), "--password-stdin"],
             Some(&format!("{PASSWORD}\n")),
             &remote,
         )
         .ok();
     desktop
         .run_with(
-            &["login", "--email", "ada@example.com", "--password-stdin"],
+            &["login", "--email", ada.as_str(), "--password-stdin"],
             Some(&format!("{PASSWORD}\n")),
             &remote,
         )
@@ -362,7 +417,7 @@ fn the_server_acceptance_path(server) {
     };
     assert_eq!(
         as_ci(&["whoami", "--json"]).json()["email"],
-        "ada@example.com"
+        ada.as_str()
     );
     let bell = ci.path("bell.qasm");
     std::fs::write(&bell, "OPENQASM 2.0;\nqreg q[1];\n").unwrap();
@@ -424,7 +479,7 @@ fn every_documented_route_is_served(server) {
 #[test]
 fn the_worker_runs_the_components_the_native_host_runs() {
     let native = Server::start(Qhub::new());
-    let worker = Server::worker();
+    let worker = Server::shared_worker();
     let (status, from_native) = native.http("GET", "/v1/plugins", None, None);
     assert_eq!(status, 200, "{from_native}");
     let (status, from_worker) = worker.http("GET", "/v1/plugins", None, None);

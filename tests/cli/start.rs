@@ -42,6 +42,8 @@ on_both_databases! {
     /// Issue 10, kind 8: 26 of 40 first `register`s on a fresh home failed with
     /// "migration 1: table users already exists".
     fn eight_first_commands_on_a_fresh_home_all_succeed(qhub) {
+        // A fresh home in full: the eight also race to fill its plugin cache.
+        let qhub = qhub.with_own_cache();
         let emails: Vec<String> = (0..8).map(|i| format!("user{i}@example.com")).collect();
         let commands = emails
             .iter()
@@ -174,7 +176,7 @@ fn healthz(url: &str) -> (u16, Value) {
 /// Their database file and its `-wal` and `-shm` are private (issue 10, kind 6).
 #[test]
 fn three_servers_on_one_fresh_sqlite_file_all_start() {
-    let qhub = Qhub::new();
+    let qhub = Qhub::new().with_own_cache();
     let path = qhub.path("served.db");
     let database = format!("sqlite:{}", path.display());
     let mut servers: Vec<Serving> = (0..3).map(|_| Serving::start(&qhub, &database)).collect();

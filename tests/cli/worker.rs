@@ -18,10 +18,10 @@ fn bundle() -> &'static Path {
     BUNDLE.get_or_init(|| {
         let dist = Path::new(qhub_bundled::BUILD_DIR);
         // Per process, so concurrent test runs and `cargo xtask build-worker`
-        // never write over each other.
-        let out = dist
-            .join("../../worker-test")
-            .join(std::process::id().to_string());
+        // never write over each other; those of processes that have ended go.
+        let runs = dist.join("../../worker-test");
+        crate::harness::remove_dirs_of_ended_processes(&runs, "");
+        let out = runs.join(std::process::id().to_string());
         let bundle = qhub_worker_build::build(&root(), dist, &out)
             .unwrap_or_else(|e| panic!("building the Worker failed: {e}"));
         bundle
@@ -36,4 +36,21 @@ fn bundle() -> &'static Path {
 pub(crate) fn start(vars: &[(&str, &str)]) -> DevServer {
     qhub_worker_build::dev::start(&root(), bundle(), vars)
         .unwrap_or_else(|e| panic!("the Worker did not start: {e}"))
+}
+
+/// The Worker this test process shares, started with `vars` on first use: one
+/// `wrangler dev` for every scenario that can share it, instead of one each. A
+/// `static` is never dropped, so a watchdog process stops wrangler and its workerd
+/// when this process ends, however it ends (see
+/// `DevServer::stop_when_this_process_ends`). Later calls get the same Worker
+/// whatever their `vars`: every caller passes the same.
+pub(crate) fn shared(vars: &[(&str, &str)]) -> &'static DevServer {
+    static SHARED: OnceLock<DevServer> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let mut server = start(vars);
+        server
+            .stop_when_this_process_ends()
+            .unwrap_or_else(|e| panic!("cannot watch over the shared Worker: {e}"));
+        server
+    })
 }

@@ -1,6 +1,7 @@
 //! `QHUB_HOME` (default `~/.qhub`): the config file holding the session token, the
-//! embedded database, the embedded JWT secret, the compiled-plugin cache, installed
-//! plugins and the OAuth provider configuration.
+//! embedded database, the embedded JWT secret, the compiled-plugin cache (unless
+//! `QHUB_CACHE_DIR` puts it elsewhere), installed plugins and the OAuth provider
+//! configuration.
 //!
 //! The directory and the secrets in it must be private, as OpenSSH wants `~/.ssh`:
 //! a `QHUB_HOME` that other users may write, or a secret file (`jwt-secret`,
@@ -182,8 +183,14 @@ impl Home {
         self.dir.join("server.db")
     }
 
+    /// The compiled-plugin cache: `QHUB_CACHE_DIR` when set (as `CARGO_TARGET_DIR`
+    /// moves cargo's output), else `QHUB_HOME/cache`. Either way it gets the same
+    /// checks: a directory or key that other users may read or write is refused.
     pub fn cache_dir(&self) -> PathBuf {
-        self.dir.join("cache")
+        match std::env::var_os("QHUB_CACHE_DIR").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => self.dir.join("cache"),
+        }
     }
 
     /// Where `qhub plugins install` puts plugins: `NAME.wasm` + `NAME.plugin.toml`.

@@ -44,7 +44,25 @@ pub struct DevServer {
     child: Child,
     url: String,
     dir: tempfile::TempDir,
+    /// The process that stops wrangler when this process ends, if asked for
+    /// ([`DevServer::stop_when_this_process_ends`]).
+    watchdog: Option<Child>,
 }
+
+/// The watchdog's script: `$1` is wrangler's pid (also its process group), `$2`
+/// the temporary folder to remove. `read` returns only at the end of its input, a
+/// pipe whose writing end only the test process holds: when that process ends, in
+/// whatever way, the kernel closes it. Then the same steps as [`DevServer`]'s drop:
+/// SIGTERM to wrangler alone (never to its group), a wait, SIGKILL to what is left
+/// (procps `kill`, which takes a negative process group; dash's builtin does not).
+const WATCHDOG: &str = r#"
+while read -r _; do :; done
+kill -TERM "$1" 2>/dev/null
+i=0
+while kill -0 "$1" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+env kill -KILL -- "-$1" 2>/dev/null
+rm -rf -- "$2"
+"#;
 
 impl DevServer {
     /// `http://127.0.0.1:PORT`.
@@ -70,10 +88,42 @@ impl DevServer {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("wrangler.log")).unwrap_or_default()
     }
+
+    /// Makes sure this Worker stops when the current process ends, even if this
+    /// value is never dropped: for a server kept in a `static` (a test binary's
+    /// shared Worker), whose drop never runs, or a process that is killed. A small
+    /// watchdog process (`sh`, in its own process group so that a Ctrl-C does not
+    /// end it first) waits for this process to end, then stops wrangler as the drop
+    /// would and removes its temporary folder.
+    pub fn stop_when_this_process_ends(&mut self) -> Result<(), DevError> {
+        if self.watchdog.is_some() {
+            return Ok(());
+        }
+        let watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG, "qhub-wrangler-watchdog"])
+            .arg(self.child.id().to_string())
+            .arg(self.dir.path())
+            // The writing end stays in this process (in `Child::stdin`), and is
+            // closed on exec, so no other child keeps it open.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(io("cannot start sh to watch over wrangler"))?;
+        self.watchdog = Some(watchdog);
+        Ok(())
+    }
 }
 
 impl Drop for DevServer {
     fn drop(&mut self) {
+        // The watchdog (ours, so killed by its pid) must not act on a pid that the
+        // steps below are about to free.
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
         // SIGTERM to wrangler alone: it stops its workerd processes itself. Never
         // SIGTERM the whole group: one of wrangler's processes answers that by
         // signalling every process it may (on a root machine, all of them).
@@ -160,6 +210,7 @@ pub fn start(root: &Path, bundle: &Path, vars: &[(&str, &str)]) -> Result<DevSer
         child,
         url: format!("http://127.0.0.1:{port}"),
         dir,
+        watchdog: None,
     };
     wait_until_ready(&mut server, port)?;
     Ok(server)
