@@ -1,5 +1,5 @@
 //! `wrangler dev` as a child process: the Worker on real workerd with a local D1,
-//! migrated, on a loopback port. The end-to-end tests and `cargo xtask bench-worker`
+//! migrated, on a loopback port. The end-to-end tests and `cargo xtask bench`
 //! start it through here, so both run the Worker the way a developer does.
 
 use std::io::{Read as _, Write as _};
