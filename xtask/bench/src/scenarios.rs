@@ -76,6 +76,10 @@ fn native_argon2() -> anyhow::Result<(f64, f64)> {
 
 /// Runs every scenario, prints the table and writes `bench.json` and `bench.md`.
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    // Checked before minutes of measuring, not after.
+    if let Some(bundle) = &options.worker_bundle {
+        repository_of(bundle)?;
+    }
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let machine = crate::report::machine();
     eprintln!("benchmark on {machine}");
@@ -421,10 +425,7 @@ async fn worker(qhub: &std::path::Path, bundle: &std::path::Path) -> anyhow::Res
     eprintln!("starting qhub serve and the Worker under wrangler dev...");
     let home = tempfile::tempdir()?;
     let native = Served::qhub(qhub, home.path())?;
-    let root = bundle
-        .ancestors()
-        .find(|dir| dir.join("wrangler.toml").is_file())
-        .context("the bundle is not inside the repository (no wrangler.toml above it)")?;
+    let root = repository_of(bundle)?;
     let dev = qhub_worker_build::dev::start(root, bundle, &[("JWT_SECRET", served::JWT_SECRET)])?;
     let (isolate, others) = dev.workerd_pids();
     if isolate.is_empty() || others.is_empty() {
@@ -464,6 +465,20 @@ async fn worker(qhub: &std::path::Path, bundle: &std::path::Path) -> anyhow::Res
                 .into(),
         ],
     })
+}
+
+/// The repository a Worker bundle was built in (the folder above it holding
+/// `wrangler.toml`), whose D1 migrations `wrangler dev` applies.
+fn repository_of(bundle: &std::path::Path) -> anyhow::Result<&std::path::Path> {
+    bundle
+        .ancestors()
+        .find(|dir| dir.join("wrangler.toml").is_file())
+        .with_context(|| {
+            format!(
+                "the Worker bundle {} is not inside the repository (no wrangler.toml above it)",
+                bundle.display()
+            )
+        })
 }
 
 /// Registers an account on `url` (a new one each call), then measures the CPU of
