@@ -35,7 +35,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     eprintln!("building qhub and the benchmark in release...");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(&cargo)
+    let mut build = Command::new(&cargo);
+    build
         .args([
             "build",
             "--release",
@@ -44,9 +45,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--package",
             "qhub-bench",
         ])
-        .current_dir(&root)
-        .status()
-        .context("cannot run cargo")?;
+        .current_dir(&root);
+    // What `cargo run` set for xtask is not for this build (see leaks_into_child).
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_str()
+            .is_some_and(qhub_plugin_build::leaks_into_child)
+        {
+            build.env_remove(&key);
+        }
+    }
+    let status = build.status().context("cannot run cargo")?;
     if !status.success() {
         bail!("cargo build --release failed ({status})");
     }

@@ -285,10 +285,13 @@ fn qualified_world(world: &str) -> String {
     format!("{package}/{world}@{version}")
 }
 
-/// Variables a parent cargo sets for build scripts or wrappers that must not reach
-/// a nested, independent cargo build. The jobserver (`CARGO_MAKEFLAGS`) is kept so
+/// Variables a parent cargo sets for build scripts, wrappers or `cargo run` that
+/// must not reach a nested, independent cargo build: besides changing what it
+/// builds, they would make build scripts that watch them (ring's watches
+/// `CARGO_PKG_NAME`) run again, and so rebuild their dependents, on every switch
+/// between a nested and a plain build. The jobserver (`CARGO_MAKEFLAGS`) is kept so
 /// the nested build shares the parent's job slots instead of oversubscribing.
-fn leaks_into_child(key: &str) -> bool {
+pub fn leaks_into_child(key: &str) -> bool {
     const KEEP: &[&str] = &["CARGO_HOME", "CARGO_MAKEFLAGS"];
     const KEEP_PREFIXES: &[&str] = &[
         "CARGO_REGISTRIES_",

@@ -8,6 +8,8 @@ mod build;
 mod manifest;
 mod target;
 
-pub use build::{BuildError, Built, Compiled, PluginCrate, build, build_reporting, discover};
+pub use build::{
+    BuildError, Built, Compiled, PluginCrate, build, build_reporting, discover, leaks_into_child,
+};
 pub use manifest::{Manifest, ManifestError, WIT_PACKAGE, sha256_hex};
 pub use target::{TargetError, TargetStatus, ensure_target};
