@@ -42,15 +42,27 @@ pub(crate) fn start(vars: &[(&str, &str)]) -> DevServer {
 /// `wrangler dev` for every scenario that can share it, instead of one each. A
 /// `static` is never dropped, so a watchdog process stops wrangler and its workerd
 /// when this process ends, however it ends (see
-/// `DevServer::stop_when_this_process_ends`). Later calls get the same Worker
-/// whatever their `vars`: every caller passes the same.
+/// `DevServer::stop_when_this_process_ends`). Every caller must pass the same
+/// `vars`: a caller that needs others fails loudly instead of silently getting a
+/// Worker configured for someone else (it should `start` its own).
 pub(crate) fn shared(vars: &[(&str, &str)]) -> &'static DevServer {
-    static SHARED: OnceLock<DevServer> = OnceLock::new();
-    SHARED.get_or_init(|| {
+    static SHARED: OnceLock<(Vec<(String, String)>, DevServer)> = OnceLock::new();
+    let owned = |vars: &[(&str, &str)]| -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let (started_with, server) = SHARED.get_or_init(|| {
         let mut server = start(vars);
         server
             .stop_when_this_process_ends()
             .unwrap_or_else(|e| panic!("cannot watch over the shared Worker: {e}"));
-        server
-    })
+        (owned(vars), server)
+    });
+    assert_eq!(
+        *started_with,
+        owned(vars),
+        "the shared Worker was started with other variables; start a Worker of your own"
+    );
+    server
 }

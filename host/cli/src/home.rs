@@ -185,7 +185,8 @@ impl Home {
 
     /// The compiled-plugin cache: `QHUB_CACHE_DIR` when set (as `CARGO_TARGET_DIR`
     /// moves cargo's output), else `QHUB_HOME/cache`. Either way it gets the same
-    /// checks: a directory or key that other users may read or write is refused.
+    /// checks: a directory that other users may write is refused, and an entry they
+    /// may write is compiled again (see `qhub_runtime`'s cache).
     pub fn cache_dir(&self) -> PathBuf {
         match std::env::var_os("QHUB_CACHE_DIR").filter(|v| !v.is_empty()) {
             Some(dir) => PathBuf::from(dir),

@@ -169,16 +169,14 @@ impl Runtime {
             plugin: label(&manifest),
             message,
         };
-        let actual = if check {
-            sha256_hex(bytes)
-        } else {
-            manifest.sha256.clone()
-        };
-        if actual != manifest.sha256 {
-            return Err(load_err(format!(
-                "component sha256 {actual} does not match the manifest's {}",
-                manifest.sha256
-            )));
+        if check {
+            let actual = sha256_hex(bytes);
+            if actual != manifest.sha256 {
+                return Err(load_err(format!(
+                    "component sha256 {actual} does not match the manifest's {}",
+                    manifest.sha256
+                )));
+            }
         }
         let step = |step| {
             if let Some(observer) = self.compile_observer.get() {
@@ -188,9 +186,14 @@ impl Runtime {
                 });
             }
         };
-        let (component, origin) =
-            cache::compile(&self.engine, self.cache.as_ref(), &actual, bytes, &step)
-                .map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
+        let (component, origin) = cache::compile(
+            &self.engine,
+            self.cache.as_ref(),
+            &manifest.sha256,
+            bytes,
+            &step,
+        )
+        .map_err(|e| load_err(format!("not a valid component: {e:#}")))?;
         tracing::debug!(plugin = %manifest.name, ?origin, "loaded plugin");
         Ok(LoadedPlugin {
             manifest,

@@ -170,8 +170,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Wall time (median) and CPU time (mean) of one run of `qhub ARGS`, over
-/// `STARTUP_ROUNDS` rounds alternating with the other command.
+/// `qhub whoami` (embedded, warm cache) against `qhub --version`, whole process:
+/// the median wall time and the mean CPU time of one run, over `STARTUP_ROUNDS`
+/// rounds that alternate the two commands.
 async fn startup(qhub: &std::path::Path) -> anyhow::Result<Section> {
     eprintln!("start-up: qhub --version and qhub whoami (embedded, warm cache)...");
     let home = tempfile::tempdir()?;
