@@ -329,10 +329,13 @@ impl AccountService {
     /// milliseconds of one core inside the plugin), once the runtime admits it as
     /// such ([`Cost::Hashing`]).
     ///
-    /// When the runtime sheds load (a server), the call runs on a blocking-pool
-    /// thread that drives it with [`Handle::block_on`](tokio::runtime::Handle::block_on),
-    /// at most `max-hashing` at once, so the runtime's worker threads, which answer
-    /// every other request, never run a hash. Why this rather than the alternatives:
+    /// When the runtime sheds load (a server), the call runs on one of the
+    /// runtime's hashing threads (at most `max-hashing` at once, at a lower CPU
+    /// priority: see [`crate::load`]), which drives it with
+    /// [`Handle::block_on`](tokio::runtime::Handle::block_on), so the runtime's
+    /// worker threads, which answer every other request, never run a hash, and
+    /// give way to no hash when they want a core. Why this rather than the
+    /// alternatives:
     /// - wasmtime's epoch yielding (`epoch_deadline_async_yield_and_update`) would
     ///   cut a hash into slices but still run them on the worker threads, so token
     ///   checks would queue behind slices of hashing;
@@ -361,16 +364,10 @@ impl AccountService {
             return call(this).await;
         };
         let handle = tokio::runtime::Handle::current();
-        let joined = tokio::task::spawn_blocking(move || {
-            let _admitted = admitted;
-            handle.block_on(call(this))
-        })
-        .await;
-        joined.unwrap_or_else(|err| {
-            Err(ServiceError::Runtime(Error::Engine(format!(
-                "a password-hashing call did not finish: {err}"
-            ))))
-        })
+        admitted
+            .run_hashing(move || handle.block_on(call(this)))
+            .await
+            .unwrap_or_else(|err| Err(ServiceError::Runtime(err)))
     }
 
     /// Fresh instances of the backend and of the core wired to it.

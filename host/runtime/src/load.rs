@@ -17,6 +17,11 @@
 //! A call that finds its gate's queue full is refused at once; one that waits
 //! longer than [`LoadLimits::queue_timeout`] is refused then. Either way the
 //! plugin never ran, so nothing was verified or written.
+//!
+//! An admitted hashing call then runs on one of `max_hashing` threads of its own,
+//! at a lower CPU priority than the threads that answer every other request
+//! ([`HASHING_NICE_INCREMENT`]): hashes use every core the server leaves idle, and
+//! give way to token checks when a core is wanted for both.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +37,19 @@ use crate::error::Error;
 pub(crate) const ACCOUNT_CALL_INSTANCES: u32 = 2;
 /// Component instances one OAuth provider call holds.
 pub(crate) const PROVIDER_CALL_INSTANCES: u32 = 1;
+
+/// How many steps lower than the server's own the CPU priority (nice value) of the
+/// hashing threads is, on Linux (`setpriority(2)` on the thread; other systems
+/// have no per-thread nice value, and the threads keep the server's priority).
+///
+/// Why 10: Linux's scheduler shares a busy core by weight, 1024 at the server's
+/// nice value and 110 ten steps lower (`sched_prio_to_weight`). A token check that
+/// wants a core a hash is using gets it about 90% of the time, so checks keep
+/// their pace beside a sign-in flood, while hashes still get about a tenth of a
+/// fully busy machine, and all of an idle one: a sign-in is slowed by other
+/// traffic, never starved into its call timeout. At 19 (the lowest) a hash would
+/// get 1.5%, and a long burst of checks could push a sign-in past its deadline.
+pub const HASHING_NICE_INCREMENT: i32 = 10;
 
 /// The most account calls that fit the instance pool at once.
 pub const MAX_CALLS_LIMIT: usize = (POOL_INSTANCES / ACCOUNT_CALL_INSTANCES) as usize;
@@ -165,30 +183,130 @@ impl Gate {
     }
 }
 
-/// The gates of one runtime, built from its [`LoadLimits`].
+/// The threads admitted hashing calls run on, one per hashing turn, each at
+/// [`HASHING_NICE_INCREMENT`] below the server's priority. They are separate from
+/// the async runtime's blocking pool because a thread cannot raise its priority
+/// again once lowered (without `CAP_SYS_NICE`), and that pool's threads also serve
+/// file and DNS work that must not run at the lower priority.
+struct HashingThreads(rayon::ThreadPool);
+
+impl std::fmt::Debug for HashingThreads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("HashingThreads")
+            .field(&self.0.current_num_threads())
+            .finish()
+    }
+}
+
+impl HashingThreads {
+    fn new(threads: usize) -> Result<HashingThreads, Error> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("qhub-hashing-{i}"))
+            .start_handler(|_| lower_this_threads_priority())
+            // A job that panics drops its answer channel, which its caller reports;
+            // without a handler rayon would abort the whole server.
+            .panic_handler(|_| tracing::error!("a password-hashing call panicked"))
+            .build()
+            .map(HashingThreads)
+            .map_err(|e| Error::Engine(format!("cannot start the password-hashing threads: {e}")))
+    }
+
+    /// Runs `job` on one of the threads and waits for its answer.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.0.spawn(move || {
+            // The caller may have gone (its client hung up); the call still ran to
+            // its end, so nothing it counted or wrote is cut in half.
+            let _ = answer.send(job());
+        });
+        answered.await.map_err(|_| {
+            Error::Engine("a password-hashing call did not finish (it panicked)".into())
+        })
+    }
+}
+
+/// Lowers the calling thread's CPU priority by [`HASHING_NICE_INCREMENT`]. On
+/// Linux the nice value belongs to the thread, and `PRIO_PROCESS` with no pid
+/// names the calling thread. Elsewhere it would name the whole process, so
+/// nothing is changed. A refusal is logged, and the thread runs unchanged.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let lowered = getpriority_process(None).and_then(|now| {
+            setpriority_process(None, (now + HASHING_NICE_INCREMENT).min(MAX_NICE))
+        });
+        if let Err(err) = lowered {
+            tracing::warn!("cannot lower the priority of a password-hashing thread: {err}");
+        }
+    }
+}
+
+/// The lowest priority a nice value can name (`setpriority(2)`).
+#[cfg(target_os = "linux")]
+const MAX_NICE: i32 = 19;
+
+/// The gates of one runtime, built from its [`LoadLimits`], and the threads its
+/// hashing calls run on.
 #[derive(Debug)]
 pub(crate) struct Admission {
     limits: LoadLimits,
     /// In component instances: two per account call.
     instances: Gate,
     hashing: Gate,
+    hashing_threads: Arc<HashingThreads>,
 }
 
 /// Turns held by an admitted call; dropping it frees them.
 #[derive(Debug)]
 pub(crate) struct Admitted {
-    _hashing: Option<OwnedSemaphorePermit>,
+    hashing: Option<HashingTurn>,
     _instances: OwnedSemaphorePermit,
 }
 
+/// A hashing call's turn, and the threads it runs on.
+#[derive(Debug)]
+struct HashingTurn {
+    _permit: OwnedSemaphorePermit,
+    threads: Arc<HashingThreads>,
+}
+
+impl Admitted {
+    /// Runs `job` on a hashing thread, holding these turns until it ends (even if
+    /// the caller stops waiting). Only for a call admitted at [`Cost::Hashing`].
+    pub(crate) async fn run_hashing<T: Send + 'static>(
+        self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let Some(turn) = &self.hashing else {
+            return Err(Error::Engine(
+                "a call ran as hashing without a hashing turn".into(),
+            ));
+        };
+        let threads = turn.threads.clone();
+        threads
+            .run(move || {
+                let _turns = self;
+                job()
+            })
+            .await
+    }
+}
+
 impl Admission {
-    pub(crate) fn new(limits: LoadLimits) -> Admission {
+    /// Fails when the hashing threads cannot be started.
+    pub(crate) fn new(limits: LoadLimits) -> Result<Admission, Error> {
         let instances = limits.max_calls * ACCOUNT_CALL_INSTANCES as usize;
-        Admission {
+        Ok(Admission {
             instances: Gate::new(instances, limits.call_queue),
             hashing: Gate::new(limits.max_hashing, limits.hashing_queue),
+            hashing_threads: Arc::new(HashingThreads::new(limits.max_hashing)?),
             limits,
-        }
+        })
     }
 
     pub(crate) fn limits(&self) -> &LoadLimits {
@@ -203,7 +321,10 @@ impl Admission {
         let hashing = match cost {
             Cost::Cheap => None,
             Cost::Hashing => match self.hashing.enter(1, deadline).await {
-                Some(turn) => Some(turn),
+                Some(permit) => Some(HashingTurn {
+                    _permit: permit,
+                    threads: self.hashing_threads.clone(),
+                }),
                 None => return Err(self.refusal("too many sign-ins and password changes at once")),
             },
         };
@@ -213,7 +334,7 @@ impl Admission {
             .await
             .ok_or_else(|| self.refusal("too many requests at once"))?;
         Ok(Admitted {
-            _hashing: hashing,
+            hashing,
             _instances: instances,
         })
     }
@@ -249,7 +370,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_full_hashing_queue_sheds_at_once_and_cheap_calls_still_pass() {
-        let admission = Arc::new(Admission::new(limits(4, 1, 1)));
+        let admission = Arc::new(Admission::new(limits(4, 1, 1)).unwrap());
         let running = admission.admit(2, Cost::Hashing).await.unwrap();
         // One more hashing call may wait: it queues.
         let queued = tokio::spawn({
@@ -271,7 +392,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_call_waiting_past_the_queue_timeout_is_shed() {
-        let admission = Admission::new(limits(2, 1, 8));
+        let admission = Admission::new(limits(2, 1, 8)).unwrap();
         let _a = admission.admit(2, Cost::Cheap).await.unwrap();
         let _b = admission.admit(2, Cost::Cheap).await.unwrap();
         // Paused time: the wait ends at the deadline, not after 30 real seconds.
@@ -281,7 +402,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn instances_in_flight_never_exceed_the_bound() {
-        let admission = Admission::new(limits(3, 1, 0));
+        let admission = Admission::new(limits(3, 1, 0)).unwrap();
         // Three account calls (six instances) fit; a provider call's single
         // instance does not, and with no queue it is refused at once.
         let held: Vec<_> = futures_util::future::join_all(
@@ -291,6 +412,75 @@ mod tests {
         assert!(held.iter().all(Result::is_ok));
         assert!(is_refusal(
             &admission.admit(PROVIDER_CALL_INSTANCES, Cost::Cheap).await
+        ));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_calls_run_at_a_lower_priority_than_the_server() {
+        use rustix::process::getpriority_process;
+        let admission = Admission::new(limits(4, 2, 0)).unwrap();
+        let server = getpriority_process(None).unwrap();
+        for _ in 0..2 {
+            let turn = admission.admit(2, Cost::Hashing).await.unwrap();
+            let hashing = turn
+                .run_hashing(|| getpriority_process(None).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(hashing, (server + HASHING_NICE_INCREMENT).min(MAX_NICE));
+        }
+        // The caller's own thread keeps its priority.
+        assert_eq!(getpriority_process(None).unwrap(), server);
+    }
+
+    #[tokio::test]
+    async fn a_hashing_call_keeps_its_turn_until_it_ends_even_when_its_caller_leaves() {
+        // One turn, and room for one call to wait for it.
+        let admission = Admission::new(limits(4, 1, 1)).unwrap();
+        let turn = admission.admit(2, Cost::Hashing).await.unwrap();
+        let (started, has_started) = tokio::sync::oneshot::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (ended, has_ended) = std::sync::mpsc::channel::<()>();
+        let caller = tokio::spawn(turn.run_hashing(move || {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+            ended.send(()).unwrap();
+        }));
+        // The client goes away while its call is hashing.
+        has_started.await.unwrap();
+        caller.abort();
+        assert!(caller.await.unwrap_err().is_cancelled());
+        // The call still runs, and still holds the only hashing turn.
+        assert_eq!(admission.hashing.permits.available_permits(), 0);
+        release.send(()).unwrap();
+        has_ended.recv().unwrap();
+        // The turn comes back once the job's closure returns, just after that.
+        let freed = admission.admit(2, Cost::Hashing).await;
+        assert!(freed.is_ok(), "the turn was not given back: {freed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_hashing_call_that_panics_is_an_error_and_frees_its_turn() {
+        let admission = Admission::new(limits(4, 1, 0)).unwrap();
+        let turn = admission.admit(2, Cost::Hashing).await.unwrap();
+        let answer = turn.run_hashing(|| panic!("boom")).await;
+        match answer {
+            Err(Error::Engine(message)) => assert!(message.contains("panicked"), "{message}"),
+            other => panic!("expected an engine error, got {other:?}"),
+        }
+        assert_eq!(admission.hashing.permits.available_permits(), 1);
+        // The thread survived: the next call runs.
+        let turn = admission.admit(2, Cost::Hashing).await.unwrap();
+        assert_eq!(turn.run_hashing(|| 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_cheap_turn_cannot_run_as_hashing() {
+        let admission = Admission::new(limits(4, 1, 0)).unwrap();
+        let turn = admission.admit(2, Cost::Cheap).await.unwrap();
+        assert!(matches!(
+            turn.run_hashing(|| ()).await,
+            Err(Error::Engine(_))
         ));
     }
 

@@ -101,11 +101,12 @@ impl Runtime {
 
     /// Makes this runtime shed load: from now on every plugin call waits for its
     /// turn under `limits`, and is refused with [`Error::Overloaded`] when it
-    /// cannot have one (see [`LoadLimits`]). Set once, before serving.
+    /// cannot have one, and password-hashing calls run on threads of their own at
+    /// a lower priority (see [`LoadLimits`]). Set once, before serving.
     pub fn set_load_limits(&self, limits: LoadLimits) -> Result<()> {
         limits.validate().map_err(Error::Engine)?;
         self.admission
-            .set(Admission::new(limits))
+            .set(Admission::new(limits)?)
             .map_err(|_| Error::Engine("the load limits of this runtime are already set".into()))
     }
 
