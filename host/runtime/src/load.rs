@@ -339,6 +339,16 @@ impl Admission {
         })
     }
 
+    /// Waits until every admitted hashing call, running or queued, has ended, at
+    /// most `timeout`; `false` when some are still running then. Hashing calls run
+    /// on threads the async runtime does not wait for, so a server calls this
+    /// after it stops taking requests and before the process exits.
+    pub(crate) async fn hashing_finished(&self, timeout: Duration) -> bool {
+        let every_turn = u32::try_from(self.limits.max_hashing).unwrap_or(u32::MAX);
+        let all_back = self.hashing.permits.acquire_many(every_turn);
+        matches!(tokio::time::timeout(timeout, all_back).await, Ok(Ok(_)))
+    }
+
     fn refusal(&self, reason: &str) -> Error {
         Error::Overloaded {
             reason: reason.to_owned(),
@@ -472,6 +482,20 @@ mod tests {
         // The thread survived: the next call runs.
         let turn = admission.admit(2, Cost::Hashing).await.unwrap();
         assert_eq!(turn.run_hashing(|| 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_server_stopping_waits_for_the_hashing_calls_it_admitted() {
+        let admission = Admission::new(limits(4, 2, 0)).unwrap();
+        // Nothing running: done at once.
+        assert!(admission.hashing_finished(Duration::from_secs(5)).await);
+        let turn = admission.admit(2, Cost::Hashing).await.unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let call = tokio::spawn(turn.run_hashing(move || released.recv().unwrap()));
+        assert!(!admission.hashing_finished(Duration::from_millis(50)).await);
+        release.send(()).unwrap();
+        assert!(admission.hashing_finished(Duration::from_secs(30)).await);
+        call.await.unwrap().unwrap();
     }
 
     #[tokio::test]

@@ -110,6 +110,19 @@ impl Runtime {
             .map_err(|_| Error::Engine("the load limits of this runtime are already set".into()))
     }
 
+    /// Waits until the password-hashing calls this runtime admitted have ended,
+    /// at most `timeout` (without load limits there are none to wait for). They
+    /// run on threads of their own that nothing else waits for, so a server calls
+    /// this once it stops taking requests: a call whose client left still ends
+    /// as the core began it, rather than being cut off by the process exiting.
+    /// Returns whether they all ended.
+    pub async fn finish_hashing(&self, timeout: std::time::Duration) -> bool {
+        match self.admission.get() {
+            Some(admission) => admission.hashing_finished(timeout).await,
+            None => true,
+        }
+    }
+
     /// The load bounds in force, if any.
     pub fn load_limits(&self) -> Option<&LoadLimits> {
         self.admission.get().map(Admission::limits)

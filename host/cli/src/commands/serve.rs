@@ -134,12 +134,18 @@ impl Args {
             let names: Vec<&str> = providers.keys().map(String::as_str).collect();
             eprintln!("qhub serve: OAuth providers: {}", names.join(", "));
         }
+        let runtime = service.runtime().clone();
         let flows = qhub_runtime::OAuthFlows::new(service, providers)
             .with_provider_plugins(super::plugins::provider_plugins(&ctx.home)?);
         let router = qhub_server::router(flows);
         qhub_server::serve(listener, router, shutdown)
             .await
             .map_err(|e| CliError::internal(format!("the server failed: {e}")))?;
+        // Sign-ins whose clients left still end as the core began them; each has
+        // its call deadline, so this wait is bounded by it.
+        if !runtime.finish_hashing(runtime.limits().call_timeout).await {
+            tracing::warn!("stopping while password-hashing calls are still running");
+        }
         if !ctx.json {
             // Whoever started the server may have closed our stdout by now; a
             // farewell line is not worth a panic.
