@@ -38,19 +38,24 @@ impl BackendInstance {
     }
 }
 
+/// Statements run off the password-hashing threads
+/// ([`crate::load::off_hashing_thread`]): a connection the pool opens for them
+/// starts its worker thread at the server's priority, not the hash's.
 impl sql::Host for State {
     async fn query(
         &mut self,
         stmt: sql::Statement,
     ) -> wasmtime::Result<Result<sql::QueryResult, sql::SqlError>> {
-        Ok(self.database()?.query(stmt).await)
+        let db = self.database()?;
+        Ok(crate::load::off_hashing_thread(async move { db.query(stmt).await }).await?)
     }
 
     async fn batch(
         &mut self,
         stmts: Vec<sql::Statement>,
     ) -> wasmtime::Result<Result<Vec<sql::QueryResult>, sql::SqlError>> {
-        Ok(self.database()?.batch(stmts).await)
+        let db = self.database()?;
+        Ok(crate::load::off_hashing_thread(async move { db.batch(stmts).await }).await?)
     }
 }
 

@@ -19,9 +19,12 @@
 //! plugin never ran, so nothing was verified or written.
 //!
 //! An admitted hashing call then runs on one of `max_hashing` threads of its own,
-//! at a lower CPU priority than the threads that answer every other request
-//! ([`HASHING_NICE_INCREMENT`]): hashes use every core the server leaves idle, and
-//! give way to token checks when a core is wanted for both.
+//! on Linux at a lower CPU priority than the threads that answer every other
+//! request ([`HASHING_NICE_INCREMENT`]): hashes use every core the server leaves
+//! idle, and give way to token checks when a core is wanted for both. A thread
+//! inherits the priority of the thread that starts it, so the database work of a
+//! hashing call runs on the async runtime's workers ([`off_hashing_thread`]): a
+//! connection's worker thread opened there keeps the server's priority.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,13 +45,16 @@ pub(crate) const PROVIDER_CALL_INSTANCES: u32 = 1;
 /// hashing threads is, on Linux (`setpriority(2)` on the thread; other systems
 /// have no per-thread nice value, and the threads keep the server's priority).
 ///
-/// Why 10: Linux's scheduler shares a busy core by weight, 1024 at the server's
-/// nice value and 110 ten steps lower (`sched_prio_to_weight`). A token check that
-/// wants a core a hash is using gets it about 90% of the time, so checks keep
-/// their pace beside a sign-in flood, while hashes still get about a tenth of a
-/// fully busy machine, and all of an idle one: a sign-in is slowed by other
-/// traffic, never starved into its call timeout. At 19 (the lowest) a hash would
-/// get 1.5%, and a long burst of checks could push a sign-in past its deadline.
+/// Why 10: Linux's scheduler shares a busy core by weight, and ten nice steps
+/// are a factor of about 9.3 (1024 against 110 at nice 0 and 10,
+/// `sched_prio_to_weight`). A token check and a hash that both want a core get
+/// about 90% and 10% of its time, so checks keep their pace beside a sign-in
+/// flood, while hashes still get about a tenth of a fully busy machine, and all
+/// of an idle one: a sign-in is slowed by other traffic, never starved into its
+/// call timeout. (Share of time, not wake-up latency: a running hash may keep
+/// the core for the rest of a scheduler slice.) At 19 a hash would get about
+/// 1.5%; measured, it gained the checks little over 10. A server that itself
+/// runs above nice 9 gets a smaller step, as nice stops at 19.
 pub const HASHING_NICE_INCREMENT: i32 = 10;
 
 /// The most account calls that fit the instance pool at once.
@@ -203,7 +209,10 @@ impl HashingThreads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("qhub-hashing-{i}"))
-            .start_handler(|_| lower_this_threads_priority())
+            .start_handler(|_| {
+                ON_HASHING_THREAD.set(true);
+                lower_this_threads_priority();
+            })
             // A job that panics drops its answer channel, which its caller reports;
             // without a handler rayon would abort the whole server.
             .panic_handler(|_| tracing::error!("a password-hashing call panicked"))
@@ -243,6 +252,34 @@ fn lower_this_threads_priority() {
         if let Err(err) = lowered {
             tracing::warn!("cannot lower the priority of a password-hashing thread: {err}");
         }
+    }
+}
+
+thread_local! {
+    /// Whether this thread is one of the [`HashingThreads`].
+    static ON_HASHING_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` where the threads it may start get the server's priority: on a
+/// hashing thread, as a task on the async runtime's worker threads (a thread
+/// inherits its creator's nice value, and a database pool starts a connection's
+/// worker thread, or the runtime a blocking thread, from whichever thread polls
+/// the future that needs it); anywhere else, right here. Fails only when the
+/// runtime is shutting down and drops the task.
+pub(crate) async fn off_hashing_thread<F>(work: F) -> Result<F::Output, Error>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if !ON_HASHING_THREAD.get() {
+        return Ok(work.await);
+    }
+    match tokio::spawn(work).await {
+        Ok(output) => Ok(output),
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(_) => Err(Error::Engine(
+            "the server stopped during a password-hashing call".into(),
+        )),
     }
 }
 
@@ -431,16 +468,59 @@ mod tests {
         use rustix::process::getpriority_process;
         let admission = Admission::new(limits(4, 2, 0)).unwrap();
         let server = getpriority_process(None).unwrap();
+        // Both at once, so that both threads answer.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let mut calls = Vec::new();
         for _ in 0..2 {
             let turn = admission.admit(2, Cost::Hashing).await.unwrap();
-            let hashing = turn
-                .run_hashing(|| getpriority_process(None).unwrap())
-                .await
-                .unwrap();
+            let both = both.clone();
+            calls.push(turn.run_hashing(move || {
+                both.wait();
+                (
+                    std::thread::current().name().map(str::to_owned),
+                    getpriority_process(None).unwrap(),
+                )
+            }));
+        }
+        let answers = futures_util::future::try_join_all(calls).await.unwrap();
+        assert_ne!(answers[0].0, answers[1].0, "{answers:?}");
+        for (_, hashing) in answers {
             assert_eq!(hashing, (server + HASHING_NICE_INCREMENT).min(MAX_NICE));
         }
         // The caller's own thread keeps its priority.
         assert_eq!(getpriority_process(None).unwrap(), server);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn threads_started_for_a_hashing_calls_io_keep_the_servers_priority() {
+        use rustix::process::getpriority_process;
+        let admission = Admission::new(limits(4, 1, 0)).unwrap();
+        let server = getpriority_process(None).unwrap();
+        let handle = tokio::runtime::Handle::current();
+        let started_by = || std::thread::spawn(|| getpriority_process(None).unwrap());
+        let turn = admission.admit(2, Cost::Hashing).await.unwrap();
+        let (on_the_hashing_thread, for_io) = turn
+            .run_hashing(move || {
+                let here = started_by().join().unwrap();
+                let io = handle
+                    .block_on(off_hashing_thread(
+                        async move { started_by().join().unwrap() },
+                    ))
+                    .unwrap();
+                (here, io)
+            })
+            .await
+            .unwrap();
+        // A thread inherits its creator's priority...
+        assert_eq!(
+            on_the_hashing_thread,
+            (server + HASHING_NICE_INCREMENT).min(MAX_NICE)
+        );
+        // ...so work that may start threads leaves the hashing thread.
+        assert_eq!(for_io, server);
+        // Anywhere else it runs in place.
+        assert_eq!(off_hashing_thread(async { 7 }).await.unwrap(), 7);
     }
 
     #[tokio::test]
