@@ -138,14 +138,15 @@ impl Args {
         let flows = qhub_runtime::OAuthFlows::new(service, providers)
             .with_provider_plugins(super::plugins::provider_plugins(&ctx.home)?);
         let router = qhub_server::router(flows);
-        qhub_server::serve(listener, router, shutdown)
-            .await
-            .map_err(|e| CliError::internal(format!("the server failed: {e}")))?;
-        // Sign-ins whose clients left still end as the core began them; each has
-        // its call deadline, so this wait is bounded by it.
-        if !runtime.finish_hashing(runtime.limits().call_timeout).await {
+        let served = qhub_server::serve(listener, router, shutdown).await;
+        // However serving ended, sign-ins whose clients left still end as the core
+        // began them. Each has its call deadline, which starts once its plugins are
+        // instantiated: the wait is that deadline and a margin.
+        let wait = runtime.limits().call_timeout + std::time::Duration::from_secs(5);
+        if !runtime.finish_hashing(wait).await {
             tracing::warn!("stopping while password-hashing calls are still running");
         }
+        served.map_err(|e| CliError::internal(format!("the server failed: {e}")))?;
         if !ctx.json {
             // Whoever started the server may have closed our stdout by now; a
             // farewell line is not worth a panic.
