@@ -55,7 +55,7 @@ pub(crate) const PROVIDER_CALL_INSTANCES: u32 = 1;
 /// the core for the rest of a scheduler slice.) At 19 a hash would get about
 /// 1.5%; measured, it gained the checks little over 10. A server that itself
 /// runs above nice 9 gets a smaller step, as nice stops at 19.
-pub const HASHING_NICE_INCREMENT: i32 = 10;
+pub(crate) const HASHING_NICE_INCREMENT: i32 = 10;
 
 /// The most account calls that fit the instance pool at once.
 pub const MAX_CALLS_LIMIT: usize = (POOL_INSTANCES / ACCOUNT_CALL_INSTANCES) as usize;

@@ -19,6 +19,10 @@ use crate::load::{Admission, Admitted, Cost, LoadLimits};
 use crate::sql::Database;
 use crate::store;
 
+/// What [`Runtime::finish_hashing`] allows beyond a call's queue time and
+/// deadline: instantiating its plugins, before the deadline starts.
+const SHUTDOWN_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The process's plugin runtime. Create one and share it: it owns the wasmtime
 /// engine, the epoch thread and the compiled-component cache.
 #[derive(Debug)]
@@ -110,15 +114,21 @@ impl Runtime {
             .map_err(|_| Error::Engine("the load limits of this runtime are already set".into()))
     }
 
-    /// Waits until the password-hashing calls this runtime admitted have ended,
-    /// at most `timeout` (without load limits there are none to wait for). They
-    /// run on threads of their own that nothing else waits for, so a server calls
-    /// this once it stops taking requests: a call whose client left still ends
-    /// as the core began it, rather than being cut off by the process exiting.
-    /// Returns whether they all ended.
-    pub async fn finish_hashing(&self, timeout: std::time::Duration) -> bool {
+    /// Waits until the password-hashing calls this runtime admitted have ended
+    /// (without load limits there are none). They run on threads of their own
+    /// that nothing else waits for, so a server calls this once it stops taking
+    /// requests: a call whose client left still ends as the core began it, rather
+    /// than being cut off by the process exiting. The wait is bounded by what an
+    /// admitted call can take: its time in the queue, then its call deadline,
+    /// which starts once its plugins are instantiated ([`SHUTDOWN_SLACK`] for
+    /// that). Returns whether they all ended.
+    pub async fn finish_hashing(&self) -> bool {
         match self.admission.get() {
-            Some(admission) => admission.hashing_finished(timeout).await,
+            Some(admission) => {
+                let bound =
+                    admission.limits().queue_timeout + self.limits.call_timeout + SHUTDOWN_SLACK;
+                admission.hashing_finished(bound).await
+            }
             None => true,
         }
     }

@@ -140,10 +140,8 @@ impl Args {
         let router = qhub_server::router(flows);
         let served = qhub_server::serve(listener, router, shutdown).await;
         // However serving ended, sign-ins whose clients left still end as the core
-        // began them. Each has its call deadline, which starts once its plugins are
-        // instantiated: the wait is that deadline and a margin.
-        let wait = runtime.limits().call_timeout + std::time::Duration::from_secs(5);
-        if !runtime.finish_hashing(wait).await {
+        // began them (a wait the runtime bounds by their deadlines).
+        if !runtime.finish_hashing().await {
             tracing::warn!("stopping while password-hashing calls are still running");
         }
         served.map_err(|e| CliError::internal(format!("the server failed: {e}")))?;
