@@ -115,7 +115,12 @@ pub fn spawn_piped(command: &mut Command, stdin: Option<&str>) -> Child {
         .expect("the qhub binary runs");
     let mut pipe = child.stdin.take().expect("stdin is piped");
     if let Some(input) = stdin {
-        pipe.write_all(input.as_bytes()).expect("writing stdin");
+        match pipe.write_all(input.as_bytes()) {
+            // A command may end without reading its input (a usage error, say):
+            // what it did is judged from its exit code and output, not here.
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+            written => written.expect("writing stdin"),
+        }
     }
     child
 }
