@@ -30,6 +30,8 @@ fn main() {
     for watched in [
         "plugins",
         "wit",
+        // Compiled into the account core (its HTTP API's routes and shapes).
+        "host/api",
         "Cargo.lock",
         "host/plugin-build/src",
         ".cargo/config.toml",

@@ -191,9 +191,34 @@ impl Server {
         body: Option<&str>,
         token: Option<&str>,
     ) -> (u16, Value) {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = Vec::new();
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        let (status, _, value) = self.http_with(method, path, &headers, body);
+        (status, value)
+    }
+
+    /// One HTTP request with exactly these headers (a name may repeat); returns the
+    /// status, the response's headers (names lowercase) and the JSON body.
+    pub(crate) fn http_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Vec<(String, String)>, Value) {
         let url = format!("{}{path}", self.url);
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let (body, token) = (body.map(str::to_owned), token.map(str::to_owned));
+        let body = body.map(str::to_owned);
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -202,13 +227,11 @@ impl Server {
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let send = || {
                     let mut request = reqwest::Client::new().request(method.clone(), &url);
-                    if let Some(body) = &body {
-                        request = request
-                            .header("content-type", "application/json")
-                            .body(body.clone());
+                    for (name, value) in &headers {
+                        request = request.header(name, value);
                     }
-                    if let Some(token) = &token {
-                        request = request.bearer_auth(token);
+                    if let Some(body) = &body {
+                        request = request.body(body.clone());
                     }
                     request.send()
                 };
@@ -217,10 +240,12 @@ impl Server {
                 // then answers a request in flight with this text (not the Worker's)
                 // and asks for it to be sent again. Only that answer is retried, once.
                 let mut status = response.status().as_u16();
+                let mut headers = header_list(&response);
                 let mut bytes = response.bytes().await.unwrap();
                 if bytes.starts_with(b"Your worker restarted mid-request") {
                     response = send().await.expect("the server answers");
                     status = response.status().as_u16();
+                    headers = header_list(&response);
                     bytes = response.bytes().await.unwrap();
                 }
                 let value = if bytes.is_empty() {
@@ -229,9 +254,17 @@ impl Server {
                     serde_json::from_slice(&bytes)
                         .unwrap_or_else(|e| panic!("not JSON ({e}): {bytes:?}"))
                 };
-                (status, value)
+                (status, headers, value)
             })
     }
+}
+
+fn header_list(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect()
 }
 
 impl Drop for Server {
@@ -350,6 +383,34 @@ on_every_host! {
         let (status, err) = server.http("POST", "/v1/sessions", Some(&huge), None);
         assert_eq!((status, &err["error"]["code"]), (413, &json!("invalid-input")));
 
+        // The HTTP edges, answered by the core the same way on every host: a wrong
+        // method is a JSON 405 with `Allow`; a body not declared as JSON is a 415;
+        // two credentials are refused, and the scheme name is case-insensitive.
+        let (status, headers, err) = server.http_with("PATCH", "/v1/jobs", &[], None);
+        assert_eq!((status, &err["error"]["code"]), (405, &json!("invalid-input")), "{err}");
+        let allow = headers.iter().find(|(n, _)| n == "allow").map(|(_, v)| v.as_str());
+        assert_eq!(allow, Some("POST, GET"), "{headers:?}");
+        let login = json!({"email": ada.as_str(), "password": PASSWORD}).to_string();
+        let (status, _, err) =
+            server.http_with("POST", "/v1/sessions", &[("content-type", "text/plain")], Some(&login));
+        assert_eq!((status, &err["error"]["code"]), (415, &json!("invalid-input")), "{err}");
+        let (status, _, err) = server.http_with(
+            "POST",
+            "/v1/sessions",
+            &[("content-type", "application/json")],
+            Some(r#"{"email": "ada@example.com"}"#),
+        );
+        assert_eq!((status, &err["error"]["code"]), (422, &json!("invalid-input")), "{err}");
+        let lowercase = format!("bearer {token}");
+        let (status, _, me) = server.http_with("GET", "/v1/me", &[("authorization", &lowercase)], None);
+        assert_eq!((status, &me["email"]), (200, &json!(ada.as_str())), "{me}");
+        let bearer = format!("Bearer {token}");
+        let twice = [("authorization", bearer.as_str()), ("authorization", bearer.as_str())];
+        let (status, _, err) = server.http_with("GET", "/v1/me", &twice, None);
+        assert_eq!((status, &err["error"]["code"]), (400, &json!("invalid-input")), "{err}");
+        let (status, _, err) = server.http_with("GET", "/v1/jobs?status=queued&status=failed", &[("authorization", &bearer)], None);
+        assert_eq!((status, &err["error"]["code"]), (400, &json!("invalid-input")), "{err}");
+
         // Nothing was lost to the bad requests: the account still works.
         let (status, _) = server.http("GET", "/v1/me", None, Some(&token));
         assert_eq!(status, 200);
@@ -448,8 +509,9 @@ on_every_host! {
 /// The server serves every route of the table the OpenAPI document is checked
 /// against, so the document cannot describe a route that does not exist.
 fn every_documented_route_is_served(server) {
-    for (method, path) in qhub_api::ROUTES {
-        let path = path
+    for route in qhub_api::ROUTES {
+        let method = &route.method;
+        let path = route.path
             .replace("{id}", "some-id")
             .replace("{key}", "some.key")
             .replace("{provider}", "some-provider");

@@ -1,7 +1,10 @@
 //! The QHub HTTP API as data: the routes, the JSON bodies, and the OpenAPI
 //! document (`openapi.json`, committed and checked against [`ROUTES`] by a test).
-//! The server writes these types, the CLI's remote mode reads them, and `--json`
-//! output uses the same shapes, so all three agree.
+//! The account core's `api` component (`plugins/auth/src/api.rs`) writes these
+//! types and dispatches on [`ROUTES`]; hosts read a route's [`Handler`] and
+//! [`Cost`] from the same table; the CLI's client reads the bodies, and `--json`
+//! output uses the same shapes, so all agree. Serde only: no wasmtime, no
+//! database, so the component and every host compile the one copy.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -10,42 +13,163 @@ use serde::{Deserialize, Serialize};
 /// The OpenAPI 3.1 document served at `/v1/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
-/// Every route: method and path. The server is built from this table and the
-/// OpenAPI document must describe exactly these.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/v1/openapi.json"),
-    ("GET", "/v1/plugins"),
-    ("POST", "/v1/accounts"),
-    ("POST", "/v1/sessions"),
-    ("DELETE", "/v1/sessions/current"),
-    ("GET", "/v1/sessions"),
-    ("DELETE", "/v1/sessions"),
-    ("DELETE", "/v1/sessions/{id}"),
-    ("POST", "/v1/sessions/revoke-others"),
-    ("PUT", "/v1/password"),
-    ("GET", "/v1/preferences"),
-    ("PUT", "/v1/preferences/{key}"),
-    ("DELETE", "/v1/preferences/{key}"),
-    ("GET", "/v1/usage"),
-    ("POST", "/v1/jobs"),
-    ("GET", "/v1/jobs"),
-    ("GET", "/v1/jobs/{id}"),
-    ("POST", "/v1/jobs/{id}/cancel"),
-    ("POST", "/v1/keys"),
-    ("GET", "/v1/keys"),
-    ("DELETE", "/v1/keys/{id}"),
-    ("GET", "/v1/account/export"),
-    ("DELETE", "/v1/account"),
-    ("GET", "/v1/me"),
-    ("GET", "/v1/oauth/providers"),
-    ("POST", "/v1/oauth/{provider}/device"),
-    ("POST", "/v1/oauth/{provider}/device/token"),
-    ("POST", "/v1/oauth/{provider}/authorize"),
-    ("POST", "/v1/oauth/{provider}/token"),
-    ("GET", "/v1/account/connections"),
-    ("DELETE", "/v1/account/connections/{id}"),
+/// Who answers a route: the account core's `api` component, or the host itself
+/// (what only the host knows: the plugin files it runs, and, until the OAuth
+/// sequence moves into the core, the OAuth routes over provider plugins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    Core,
+    Host,
+}
+
+/// What a call costs a host that sheds load: `Hashing` routes hash or verify a
+/// password (Argon2id, tens of milliseconds of one core) and are admitted under
+/// the server's `max-hashing` bound; every other route is `Cheap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cost {
+    Cheap,
+    Hashing,
+}
+
+/// One route of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// Uppercase ("GET").
+    pub method: &'static str,
+    /// The path pattern; `{name}` matches one non-empty path segment.
+    pub path: &'static str,
+    pub handler: Handler,
+    pub cost: Cost,
+}
+
+const fn core(method: &'static str, path: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        handler: Handler::Core,
+        cost: Cost::Cheap,
+    }
+}
+
+const fn hashing(method: &'static str, path: &'static str) -> Route {
+    Route {
+        cost: Cost::Hashing,
+        ..core(method, path)
+    }
+}
+
+const fn host(method: &'static str, path: &'static str) -> Route {
+    Route {
+        handler: Handler::Host,
+        ..core(method, path)
+    }
+}
+
+/// Every route. The core's `api` component dispatches on this table, hosts read
+/// a route's [`Handler`] and [`Cost`] from it, and the OpenAPI document must
+/// describe exactly these (a test checks it).
+pub const ROUTES: &[Route] = &[
+    core("GET", "/healthz"),
+    core("GET", "/v1/openapi.json"),
+    host("GET", "/v1/plugins"),
+    hashing("POST", "/v1/accounts"),
+    hashing("POST", "/v1/sessions"),
+    core("DELETE", "/v1/sessions/current"),
+    core("GET", "/v1/sessions"),
+    core("DELETE", "/v1/sessions"),
+    core("DELETE", "/v1/sessions/{id}"),
+    core("POST", "/v1/sessions/revoke-others"),
+    hashing("PUT", "/v1/password"),
+    core("GET", "/v1/preferences"),
+    core("PUT", "/v1/preferences/{key}"),
+    core("DELETE", "/v1/preferences/{key}"),
+    core("GET", "/v1/usage"),
+    core("POST", "/v1/jobs"),
+    core("GET", "/v1/jobs"),
+    core("GET", "/v1/jobs/{id}"),
+    core("POST", "/v1/jobs/{id}/cancel"),
+    core("POST", "/v1/keys"),
+    core("GET", "/v1/keys"),
+    core("DELETE", "/v1/keys/{id}"),
+    core("GET", "/v1/account/export"),
+    core("DELETE", "/v1/account"),
+    core("GET", "/v1/me"),
+    host("GET", "/v1/oauth/providers"),
+    host("POST", "/v1/oauth/{provider}/device"),
+    host("POST", "/v1/oauth/{provider}/device/token"),
+    host("POST", "/v1/oauth/{provider}/authorize"),
+    host("POST", "/v1/oauth/{provider}/token"),
+    core("GET", "/v1/account/connections"),
+    core("DELETE", "/v1/account/connections/{id}"),
 ];
+
+/// What a method and path resolve to in [`ROUTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// The route, and its path parameters by name, percent-decoded.
+    Route(&'static Route, Vec<(&'static str, String)>),
+    /// A route has this path, not with this method: 405 with `Allow`.
+    MethodNotAllowed(Vec<&'static str>),
+    /// No route has this path: 404.
+    NotFound,
+    /// A path parameter is not UTF-8 once percent-decoded: 400.
+    BadPath,
+}
+
+/// Resolves `method` and `path` (no query; still percent-encoded). As in the
+/// native router before it: the most literal pattern that matches the path wins
+/// (`/v1/sessions/current` before `/v1/sessions/{id}`), and only then the method
+/// is checked, so `DELETE /v1/sessions/revoke-others` is a 405, not a session id.
+pub fn resolve(method: &str, path: &str) -> Resolved {
+    let segments: Vec<&str> = path.split('/').collect();
+    let matching = |route: &Route| {
+        let pattern: Vec<&str> = route.path.split('/').collect();
+        pattern.len() == segments.len()
+            && pattern.iter().zip(&segments).all(|(p, s)| {
+                if p.starts_with('{') {
+                    !s.is_empty()
+                } else {
+                    p == s
+                }
+            })
+    };
+    let params_of = |route: &Route| route.path.matches('{').count();
+    let Some(fewest) = ROUTES.iter().filter(|r| matching(r)).map(params_of).min() else {
+        return Resolved::NotFound;
+    };
+    let candidates: Vec<&'static Route> = ROUTES
+        .iter()
+        .filter(|r| matching(r) && params_of(r) == fewest)
+        .collect();
+    let Some(route) = candidates.iter().find(|r| r.method == method) else {
+        return Resolved::MethodNotAllowed(candidates.iter().map(|r| r.method).collect());
+    };
+    let mut params = Vec::new();
+    for (pattern, segment) in route.path.split('/').zip(&segments) {
+        if let Some(name) = pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            match percent_encoding::percent_decode_str(segment).decode_utf8() {
+                Ok(value) => params.push((name, value.into_owned())),
+                Err(_) => return Resolved::BadPath,
+            }
+        }
+    }
+    Resolved::Route(route, params)
+}
+
+/// The HTTP status of each of the account core's error codes (by wire name).
+pub fn status_of(code: &str) -> u16 {
+    match code {
+        "invalid-input" => 400,
+        "weak-password" => 422,
+        "email-taken" | "conflict" => 409,
+        "invalid-credentials" | "unauthenticated" => 401,
+        "forbidden" => 403,
+        "not-found" => 404,
+        "quota-exceeded" | "rate-limited" => 429,
+        "unavailable" => 503,
+        _ => 500,
+    }
+}
 
 /// A plugin a server runs (`GET /v1/plugins`): the native server and the Worker
 /// answer with the same hashes when they run the same component files.
@@ -57,17 +181,6 @@ pub struct PluginInfo {
     pub world: String,
     /// Lowercase hex SHA-256 of the component file.
     pub sha256: String,
-}
-
-impl From<&qhub_runtime::Manifest> for PluginInfo {
-    fn from(m: &qhub_runtime::Manifest) -> Self {
-        PluginInfo {
-            name: m.name.clone(),
-            version: m.version.clone(),
-            world: m.world.clone(),
-            sha256: m.sha256.clone(),
-        }
-    }
 }
 
 /// Largest request body the server reads, in bytes.
@@ -185,77 +298,17 @@ pub struct JobFilter {
     pub status: Option<String>,
 }
 
-const JOB_STATUSES: &[(qhub_runtime::JobStatus, &str)] = &[
-    (qhub_runtime::JobStatus::Queued, "queued"),
-    (qhub_runtime::JobStatus::Running, "running"),
-    (qhub_runtime::JobStatus::Completed, "completed"),
-    (qhub_runtime::JobStatus::Failed, "failed"),
-    (qhub_runtime::JobStatus::Cancelled, "cancelled"),
-];
+/// The wire names of a job's statuses, in the order a job can pass through them.
+pub const JOB_STATUSES: [&str; 5] = ["queued", "running", "completed", "failed", "cancelled"];
 
-/// The wire name of a job status.
-pub fn job_status_name(status: qhub_runtime::JobStatus) -> &'static str {
-    JOB_STATUSES
-        .iter()
-        .find(|(s, _)| *s == status)
-        .map(|(_, name)| *name)
-        .expect("every status has a name")
-}
-
-/// The status a wire name stands for, or a message saying which names exist.
-pub fn job_status_from_name(name: &str) -> Result<qhub_runtime::JobStatus, String> {
-    JOB_STATUSES
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(s, _)| *s)
-        .ok_or_else(|| {
-            format!(
-                "unknown job status {name:?}: use queued, running, completed, failed or cancelled"
-            )
-        })
+/// The message for a status name that is not one of [`JOB_STATUSES`].
+pub fn unknown_job_status(name: &str) -> String {
+    format!("unknown job status {name:?}: use queued, running, completed, failed or cancelled")
 }
 
 /// JSON text from the core, as a value (the core only ever stores valid JSON).
-fn json_value(text: &str) -> serde_json::Value {
+pub fn json_value(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
-}
-
-impl From<qhub_runtime::Preference> for Preference {
-    fn from(p: qhub_runtime::Preference) -> Self {
-        Preference {
-            value: json_value(&p.value),
-            key: p.key,
-            updated_at: timestamp(p.updated_at),
-        }
-    }
-}
-
-impl From<qhub_runtime::UsageReport> for Usage {
-    fn from(u: qhub_runtime::UsageReport) -> Self {
-        Usage {
-            period: u.period,
-            jobs_used: u.jobs_used,
-            jobs_limit: u.jobs_limit,
-            shots_used: u.shots_used,
-            shots_limit: u.shots_limit,
-        }
-    }
-}
-
-impl From<qhub_runtime::QuantumJob> for Job {
-    fn from(j: qhub_runtime::QuantumJob) -> Self {
-        Job {
-            id: j.id,
-            status: job_status_name(j.status).to_owned(),
-            backend: j.backend,
-            shots: j.shots,
-            source: j.source,
-            result: j.result.as_deref().map(json_value),
-            error: j.error,
-            created_at: timestamp(j.created_at),
-            updated_at: timestamp(j.updated_at),
-        }
-    }
 }
 
 /// A configured OAuth provider (`GET /v1/oauth/providers`).
@@ -288,19 +341,6 @@ pub struct DeviceCode {
     pub expires_in: u32,
     /// Seconds to wait between polls.
     pub interval: u32,
-}
-
-impl From<qhub_runtime::DeviceAuthorization> for DeviceCode {
-    fn from(d: qhub_runtime::DeviceAuthorization) -> Self {
-        DeviceCode {
-            device_code: d.device_code,
-            user_code: d.user_code,
-            verification_uri: d.verification_uri,
-            verification_uri_complete: d.verification_uri_complete,
-            expires_in: d.expires_in,
-            interval: d.interval,
-        }
-    }
 }
 
 /// `POST /v1/oauth/{provider}/device/token`.
@@ -369,18 +409,6 @@ pub struct Connection {
     pub created_at: String,
 }
 
-impl From<qhub_runtime::ConnectionInfo> for Connection {
-    fn from(c: qhub_runtime::ConnectionInfo) -> Self {
-        Connection {
-            id: c.id,
-            provider: c.provider,
-            subject: c.subject,
-            email: c.email,
-            created_at: timestamp(c.created_at),
-        }
-    }
-}
-
 /// `POST /v1/keys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateApiKey {
@@ -413,29 +441,6 @@ pub struct NewApiKey {
     pub secret: String,
 }
 
-impl From<qhub_runtime::ApiKeyInfo> for ApiKey {
-    fn from(k: qhub_runtime::ApiKeyInfo) -> Self {
-        ApiKey {
-            id: k.id,
-            name: k.name,
-            prefix: k.prefix,
-            scopes: k.scopes,
-            created_at: timestamp(k.created_at),
-            expires_at: k.expires_at.map(timestamp),
-            last_used_at: k.last_used_at.map(timestamp),
-        }
-    }
-}
-
-impl From<qhub_runtime::NewApiKey> for NewApiKey {
-    fn from(k: qhub_runtime::NewApiKey) -> Self {
-        NewApiKey {
-            key: k.key.into(),
-            secret: k.secret,
-        }
-    }
-}
-
 /// Every error response: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -454,42 +459,6 @@ pub struct ErrorDetail {
 pub fn timestamp(ms: i64) -> String {
     let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_seconds(time).to_string()
-}
-
-impl From<qhub_runtime::Profile> for Profile {
-    fn from(p: qhub_runtime::Profile) -> Self {
-        Profile {
-            id: p.id,
-            email: p.email,
-            display_name: p.display_name,
-            created_at: timestamp(p.created_at),
-        }
-    }
-}
-
-impl From<qhub_runtime::SessionInfo> for Session {
-    fn from(s: qhub_runtime::SessionInfo) -> Self {
-        Session {
-            id: s.id,
-            user_agent: s.user_agent,
-            ip: s.ip,
-            created_at: timestamp(s.created_at),
-            last_seen_at: timestamp(s.last_seen_at),
-            expires_at: timestamp(s.expires_at),
-            current: s.current,
-        }
-    }
-}
-
-impl From<qhub_runtime::SignedIn> for SignedIn {
-    fn from(s: qhub_runtime::SignedIn) -> Self {
-        SignedIn {
-            token: s.token,
-            session_id: s.session_id,
-            expires_at: timestamp(s.expires_at),
-            user: s.user.into(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -515,7 +484,7 @@ mod tests {
             .collect();
         let mut served: Vec<(String, String)> = ROUTES
             .iter()
-            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .map(|r| (r.method.to_owned(), r.path.to_owned()))
             .collect();
         documented.sort();
         served.sort();
@@ -523,6 +492,86 @@ mod tests {
             documented, served,
             "openapi.json is stale: update it with the routes"
         );
+    }
+
+    /// Each route the core answers documents every status its request handling
+    /// can give (plugins/auth/src/api.rs): 500 and 503 (shed, or the database
+    /// down) always; 400, 413, 415 and 422 with a JSON body; 400 (two
+    /// `Authorization` headers), 401 and 403 (an API key without the scope) with a
+    /// credential; 400 and 404 with a path parameter.
+    #[test]
+    fn openapi_lists_every_status_the_core_can_answer() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        for route in ROUTES.iter().filter(|r| r.handler == Handler::Core) {
+            let op = &doc["paths"][route.path][route.method.to_lowercase()];
+            let mut needed = vec!["500", "503"];
+            let body = &op["requestBody"]["content"];
+            if body.get("application/json").is_some() && !route.path.contains("{key}") {
+                needed.extend(["400", "413", "415", "422"]);
+            } else if body.is_object() {
+                needed.extend(["400", "413"]);
+            }
+            if op.get("security").is_some() {
+                needed.extend(["400", "401", "403"]);
+            }
+            if route.path.contains('{') {
+                needed.extend(["400", "404"]);
+            }
+            for status in needed {
+                assert!(
+                    op["responses"].get(status).is_some(),
+                    "{} {} does not document {status}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn literal_paths_win_and_methods_are_checked_after() {
+        let Resolved::Route(route, params) = resolve("DELETE", "/v1/sessions/current") else {
+            panic!("routed")
+        };
+        assert_eq!((route.path, params.len()), ("/v1/sessions/current", 0));
+        let Resolved::Route(route, params) = resolve("DELETE", "/v1/sessions/a%2Fb%20c") else {
+            panic!("routed")
+        };
+        assert_eq!(route.path, "/v1/sessions/{id}");
+        assert_eq!(params, [("id", "a/b c".to_owned())]);
+        assert_eq!(
+            resolve("DELETE", "/v1/sessions/revoke-others"),
+            Resolved::MethodNotAllowed(vec!["POST"])
+        );
+        let Resolved::MethodNotAllowed(mut allowed) = resolve("PATCH", "/v1/jobs") else {
+            panic!("405")
+        };
+        allowed.sort_unstable();
+        assert_eq!(allowed, ["GET", "POST"]);
+        assert_eq!(resolve("GET", "/v1/jobs/"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/v1/nowhere"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/v1/jobs/%FF"), Resolved::BadPath);
+        let Resolved::Route(route, _) = resolve("POST", "/v1/sessions") else {
+            panic!("routed")
+        };
+        assert_eq!((route.cost, route.handler), (Cost::Hashing, Handler::Core));
+    }
+
+    #[test]
+    fn every_status_the_core_can_answer_is_mapped() {
+        for (code, status) in [
+            ("invalid-input", 400),
+            ("weak-password", 422),
+            ("email-taken", 409),
+            ("invalid-credentials", 401),
+            ("forbidden", 403),
+            ("not-found", 404),
+            ("rate-limited", 429),
+            ("unavailable", 503),
+            ("internal", 500),
+        ] {
+            assert_eq!(status_of(code), status, "{code}");
+        }
     }
 
     #[test]

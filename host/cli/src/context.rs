@@ -210,10 +210,7 @@ impl Context {
     pub async fn backend_at(&self, target: &Target) -> CliResult<Backend> {
         let url = match target {
             Target::Server(server) => {
-                return Ok(Backend::Remote(qhub_client::Client::new(
-                    server,
-                    &backend::user_agent(),
-                )?));
+                return Ok(Backend::new(server, &backend::user_agent())?);
             }
             Target::Database(url) => Some(url.as_str()),
             Target::Embedded => None,
@@ -222,7 +219,7 @@ impl Context {
         let service = self
             .service_at(url, secret, EMBEDDED_ISSUER, Allocation::OnDemand)
             .await?;
-        Ok(Backend::Local(Box::new(service)))
+        Ok(Backend::in_process(service, backend::client_info()))
     }
 
     /// The saved login for where account commands go, if any.

@@ -33,16 +33,16 @@ const DEFAULT_INTERVAL: u64 = 5;
 /// backend is returned too, to keep the session it ends in.
 pub async fn flows(ctx: &Context, provider: &str) -> CliResult<(Backend, Flows)> {
     let backend = ctx.backend().await?;
-    let flows = match &backend {
-        Backend::Remote(client) => Flows::Remote(client.clone()),
-        Backend::Local(service) => {
+    let flows = match backend.service() {
+        None => Flows::Remote(backend.clone()),
+        Some(service) => {
             let plugin = crate::commands::plugins::provider_service(
                 &ctx.home,
                 service.runtime().clone(),
                 provider,
             )?;
             let providers = std::collections::BTreeMap::from([(provider.to_owned(), plugin)]);
-            Flows::Local(Box::new(OAuthFlows::new((**service).clone(), providers)))
+            Flows::Local(Box::new(OAuthFlows::new(service.clone(), providers)))
         }
     };
     Ok((backend, flows))

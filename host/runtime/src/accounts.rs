@@ -14,6 +14,7 @@ use crate::bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Principal, Profile,
     RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
+use crate::bindings::api::{Guest as ApiGuest, Request as ApiRequest, Response as ApiResponse};
 use crate::bindings::core::exports::qhub::plugin::identities::{ConnectionInfo, ProviderIdentity};
 use crate::bindings::core::{AccountCore, AccountCorePre};
 use crate::bindings::oauth_provider::Identity;
@@ -83,6 +84,16 @@ impl From<Identity> for ProviderIdentity {
     }
 }
 
+/// `api.handle`, in the shape [`call!`] settles (it never refuses: a refusal is a
+/// response).
+async fn handle(
+    core: &ApiGuest,
+    store: &mut wasmtime::Store<State>,
+    request: &ApiRequest,
+) -> wasmtime::Result<Result<ApiResponse, AccountError>> {
+    core.call_handle(store, request).await.map(Ok)
+}
+
 /// The account core over one backend and database.
 #[derive(Clone)]
 pub struct AccountService {
@@ -140,6 +151,33 @@ impl AccountService {
     /// The manifests of the plugins behind this service: the core, then its backend.
     pub fn plugins(&self) -> [&crate::Manifest; 2] {
         [&self.core.manifest, &self.backend.plugin().manifest]
+    }
+
+    /// Answers one HTTP request inside the core (its `api` export: routes,
+    /// validation, JSON bodies and error bodies; see `wit/api.wit`). The only
+    /// thing read here is the route's [`qhub_api::Cost`]: a route that hashes a
+    /// password is admitted as such (see [`Self::hashing`]); every other request
+    /// as a cheap call.
+    ///
+    /// # Errors
+    /// Only what the core cannot answer itself: shedding
+    /// ([`Error::Overloaded`]), a trap or a timeout ([`Error::Plugin`]).
+    pub async fn handle(&self, request: ApiRequest) -> Result<ApiResponse, ServiceError> {
+        let path = request.target.split('?').next().unwrap_or_default();
+        let hashes = matches!(
+            qhub_api::resolve(&request.method, path),
+            qhub_api::Resolved::Route(route, _) if route.cost == qhub_api::Cost::Hashing
+        );
+        if hashes {
+            self.hashing(move |this| async move {
+                call!(@admitted this, qhub_plugin_api, |core, store| handle(core, store, &request))
+            })
+            .await
+        } else {
+            call!(self, qhub_plugin_api, |core, store| handle(
+                core, store, &request
+            ))
+        }
     }
 
     /// Creates an account and its first session. Hashes the password.

@@ -44,6 +44,7 @@ pub mod provider {
 
 pub use self::backend::qhub::plugin::sql;
 pub use self::core::exports::qhub::plugin::accounts;
+pub use self::core::exports::qhub::plugin::api;
 pub use self::core::qhub::plugin::types;
 pub use self::provider::exports::qhub::plugin::oauth_provider;
 pub use self::provider::qhub::plugin::http;

@@ -28,12 +28,14 @@ pub mod providers;
 mod runtime;
 pub mod sql;
 mod store;
+mod wire;
 
 pub use accounts::{AccountService, ServiceError};
 pub use bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, ErrorCode, JobRequest, NewApiKey, Principal,
     Profile, RegisterRequest, SessionInfo, SignedIn, UsageReport,
 };
+pub use bindings::api::{Request as ApiRequest, Response as ApiResponse};
 pub use bindings::core::exports::qhub::plugin::identities::{ConnectionInfo, ProviderIdentity};
 pub use bindings::oauth_provider::{
     DeviceAuthorization, Identity, Metadata as ProviderMetadata, PollOutcome, ProviderError, Tokens,
@@ -52,3 +54,4 @@ pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};
 pub use runtime::{CompileEvent, LoadedPlugin, Runtime};
 pub use sql::{Database, Dialect, MigrationStatus, MigrationStep};
 pub use store::{StoreInstance, StoreService};
+pub use wire::plugin_info;

@@ -32,6 +32,18 @@ impl ApiError {
         }
     }
 
+    /// 413: the body is over [`qhub_api::MAX_BODY_BYTES`] (the host's cap, checked
+    /// before the core runs).
+    pub fn too_large() -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            ..ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("request body exceeds {} bytes", qhub_api::MAX_BODY_BYTES),
+            )
+        }
+    }
+
     /// 503 `unavailable` with `Retry-After`: the server is at its load bounds
     /// (see `qhub_runtime::LoadLimits`) and no plugin ran.
     pub fn overloaded(reason: &str, retry_after: Duration) -> Self {
@@ -48,19 +60,10 @@ impl ApiError {
     }
 }
 
-/// The HTTP status for each of the core's error codes.
+/// The HTTP status for each of the core's error codes (the API's one table).
 fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
-        ErrorCode::WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::EmailTaken | ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::InvalidCredentials | ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::QuotaExceeded | ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(qhub_api::status_of(code_name(code)))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<ServiceError> for ApiError {

@@ -1,6 +1,8 @@
-//! `qhub serve`: the HTTP/JSON API. It translates HTTP into calls on the same
-//! [`qhub_runtime::AccountService`] (and [`OAuthFlows`]) the CLI uses and back; every rule (passwords, tokens,
-//! sessions) lives in the plugins behind it.
+//! `qhub serve`: the HTTP/JSON API. The server listens, caps bodies, sheds load,
+//! records the client's address and shuts down gracefully; every request is then
+//! forwarded to the account core's HTTP API ([`qhub_runtime::AccountService::handle`]),
+//! the same component the CLI and the Worker run. Only the OAuth routes are still
+//! answered here, over [`OAuthFlows`].
 
 mod error;
 mod oauth;

@@ -1,7 +1,7 @@
 //! The OAuth routes: device flow and authorization code flow at a configured
-//! provider, ending in a QHub session exactly like a password login, and the
-//! caller's linked identities. Each is a thin translation to [`OAuthFlows`] (the
-//! provider plugin, then the account core) or to the core's `identities`.
+//! provider, ending in a QHub session exactly like a password login. Each is a
+//! thin translation to [`OAuthFlows`] (the provider plugin, then the account
+//! core). The caller's linked identities are routes of the core's own.
 
 use std::net::SocketAddr;
 
@@ -9,16 +9,16 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use qhub_api::{
-    AuthorizeRequest, AuthorizeUrl, CodeExchange, Connection, DeviceCode, DevicePending,
-    DeviceStart, DeviceTokenRequest, OAuthProvider, SignedIn,
+    AuthorizeRequest, AuthorizeUrl, CodeExchange, DeviceCode, DevicePending, DeviceStart,
+    DeviceTokenRequest, OAuthProvider, SignedIn,
 };
-use qhub_runtime::{AccountService, DevicePoll, OAuthFlows};
+use qhub_runtime::{DevicePoll, OAuthFlows};
 
 use crate::error::ApiError;
-use crate::routes::{AppState, bearer, client_info};
+use crate::routes::{AppState, client_info};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -27,8 +27,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/oauth/{provider}/device/token", post(poll_device))
         .route("/v1/oauth/{provider}/authorize", post(authorize))
         .route("/v1/oauth/{provider}/token", post(exchange_code))
-        .route("/v1/account/connections", get(list_connections))
-        .route("/v1/account/connections/{id}", delete(unlink_connection))
 }
 
 async fn list_providers(
@@ -116,23 +114,4 @@ async fn exchange_code(
         )
         .await?;
     Ok(Json(signed_in.into()))
-}
-
-async fn list_connections(
-    State(accounts): State<AccountService>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<Connection>>, ApiError> {
-    let connections = accounts.list_connections(bearer(&headers)?).await?;
-    Ok(Json(
-        connections.into_iter().map(Connection::from).collect(),
-    ))
-}
-
-async fn unlink_connection(
-    State(accounts): State<AccountService>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    accounts.unlink_connection(bearer(&headers)?, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,10 +2,12 @@
 //!
 //! This file only translates: WIT records in, [`accounts::Accounts`] and
 //! [`data::AccountData`] flows over the `store` import (see `host_store`), WIT
-//! records out, for both exported interfaces (`accounts` and `identities`). The
-//! rules themselves live in the modules below.
+//! records out, for the exported interfaces `accounts` and `identities`; the
+//! third, `api`, is the HTTP API over them ([`api`]). The rules themselves live in
+//! the modules below.
 
 mod accounts;
+mod api;
 mod data;
 mod email;
 mod error;
@@ -206,6 +208,15 @@ impl wit::Guest for Component {
 
     fn delete_account(token: String) -> Result<(), wit::Error> {
         run_data(|data, now| data.delete_account(&token, now))
+    }
+}
+
+/// The exported `api` interface: the HTTP API (see [`api`]).
+impl bindings::exports::qhub::plugin::api::Guest for Component {
+    fn handle(
+        request: bindings::exports::qhub::plugin::api::Request,
+    ) -> bindings::exports::qhub::plugin::api::Response {
+        api::handle(request)
     }
 }
 

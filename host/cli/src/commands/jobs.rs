@@ -57,6 +57,15 @@ impl Command {
                 show(ctx, &job, "queued job");
             }
             Command::List { status } => {
+                // A usage error in both modes, before anything is sent.
+                if let Some(name) = status.as_deref()
+                    && !qhub_api::JOB_STATUSES.contains(&name)
+                {
+                    return Err(CliError::new(
+                        Exit::Usage,
+                        qhub_api::unknown_job_status(name),
+                    ));
+                }
                 let jobs = ctx.backend().await?.list_jobs(&token, status).await?;
                 if ctx.json {
                     output::json(&jobs);

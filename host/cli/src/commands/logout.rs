@@ -9,7 +9,7 @@ use std::io::Write as _;
 use serde_json::json;
 
 use crate::context::Context;
-use crate::exit::{CliResult, Exit};
+use crate::exit::{CliError, CliResult, Exit};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -33,8 +33,16 @@ impl Args {
             return Ok(());
         };
         let outcome = match ctx.backend_at(&target).await {
-            Ok(backend) if self.all => backend.logout_all(&token).await.map(Some),
-            Ok(backend) => backend.logout(&token).await.map(|()| None),
+            Ok(backend) if self.all => backend
+                .logout_all(&token)
+                .await
+                .map(Some)
+                .map_err(CliError::from),
+            Ok(backend) => backend
+                .logout(&token)
+                .await
+                .map(|()| None)
+                .map_err(CliError::from),
             Err(err) => Err(err),
         };
         let (ended, revoked) = match outcome {

@@ -29,6 +29,7 @@ impl Args {
             .await?
             .change_password(&token, change)
             .await
+            .map_err(CliError::from)
             .map_err(|err| match err.code {
                 // The login hint ("check the email and password") does not fit here.
                 Some(ErrorCode::InvalidCredentials) => CliError {

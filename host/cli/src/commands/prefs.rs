@@ -56,6 +56,7 @@ impl Command {
                 backend
                     .set_preference(&token, &key, &value)
                     .await
+                    .map_err(CliError::from)
                     .map_err(|err| {
                         // A bare word is the likeliest slip: say how to write a JSON string.
                         if err.exit == Exit::Refused

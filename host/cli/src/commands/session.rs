@@ -51,10 +51,7 @@ pub async fn keep(ctx: &Context, backend: &Backend, signed_in: SignedIn, verb: &
     if let Some(previous) = previous
         && let Err(err) = backend.logout(&previous).await
     {
-        tracing::debug!(
-            "could not end this device's previous session: {}",
-            err.message
-        );
+        tracing::debug!("could not end this device's previous session: {}", err);
     }
     let (server, database) = match &target {
         Target::Server(url) => (Some(url.clone()), None),

@@ -143,7 +143,11 @@ impl Args {
 /// Checks `token` at `target` by asking who it belongs to.
 async fn check(ctx: &Context, target: &Target, token: &str) -> Check {
     let answer = match ctx.backend_at(target).await {
-        Ok(backend) => backend.whoami(token).await.map(|_| ()),
+        Ok(backend) => backend
+            .whoami(token)
+            .await
+            .map(|_| ())
+            .map_err(CliError::from),
         Err(err) => Err(err),
     };
     match answer {
