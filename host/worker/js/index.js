@@ -1,11 +1,12 @@
 // QHub's Cloudflare Worker host: the same account-core and store-d1 components the
 // native host runs (transpiled by jco, see `cargo xtask build-worker`), wired
 // together here, with D1 behind the store's `sql` import, and the OAuth provider
-// plugins (oauth.js) behind the `http` import (http.js). This file translates HTTP
-// into account-core calls and back; every rule lives in the components.
+// plugins (oauth.js) behind the `http` import (http.js). Every request goes to the
+// core's HTTP API (`api.handle`: routes, validation, JSON and error bodies), except
+// the few this host answers itself (routes.js); every rule lives in the components.
 
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
-import { PLUGINS, PROVIDER_PLUGINS, OPENAPI } from './plugins.js';
+import { PLUGINS, PROVIDER_PLUGINS } from './plugins.js';
 import { oauthFlows } from './oauth.js';
 import { sqlImport } from './d1.js';
 import { match } from './routes.js';
@@ -70,8 +71,8 @@ async function accountCore(env) {
     'qhub:plugin/store': backend.store,
     'qhub:plugin/config': { get: (key) => config.get(key) },
   });
-  // The core's two exported interfaces, as one object: their function names differ.
-  return { ...core.accounts, ...core.identities };
+  // The core's exported interfaces, as one object: their function names differ.
+  return { ...core.accounts, ...core.identities, handle: core.api.handle };
 }
 
 /**
@@ -126,16 +127,16 @@ function lazyAccounts(env) {
 /** What a route handler reads of its request. */
 function context(request, url, params, env) {
   let body;
-  const readBody = async () => {
+  const readBytes = async () => {
     if (body !== undefined) return body;
     const declared = Number(request.headers.get('content-length') ?? 0);
     const tooLarge = () => new ApiError('invalid-input', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
     if (declared > MAX_BODY_BYTES) throw tooLarge();
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
-    body = new TextDecoder().decode(bytes);
+    body = new Uint8Array(await request.arrayBuffer());
+    if (body.byteLength > MAX_BODY_BYTES) throw tooLarge();
     return body;
   };
+  const readBody = async () => new TextDecoder().decode(await readBytes());
   return {
     params,
     query: url.searchParams,
@@ -143,7 +144,6 @@ function context(request, url, params, env) {
       userAgent: request.headers.get('user-agent') ?? undefined,
       ip: request.headers.get('cf-connecting-ip') ?? undefined,
     },
-    openapi: OPENAPI,
     oauth: oauthFlows(env, instantiate),
     // Every plugin this Worker carries: the core and its backend, then the OAuth
     // provider plugins it can run for QHUB_PROVIDERS, as `qhub serve` lists its own.
@@ -153,13 +153,7 @@ function context(request, url, params, env) {
       world: p.manifest.world,
       sha256: p.manifest.sha256,
     })),
-    bearer() {
-      const header = request.headers.get('authorization') ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-      if (!token) throw new ApiError('unauthenticated', 'missing bearer token');
-      return token;
-    },
-    text: readBody,
+    bytes: readBytes,
     async json() {
       const text = await readBody();
       try {
@@ -173,7 +167,7 @@ function context(request, url, params, env) {
 
 function respond(result) {
   if (result.status === 204) return new Response(null, { status: 204 });
-  const text = result.raw ?? JSON.stringify(result.body);
+  const text = JSON.stringify(result.body);
   return new Response(text, { status: result.status, headers: { 'content-type': 'application/json' } });
 }
 
@@ -181,12 +175,42 @@ function errorResponse(err) {
   return respond({ status: err.status, body: { error: { code: err.code, message: err.message } } });
 }
 
+/**
+ * Hands the request to the core's HTTP API and its response back. Only the body
+ * cap and the client's address are this host's; a plugin that traps is a logged
+ * 500 (lazyAccounts).
+ */
+async function forward(request, url, env) {
+  const c = context(request, url, {}, env);
+  const headers = [];
+  request.headers.forEach((value, name) => headers.push([name, value]));
+  const answered = await lazyAccounts(env).handle({
+    method: request.method,
+    target: url.pathname + url.search,
+    headers,
+    body: await c.bytes(),
+    client: c.client,
+  });
+  if (answered.log !== undefined) {
+    console.error(`${label(PLUGINS.auth)} (over ${label(PLUGINS.storeD1)}): internal error: ${answered.log}`);
+  }
+  const status = answered.status;
+  const body = status === 204 || status === 304 ? null : answered.body;
+  return new Response(body, { status, headers: answered.headers });
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     const route = match(request.method, url.pathname);
     if (route === null) {
-      return errorResponse(new ApiError('not-found', 'no such route; see /v1/openapi.json'));
+      try {
+        return await forward(request, url, env);
+      } catch (err) {
+        if (err instanceof ApiError) return errorResponse(err);
+        console.error(`the worker failed: ${err?.stack ?? err}`);
+        return errorResponse(new ApiError('internal', 'internal error'));
+      }
     }
     if (route.allowed) {
       const err = new ApiError('invalid-input', `method ${request.method} not allowed here`, 405);

@@ -1,133 +1,16 @@
-// The HTTP API's routes (the table in host/api/src/lib.rs), each a thin translation
-// from a request to one call on the account core and from its answer to JSON.
-// No rule lives here: the core decides what is valid, who may do what, and how long
-// anything lasts.
+// The routes this host answers itself (`handler: Host` in host/api/src/lib.rs's
+// table): the plugins it runs, and the OAuth routes, whose sequence over provider
+// plugins (oauth.js) it still drives. Every other request goes to the account
+// core's HTTP API (index.js), which answers it, 404 and 405 included.
 
 import * as wire from './wire.js';
-import { ApiError, fields, JOB_STATUSES } from './wire.js';
+import { fields } from './wire.js';
 
 const json = (status, body) => ({ status, body });
-const noContent = () => ({ status: 204 });
 
 /** Route table: method, path pattern, handler(request context, accounts). */
 export const ROUTES = [
-  ['GET', '/healthz', () => json(200, { status: 'ok' })],
-  ['GET', '/v1/openapi.json', (c) => ({ status: 200, raw: c.openapi })],
   ['GET', '/v1/plugins', (c) => json(200, c.plugins)],
-  [
-    'POST',
-    '/v1/accounts',
-    async (c, a) => {
-      const b = fields(await c.json(), {
-        email: ['string', true],
-        password: ['string', true],
-        display_name: ['string', false],
-      });
-      const request = { email: b.email, password: b.password, displayName: b.display_name };
-      return json(201, wire.signedIn(await a.register(request, c.client)));
-    },
-  ],
-  [
-    'POST',
-    '/v1/sessions',
-    async (c, a) => {
-      const b = fields(await c.json(), { email: ['string', true], password: ['string', true] });
-      return json(200, wire.signedIn(await a.login(b.email, b.password, c.client)));
-    },
-  ],
-  ['DELETE', '/v1/sessions/current', async (c, a) => (await a.logout(c.bearer()), noContent())],
-  ['GET', '/v1/sessions', async (c, a) => json(200, (await a.listSessions(c.bearer())).map(wire.session))],
-  ['DELETE', '/v1/sessions', async (c, a) => json(200, { revoked: await a.logoutAll(c.bearer()) })],
-  [
-    'POST',
-    '/v1/sessions/revoke-others',
-    async (c, a) => json(200, { revoked: await a.revokeOtherSessions(c.bearer()) }),
-  ],
-  ['DELETE', '/v1/sessions/{id}', async (c, a) => (await a.revokeSession(c.bearer(), c.params.id), noContent())],
-  [
-    'PUT',
-    '/v1/password',
-    async (c, a) => {
-      const b = fields(await c.json(), {
-        current_password: ['string', true],
-        new_password: ['string', true],
-      });
-      await a.changePassword(c.bearer(), b.current_password, b.new_password);
-      return noContent();
-    },
-  ],
-  // Raw text, so preference numbers keep their digits (see wire.preferencesText).
-  ['GET', '/v1/preferences', async (c, a) => ({ status: 200, raw: wire.preferencesText(await a.listPreferences(c.bearer())) })],
-  [
-    'PUT',
-    '/v1/preferences/{key}',
-    // The body goes to the core as text: the core decides what a valid value is.
-    async (c, a) => (await a.setPreference(c.bearer(), c.params.key, await c.text()), noContent()),
-  ],
-  [
-    'DELETE',
-    '/v1/preferences/{key}',
-    async (c, a) => (await a.unsetPreference(c.bearer(), c.params.key), noContent()),
-  ],
-  ['GET', '/v1/usage', async (c, a) => json(200, wire.usage(await a.getUsage(c.bearer())))],
-  [
-    'POST',
-    '/v1/jobs',
-    async (c, a) => {
-      const b = fields(await c.json(), {
-        source: ['string', true],
-        shots: ['u32', true],
-        backend: ['string', false],
-      });
-      const request = { source: b.source, shots: b.shots, backend: b.backend };
-      return json(201, wire.job(await a.submitJob(c.bearer(), request)));
-    },
-  ],
-  [
-    'GET',
-    '/v1/jobs',
-    async (c, a) => {
-      const status = c.query.get('status') ?? undefined;
-      if (status !== undefined && !JOB_STATUSES.includes(status)) {
-        throw new ApiError(
-          'invalid-input',
-          `unknown job status ${JSON.stringify(status)}: use queued, running, completed, failed or cancelled`,
-        );
-      }
-      return json(200, (await a.listJobs(c.bearer(), status)).map(wire.job));
-    },
-  ],
-  ['GET', '/v1/jobs/{id}', async (c, a) => json(200, wire.job(await a.getJob(c.bearer(), c.params.id)))],
-  ['POST', '/v1/jobs/{id}/cancel', async (c, a) => json(200, wire.job(await a.cancelJob(c.bearer(), c.params.id)))],
-  [
-    'POST',
-    '/v1/keys',
-    async (c, a) => {
-      const b = fields(await c.json(), {
-        name: ['string', true],
-        scopes: ['string[]', false],
-        expires_in: ['u64', false],
-      });
-      const expiresIn = b.expires_in === undefined ? undefined : BigInt(b.expires_in);
-      // Absent scopes stay absent (the core's default); `[]` goes to the core, which refuses it.
-      return json(201, wire.newApiKey(await a.createApiKey(c.bearer(), b.name, b.scopes ?? undefined, expiresIn)));
-    },
-  ],
-  ['GET', '/v1/keys', async (c, a) => json(200, (await a.listApiKeys(c.bearer())).map(wire.apiKey))],
-  ['DELETE', '/v1/keys/{id}', async (c, a) => (await a.revokeApiKey(c.bearer(), c.params.id), noContent())],
-  ['GET', '/v1/account/export', async (c, a) => ({ status: 200, raw: await a.exportAccount(c.bearer()) })],
-  ['DELETE', '/v1/account', async (c, a) => (await a.deleteAccount(c.bearer()), noContent())],
-  ['GET', '/v1/me', async (c, a) => json(200, wire.profile(await a.whoami(c.bearer())))],
-  [
-    'GET',
-    '/v1/account/connections',
-    async (c, a) => json(200, (await a.listConnections(c.bearer())).map(wire.connection)),
-  ],
-  [
-    'DELETE',
-    '/v1/account/connections/{id}',
-    async (c, a) => (await a.unlinkConnection(c.bearer(), c.params.id), noContent()),
-  ],
   // OAuth sign-in at a provider the operator configured (QHUB_PROVIDERS): the
   // provider plugin runs the protocol, the core signs the identity in.
   [
