@@ -26,6 +26,23 @@ on_both_databases! {
         );
     }
 
+    /// The name given at registration can be changed and cleared, by a session
+    /// only; an API key is refused and changes nothing.
+    fn the_display_name_can_be_set_and_cleared(qhub) {
+        qhub.register("ada@example.com").ok();
+        let set = qhub.run(&["account", "set-name", "  Augusta Ada King ", "--json"]).json();
+        assert_eq!(set["display_name"], "Augusta Ada King");
+        assert_eq!(qhub.run(&["whoami", "--json"]).json()["display_name"], "Augusta Ada King");
+        qhub.run(&["account", "set-name", "Ada\u{7}"]).fails(3, "control characters");
+        qhub.run(&["account", "set-name"]).fails(2, "--clear");
+        let key = qhub.run(&["keys", "create", "--name", "ci", "--json"]).json();
+        let key = key["secret"].as_str().unwrap().to_owned();
+        qhub.run_with(&["account", "set-name", "Mallory"], None, &[("QHUB_TOKEN", &key)])
+            .fails(3, "API keys cannot change the display name");
+        assert!(qhub.run(&["account", "set-name", "--clear"]).ok().contains("display name cleared"));
+        assert_eq!(qhub.run(&["whoami", "--json"]).json()["display_name"], serde_json::Value::Null);
+    }
+
     fn login_after_logout_gives_a_new_working_session(qhub) {
         qhub.register("grace@example.com").ok();
         qhub.run(&["logout"]).ok();

@@ -411,6 +411,11 @@ on_every_host! {
         let (status, _, err) = server.http_with("GET", "/v1/jobs?status=queued&status=failed", &[("authorization", &bearer)], None);
         assert_eq!((status, &err["error"]["code"]), (400, &json!("invalid-input")), "{err}");
 
+        // A route added once, in the core, is served by every host.
+        let named = json!({"display_name": " Ada King "}).to_string();
+        let (status, me) = server.http("PUT", "/v1/me/display-name", Some(&named), Some(&token));
+        assert_eq!((status, &me["display_name"]), (200, &json!("Ada King")), "{me}");
+
         // Nothing was lost to the bad requests: the account still works.
         let (status, _) = server.http("GET", "/v1/me", None, Some(&token));
         assert_eq!(status, 200);

@@ -94,6 +94,7 @@ pub const ROUTES: &[Route] = &[
     core("GET", "/v1/account/export"),
     core("DELETE", "/v1/account"),
     core("GET", "/v1/me"),
+    core("PUT", "/v1/me/display-name"),
     host("GET", "/v1/oauth/providers"),
     host("POST", "/v1/oauth/{provider}/device"),
     host("POST", "/v1/oauth/{provider}/device/token"),
@@ -191,6 +192,12 @@ pub struct RegisterRequest {
     pub email: String,
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// `PUT /v1/me/display-name`: the new display name; absent, `null` or blank clears it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetDisplayName {
     pub display_name: Option<String>,
 }
 

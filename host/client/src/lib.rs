@@ -172,6 +172,17 @@ impl Client {
             .await
     }
 
+    /// Sets (or, with `None`, clears) the display name; the profile as it now is.
+    pub async fn set_display_name(
+        &self,
+        token: &str,
+        display_name: Option<String>,
+    ) -> Result<Profile, ClientError> {
+        let call = self.call(Method::PUT, "v1/me/display-name").bearer(token);
+        self.send(call.json(&qhub_api::SetDisplayName { display_name }))
+            .await
+    }
+
     pub async fn logout(&self, token: &str) -> Result<(), ClientError> {
         self.exchange(
             self.call(Method::DELETE, "v1/sessions/current")

@@ -239,6 +239,30 @@ impl<S: Store> Accounts<S> {
             .ok_or(Error::NotFound("account"))
     }
 
+    /// Sets the display name of the token's user, trimmed (blank or none clears
+    /// it; the rules of registration: at most 100 characters, no control
+    /// characters), and returns the user as it now is. A session only: no API
+    /// key scope grants changes to the account itself.
+    pub fn set_display_name(
+        &self,
+        token: &str,
+        name: Option<String>,
+        now: Millis,
+    ) -> Result<User, Error> {
+        let principal =
+            self.authorize(token, Access::SessionOnly("change the display name"), now)?;
+        let name = display_name(name)?;
+        self.store
+            .set_display_name(&principal.user_id, name.as_deref(), now)
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::NotFound("account"),
+                other => other.into(),
+            })?;
+        self.store
+            .get_user(&principal.user_id)?
+            .ok_or(Error::NotFound("account"))
+    }
+
     /// Revokes the token's session.
     pub fn logout(&self, token: &str, now: Millis) -> Result<(), Error> {
         let session = self.session_to_end(token, "log out", now)?;

@@ -312,6 +312,48 @@ fn whoami_returns_the_token_user() {
 }
 
 #[test]
+fn the_display_name_can_be_changed_and_cleared_by_a_session_only() {
+    let accounts = accounts();
+    let signed_in = register(&accounts);
+    let user = accounts
+        .set_display_name(
+            &signed_in.token,
+            Some("  Augusta Ada King ".into()),
+            NOW + SECOND,
+        )
+        .expect("set");
+    assert_eq!(user.display_name.as_deref(), Some("Augusta Ada King"));
+    assert_eq!(user.updated_at, NOW + SECOND);
+    assert_eq!(
+        accounts.whoami(&signed_in.token, NOW + SECOND).unwrap(),
+        user
+    );
+    let cleared = accounts
+        .set_display_name(&signed_in.token, Some("   ".into()), NOW + SECOND)
+        .expect("cleared");
+    assert_eq!(cleared.display_name, None);
+    for bad in ["x".repeat(101), "Ada\u{0}".into(), "Ada\nLovelace".into()] {
+        let refused = accounts.set_display_name(&signed_in.token, Some(bad), NOW + SECOND);
+        assert!(
+            matches!(refused, Err(Error::InvalidInput(_))),
+            "{refused:?}"
+        );
+    }
+    let key = accounts
+        .create_api_key(&signed_in.token, "ci", None, None, NOW)
+        .expect("a key");
+    let refused = accounts.set_display_name(&key.secret, Some("Mallory".into()), NOW + SECOND);
+    assert!(matches!(refused, Err(Error::SessionOnly(_))), "{refused:?}");
+    assert_eq!(
+        accounts
+            .whoami(&signed_in.token, NOW + SECOND)
+            .unwrap()
+            .display_name,
+        None
+    );
+}
+
+#[test]
 fn logout_revokes_the_session() {
     let accounts = accounts();
     let signed_in = register(&accounts);

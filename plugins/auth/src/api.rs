@@ -387,6 +387,13 @@ fn dispatch(route: &Route, c: &Call<'_>) -> Result<Reply, Refusal> {
         )),
         ("DELETE", "/v1/account") => no_content(A::delete_account(c.bearer()?)),
         ("GET", "/v1/me") => ok(200, &profile(A::whoami(c.bearer()?)?)),
+        ("PUT", "/v1/me/display-name") => {
+            let body: qhub_api::SetDisplayName = c.json()?;
+            ok(
+                200,
+                &profile(A::set_display_name(c.bearer()?, body.display_name)?),
+            )
+        }
         ("GET", "/v1/account/connections") => {
             let connections = A::list_connections(c.bearer()?)?;
             ok(

@@ -59,6 +59,15 @@ impl Store for HostStore {
         Ok(host::set_password_hash(user_id, hash, now)?)
     }
 
+    fn set_display_name(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        Ok(host::set_display_name(user_id, name, now)?)
+    }
+
     fn create_session(
         &self,
         session: NewSession,

@@ -96,6 +96,13 @@ impl wit::Guest for Component {
         run(|core, now| core.whoami(&token, now)).map(Into::into)
     }
 
+    fn set_display_name(
+        token: String,
+        display_name: Option<String>,
+    ) -> Result<wit::Profile, wit::Error> {
+        run(|core, now| core.set_display_name(&token, display_name, now)).map(Into::into)
+    }
+
     fn logout(token: String) -> Result<(), wit::Error> {
         run(|core, now| core.logout(&token, now))
     }

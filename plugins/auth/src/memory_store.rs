@@ -184,6 +184,24 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn set_display_name(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        self.fail()?;
+        let mut users = self.users.borrow_mut();
+        let user = users
+            .iter_mut()
+            .find(|u| u.id == user_id)
+            .ok_or(StoreError::NotFound)?;
+        user.display_name = name.map(str::to_owned);
+        user.updated_at = now;
+        self.wrote("set-display-name");
+        Ok(())
+    }
+
     fn create_user_with_session(
         &self,
         user: NewUser,

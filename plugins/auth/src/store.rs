@@ -230,6 +230,13 @@ pub trait Store {
     fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     fn get_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError>;
+    /// Replaces the display name (none clears it); `NotFound` when there is no such user.
+    fn set_display_name(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<(), StoreError>;
     /// Creates the user and their first session (created at `user.created_at`) in
     /// one atomic batch; `Conflict("email")` when the normalised email is taken.
     fn create_user_with_session(

@@ -1,5 +1,5 @@
-//! `qhub account export|delete|connections`: all of your data, out or gone, and
-//! the provider identities linked to the account.
+//! `qhub account export|delete|set-name|connections`: all of your data, out or
+//! gone, the name the account shows, and the provider identities linked to it.
 
 use serde_json::json;
 
@@ -16,6 +16,15 @@ pub enum Command {
         /// Do not ask for confirmation (for scripts).
         #[arg(long)]
         yes: bool,
+    },
+    /// Set the display name shown for your account, or clear it with --clear.
+    #[command(group(clap::ArgGroup::new("change").required(true).args(["name", "clear"])))]
+    SetName {
+        /// The new name (at most 100 characters).
+        name: Option<String>,
+        /// Remove the display name.
+        #[arg(long)]
+        clear: bool,
     },
     /// List the provider identities linked to your account, or unlink one.
     Connections {
@@ -39,6 +48,18 @@ impl Command {
             Command::Export => {
                 let document = ctx.backend().await?.export_account(&token).await?;
                 output::json(&document);
+            }
+            Command::SetName { name, clear: _ } => {
+                let backend = ctx.backend().await?;
+                let profile = backend.set_display_name(&token, name).await?;
+                if ctx.json {
+                    output::json(&profile);
+                } else {
+                    match &profile.display_name {
+                        Some(name) => outln!("display name set to {name:?}"),
+                        None => outln!("display name cleared"),
+                    }
+                }
             }
             Command::Connections { command } => {
                 let backend = ctx.backend().await?;
