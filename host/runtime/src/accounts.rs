@@ -11,8 +11,8 @@ use std::sync::Arc;
 use wasmtime::component::HasSelf;
 
 use crate::bindings::accounts::{
-    ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Principal, Profile,
-    RegisterRequest, SessionInfo, SignedIn, UsageReport,
+    ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Profile, RegisterRequest,
+    SessionInfo, SignedIn, UsageReport,
 };
 use crate::bindings::api::{Guest as ApiGuest, Request as ApiRequest, Response as ApiResponse};
 use crate::bindings::core::exports::qhub::plugin::identities::{ConnectionInfo, ProviderIdentity};
@@ -206,10 +206,6 @@ impl AccountService {
                 .call_login(store, &email, &password, &client))
         })
         .await
-    }
-
-    pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
-        call!(self, |core, store| core.call_authenticate(store, token))
     }
 
     pub async fn whoami(&self, token: &str) -> Result<Profile, ServiceError> {

@@ -24,8 +24,6 @@ pub enum Error {
     Plugin(#[from] PluginFault),
     #[error("plugin {plugin}: {message}")]
     Load { plugin: String, message: String },
-    #[error("no plugin named {0:?} is loaded")]
-    MissingPlugin(String),
     #[error("database error: {0}")]
     Database(String),
     #[error("{0}")]
