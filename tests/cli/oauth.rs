@@ -259,9 +259,13 @@ fn a_host_the_operator_did_not_grant_is_denied_and_named() {
     let qhub = Qhub::new();
     configure(&qhub, &oidc, Some("http://127.0.0.1:1"));
     let run = qhub.run(&["login", "--provider", "oidc", "--no-browser"]);
-    run.fails(1, "oauth-oidc")
-        .fails(1, &origin(oidc.issuer()))
-        .fails(1, "hint:");
+    // As from a server: the provider could not be reached (exit 5), named.
+    run.fails(5, "oauth-oidc")
+        .fails(5, &origin(oidc.issuer()))
+        .fails(
+            5,
+            "hint: check the provider's plugin, grant and configuration",
+        );
     qhub.run(&["login", "--provider", "nope"])
         .fails(2, "nope")
         .fails(2, "hint:");

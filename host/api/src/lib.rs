@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// Who answers a route: the account core's `api` component, or the host itself
-/// (what only the host knows: the plugin files it runs, and, until the OAuth
-/// sequence moves into the core, the OAuth routes over provider plugins).
+/// (what only the host knows: the plugin files it runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handler {
     Core,
@@ -24,11 +23,14 @@ pub enum Handler {
 
 /// What a call costs a host that sheds load: `Hashing` routes hash or verify a
 /// password (Argon2id, tens of milliseconds of one core) and are admitted under
-/// the server's `max-hashing` bound; every other route is `Cheap`.
+/// the server's `max-hashing` bound; `Outbound` routes call an OAuth provider's
+/// plugin, which reaches the network (one more instance, and the provider's
+/// deadline on top of the core's); every other route is `Cheap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cost {
     Cheap,
     Hashing,
+    Outbound,
 }
 
 /// One route of the API.
@@ -54,6 +56,13 @@ const fn core(method: &'static str, path: &'static str) -> Route {
 const fn hashing(method: &'static str, path: &'static str) -> Route {
     Route {
         cost: Cost::Hashing,
+        ..core(method, path)
+    }
+}
+
+const fn outbound(method: &'static str, path: &'static str) -> Route {
+    Route {
+        cost: Cost::Outbound,
         ..core(method, path)
     }
 }
@@ -95,11 +104,11 @@ pub const ROUTES: &[Route] = &[
     core("DELETE", "/v1/account"),
     core("GET", "/v1/me"),
     core("PUT", "/v1/me/display-name"),
-    host("GET", "/v1/oauth/providers"),
-    host("POST", "/v1/oauth/{provider}/device"),
-    host("POST", "/v1/oauth/{provider}/device/token"),
-    host("POST", "/v1/oauth/{provider}/authorize"),
-    host("POST", "/v1/oauth/{provider}/token"),
+    outbound("GET", "/v1/oauth/providers"),
+    outbound("POST", "/v1/oauth/{provider}/device"),
+    outbound("POST", "/v1/oauth/{provider}/device/token"),
+    outbound("POST", "/v1/oauth/{provider}/authorize"),
+    outbound("POST", "/v1/oauth/{provider}/token"),
     core("GET", "/v1/account/connections"),
     core("DELETE", "/v1/account/connections/{id}"),
 ];

@@ -3,18 +3,16 @@
 //! code and a URL and polls; `--web` runs the authorization code flow with PKCE
 //! (RFC 7636, S256) through a one-shot listener on a loopback port (RFC 8252).
 //!
-//! Embedded, the provider plugin and the account core run here ([`OAuthFlows`]);
-//! remote, the server runs them and this talks to its `/v1/oauth` routes. Either
-//! way the CLI only drives the protocol's timing and the browser.
+//! Both modes send the same `/v1/oauth` requests through the one client: to the
+//! server, or in-process to the account core with the provider's plugin loaded
+//! here. Either way the core runs the sequence, and the CLI only drives the
+//! protocol's timing and the browser.
 
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use qhub_api::{
-    AuthorizeRequest, CodeExchange, DeviceCode, DevicePending, DeviceStart, DeviceTokenRequest,
-    SignedIn,
-};
-use qhub_runtime::{DevicePoll, OAuthError, OAuthFlows};
+use qhub_api::{AuthorizeRequest, CodeExchange, DeviceStart, DeviceTokenRequest, SignedIn};
+use qhub_runtime::ErrorCode;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -28,117 +26,51 @@ const WEB_TIMEOUT: Duration = Duration::from_secs(300);
 /// RFC 8628 section 3.2: the interval when the provider names none.
 const DEFAULT_INTERVAL: u64 = 5;
 
-/// Where `provider`'s flows run for this context: at the server in remote mode;
-/// here otherwise, with the provider's plugin loaded from providers.toml. The
-/// backend is returned too, to keep the session it ends in.
-pub async fn flows(ctx: &Context, provider: &str) -> CliResult<(Backend, Flows)> {
+/// The client `provider`'s flows go through: the server's in remote mode; here,
+/// the in-process client with the provider's plugin loaded from providers.toml,
+/// whose sign-in routes the account core then answers as a server's would.
+pub async fn flows(ctx: &Context, provider: &str) -> CliResult<Backend> {
     let backend = ctx.backend().await?;
-    let flows = match backend.service() {
-        None => Flows::Remote(backend.clone()),
-        Some(service) => {
-            let plugin = crate::commands::plugins::provider_service(
-                &ctx.home,
-                service.runtime().clone(),
-                provider,
-            )?;
-            let providers = std::collections::BTreeMap::from([(provider.to_owned(), plugin)]);
-            Flows::Local(Box::new(OAuthFlows::new(service.clone(), providers)))
-        }
+    let Some(service) = backend.service() else {
+        return Ok(backend);
     };
-    Ok((backend, flows))
+    let plugin =
+        crate::commands::plugins::provider_service(&ctx.home, service.runtime().clone(), provider)?;
+    let providers = std::collections::BTreeMap::from([(provider.to_owned(), plugin)]);
+    Ok(Backend::in_process(
+        service.clone().with_providers(providers),
+        client_info(),
+    ))
 }
 
-/// Where the flows run.
-pub enum Flows {
-    /// Boxed: the flows (instance templates of every plugin) are far larger than a client.
-    Local(Box<OAuthFlows>),
-    Remote(qhub_client::Client),
-}
-
-impl Flows {
-    async fn start_device(&self, provider: &str, scopes: &[String]) -> CliResult<DeviceCode> {
-        Ok(match self {
-            Flows::Local(flows) => flows.start_device(provider, scopes).await?.into(),
-            Flows::Remote(client) => {
-                let body = DeviceStart {
-                    scopes: scopes.to_vec(),
-                };
-                client.start_device(provider, &body).await?
-            }
-        })
-    }
-
-    async fn poll_device(
-        &self,
-        provider: &str,
-        device_code: &str,
-    ) -> CliResult<Result<SignedIn, DevicePending>> {
-        Ok(match self {
-            Flows::Local(flows) => {
-                match flows
-                    .poll_device(provider, device_code, client_info())
-                    .await?
-                {
-                    DevicePoll::SignedIn(signed_in) => Ok(signed_in.into()),
-                    DevicePoll::Pending { slow_down } => Err(DevicePending::new(slow_down)),
-                }
-            }
-            Flows::Remote(client) => {
-                let body = DeviceTokenRequest {
-                    device_code: device_code.to_owned(),
-                };
-                client.poll_device(provider, &body).await?
-            }
-        })
-    }
-
-    async fn authorization_url(
-        &self,
-        provider: &str,
-        request: &AuthorizeRequest,
-    ) -> CliResult<String> {
-        Ok(match self {
-            Flows::Local(flows) => {
-                flows
-                    .authorization_url(
-                        provider,
-                        &request.redirect_uri,
-                        &request.state,
-                        &request.code_challenge,
-                        &request.scopes,
-                    )
-                    .await?
-            }
-            Flows::Remote(client) => client.authorization_url(provider, request).await?.url,
-        })
-    }
-
-    async fn exchange_code(&self, provider: &str, exchange: &CodeExchange) -> CliResult<SignedIn> {
-        Ok(match self {
-            Flows::Local(flows) => flows
-                .exchange_code(
-                    provider,
-                    &exchange.code,
-                    &exchange.redirect_uri,
-                    &exchange.code_verifier,
-                    client_info(),
-                )
-                .await?
-                .into(),
-            Flows::Remote(client) => client.exchange_code(provider, exchange).await?,
-        })
+/// A provider's failure, with what to check: its plugin, its grant and its
+/// configuration (the server's, in remote mode).
+fn provider_hint(err: qhub_client::ClientError) -> CliError {
+    let err = CliError::from(err);
+    match err.code {
+        Some(ErrorCode::Unavailable | ErrorCode::Internal) if err.hint.is_none() => err.with_hint(
+            "check the provider's plugin, grant and configuration in providers.toml \
+             (`qhub plugins inspect`; in remote mode, the server's)",
+        ),
+        _ => err,
     }
 }
 
 /// The device flow: show the code, open the browser (best effort), poll at the
 /// provider's pace until the user approves, refuses, or the code expires.
 pub async fn device_flow(
-    flows: &Flows,
+    flows: &Backend,
     provider: &str,
     scopes: &[String],
     browser: bool,
 ) -> CliResult<SignedIn> {
-    let device = flows.start_device(provider, scopes).await?;
+    let start = DeviceStart {
+        scopes: scopes.to_vec(),
+    };
+    let device = flows
+        .start_device(provider, &start)
+        .await
+        .map_err(provider_hint)?;
     let link = device
         .verification_uri_complete
         .as_deref()
@@ -162,7 +94,20 @@ pub async fn device_flow(
     };
     loop {
         tokio::time::sleep(Duration::from_secs(interval)).await;
-        match flows.poll_device(provider, &device.device_code).await? {
+        let poll = DeviceTokenRequest {
+            device_code: device.device_code.clone(),
+        };
+        let outcome = flows.poll_device(provider, &poll).await;
+        if let Err(qhub_client::ClientError::Api {
+            status: 400,
+            message,
+            ..
+        }) = &outcome
+            && message.contains("expired")
+        {
+            return Err(expired());
+        }
+        match outcome.map_err(provider_hint)? {
             Ok(signed_in) => return Ok(signed_in),
             Err(pending) if pending.status == "slow_down" => {
                 // RFC 8628 section 3.5: add 5 s, or take the provider's new, longer interval.
@@ -178,7 +123,7 @@ pub async fn device_flow(
 
 /// The authorization code flow with PKCE through a loopback redirect.
 pub async fn web_flow(
-    flows: &Flows,
+    flows: &Backend,
     provider: &str,
     scopes: &[String],
     browser: bool,
@@ -199,7 +144,11 @@ pub async fn web_flow(
         code_challenge: challenge(&verifier),
         scopes: scopes.to_vec(),
     };
-    let url = flows.authorization_url(provider, &request).await?;
+    let url = flows
+        .authorization_url(provider, &request)
+        .await
+        .map_err(provider_hint)?
+        .url;
     eprintln!("To log in with {provider}, open this URL in a browser:\n  {url}");
     if browser {
         open_browser(&url);
@@ -217,7 +166,10 @@ pub async fn web_flow(
         redirect_uri,
         code_verifier: verifier,
     };
-    flows.exchange_code(provider, &exchange).await
+    flows
+        .exchange_code(provider, &exchange)
+        .await
+        .map_err(provider_hint)
 }
 
 /// Waits for the redirect to `/callback`, answers the browser, and returns the
@@ -313,26 +265,6 @@ fn open_browser(url: &str) {
 fn expired() -> CliError {
     CliError::new(Exit::Refused, "the code expired before it was approved")
         .with_hint("run the login again and approve it sooner")
-}
-
-impl From<OAuthError> for CliError {
-    fn from(err: OAuthError) -> Self {
-        match err {
-            OAuthError::UnknownProvider { name, known } => {
-                let hint = if known.is_empty() {
-                    "no OAuth provider is configured; see \"OAuth providers\" in the README (providers.toml)".to_owned()
-                } else {
-                    format!("configured providers: {}", known.join(", "))
-                };
-                CliError::new(Exit::Usage, format!("unknown provider {name:?}")).with_hint(hint)
-            }
-            OAuthError::Account(err) => err.into(),
-            OAuthError::Denied => CliError::new(Exit::Refused, err.to_string()),
-            OAuthError::Expired => expired(),
-            OAuthError::Provider(err) => CliError::internal(err.to_string())
-                .with_hint("check the provider's plugin, grant and configuration in providers.toml (`qhub plugins inspect`)"),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ use crate::bindings::oauth_provider::Identity;
 use crate::bindings::types::{JobStatus, Preference, QuantumJob};
 use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
-use crate::load::{ACCOUNT_CALL_INSTANCES, Cost};
+use crate::load::{ACCOUNT_CALL_INSTANCES, Cost, PROVIDER_CALL_INSTANCES};
+use crate::provider::ProviderService;
 use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
 use crate::sql::Database;
 use crate::store::{self, StoreService};
@@ -102,6 +103,10 @@ pub struct AccountService {
     core_pre: AccountCorePre<State>,
     backend: StoreService,
     config: Arc<BTreeMap<String, String>>,
+    /// The OAuth providers the core's `oauth` import reaches, by the operator's names.
+    providers: Arc<BTreeMap<String, ProviderService>>,
+    /// The provider plugins the host carries, for `GET /v1/plugins`.
+    provider_plugins: Arc<Vec<crate::Manifest>>,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -135,7 +140,33 @@ impl AccountService {
             core_pre,
             backend,
             config: Arc::new(config),
+            providers: Arc::default(),
+            provider_plugins: Arc::default(),
         })
+    }
+
+    /// The OAuth providers the operator configured, by name, for the core's
+    /// `oauth` import (the sign-in routes under `/v1/oauth/`). None by default.
+    pub fn with_providers(mut self, providers: BTreeMap<String, ProviderService>) -> Self {
+        let nested = providers
+            .into_iter()
+            .map(|(name, provider)| (name, provider.nested()))
+            .collect();
+        self.providers = Arc::new(nested);
+        self
+    }
+
+    /// Declares the OAuth provider plugins the host carries (whether or not a
+    /// provider uses them yet), so [`Self::plugins`] lists them after the core and
+    /// its backend, as the Worker lists the ones it bundles.
+    pub fn with_provider_plugins(mut self, manifests: Vec<crate::Manifest>) -> Self {
+        self.provider_plugins = Arc::new(manifests);
+        self
+    }
+
+    /// The configured OAuth provider names, sorted.
+    pub fn provider_names(&self) -> impl Iterator<Item = &str> {
+        self.providers.keys().map(String::as_str)
     }
 
     pub fn database(&self) -> &Database {
@@ -148,9 +179,12 @@ impl AccountService {
         &self.runtime
     }
 
-    /// The manifests of the plugins behind this service: the core, then its backend.
-    pub fn plugins(&self) -> [&crate::Manifest; 2] {
-        [&self.core.manifest, &self.backend.plugin().manifest]
+    /// What `GET /v1/plugins` lists: the core, its backend, then the provider
+    /// plugins given to [`Self::with_provider_plugins`].
+    pub fn plugins(&self) -> Vec<&crate::Manifest> {
+        let mut plugins = vec![&self.core.manifest, &self.backend.plugin().manifest];
+        plugins.extend(self.provider_plugins.iter());
+        plugins
     }
 
     /// Answers one HTTP request inside the core (its `api` export: routes,
@@ -164,20 +198,48 @@ impl AccountService {
     /// ([`Error::Overloaded`]), a trap or a timeout ([`Error::Plugin`]).
     pub async fn handle(&self, request: ApiRequest) -> Result<ApiResponse, ServiceError> {
         let path = request.target.split('?').next().unwrap_or_default();
-        let hashes = matches!(
-            qhub_api::resolve(&request.method, path),
-            qhub_api::Resolved::Route(route, _) if route.cost == qhub_api::Cost::Hashing
-        );
-        if hashes {
-            self.hashing(move |this| async move {
-                call!(@admitted this, qhub_plugin_api, |core, store| handle(core, store, &request))
-            })
-            .await
-        } else {
-            call!(self, qhub_plugin_api, |core, store| handle(
-                core, store, &request
-            ))
+        let cost = match qhub_api::resolve(&request.method, path) {
+            qhub_api::Resolved::Route(route, _) => route.cost,
+            _ => qhub_api::Cost::Cheap,
+        };
+        match cost {
+            qhub_api::Cost::Hashing => {
+                self.hashing(move |this| async move {
+                    call!(@admitted this, qhub_plugin_api, |core, store| handle(core, store, &request))
+                })
+                .await
+            }
+            qhub_api::Cost::Outbound => self.outbound(&request).await,
+            qhub_api::Cost::Cheap => {
+                call!(self, qhub_plugin_api, |core, store| handle(
+                    core, store, &request
+                ))
+            }
         }
+    }
+
+    /// A request whose route calls a provider plugin (`Cost::Outbound`): admitted
+    /// with the provider's instance counted (its calls are not admitted again:
+    /// waiting for a turn while holding one could starve), under a deadline that
+    /// covers the core's own budget and two provider calls (the code or device
+    /// token, then the identity), each under the provider deadline.
+    async fn outbound(&self, request: &ApiRequest) -> Result<ApiResponse, ServiceError> {
+        let _admitted = self
+            .runtime
+            .admit(
+                ACCOUNT_CALL_INSTANCES + PROVIDER_CALL_INSTANCES,
+                Cost::Cheap,
+            )
+            .await?;
+        let limits = self.runtime.limits();
+        let deadline = limits.call_timeout + 2 * limits.provider_call_timeout;
+        let (mut store, instance) = self.instantiate().await?;
+        store.set_epoch_deadline(crate::engine::deadline_ticks(deadline));
+        let outcome = {
+            let core = instance.qhub_plugin_api();
+            tokio::time::timeout(deadline, handle(core, &mut store, request)).await
+        };
+        self.settle(&store, outcome)
     }
 
     /// Creates an account and its first session. Hashes the password.
@@ -416,6 +478,7 @@ impl AccountService {
             instance: backend,
             runtime_fault: None,
         }));
+        store.data_mut().providers = Some(self.providers.clone());
         let core = self
             .core_pre
             .instantiate_async(&mut store)

@@ -48,7 +48,6 @@ pub use error::{Error, PluginFault, Result};
 pub use grants::{AllowList, Destination};
 pub use http::MAX_REDIRECTS;
 pub use load::{LoadLimits, MAX_CALLS_LIMIT};
-pub use oauth::{DevicePoll, OAuthError, OAuthFlows};
 pub use provider::{PROVIDER_WORLD, ProviderCallError, ProviderService};
 pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};
 pub use runtime::{CompileEvent, LoadedPlugin, Runtime};

@@ -1,199 +1,186 @@
-//! OAuth sign-in flows, written once for every host: a provider plugin speaks the
-//! provider's protocol (RFC 8628 device flow, authorization code with PKCE), then
-//! the account core decides what the identity it vouched for means for QHub
-//! accounts. The CLI in embedded mode and `qhub serve` both call [`OAuthFlows`].
+//! The account core's `oauth` import: each call goes to the named provider's
+//! plugin ([`ProviderService`]), in a fresh instance with its configuration and
+//! its allow-listed `http`, and its answer comes back in the core's records. The
+//! sign-in sequence and what each outcome means for the API are the core's
+//! (`plugins/auth/src/api_oauth.rs`); this only forwards, as `store` does.
 //!
-//! Nothing here keeps state between calls: a device code or an authorization code
-//! is held by the client, so any server process (or a restarted one) can finish a
-//! flow another one started.
+//! These calls run inside an admitted core call, which counted the provider's
+//! instance and carries the provider's deadline (see
+//! [`crate::AccountService::handle`]), so they are not admitted again.
 
-use std::collections::BTreeMap;
-
-use crate::accounts::{AccountService, ServiceError};
-use crate::bindings::accounts::{ClientInfo, SignedIn};
-use crate::bindings::oauth_provider::{DeviceAuthorization, Metadata, PollOutcome};
+use crate::bindings::core::qhub::plugin::oauth::{
+    DeviceAuthorization, Failure, Host, Identity, PollOutcome, ProviderInfo, Tokens,
+};
+use crate::bindings::oauth_provider as provider;
 use crate::provider::{ProviderCallError, ProviderService};
+use crate::runtime::State;
 
-/// Why a flow did not end in a session.
-#[derive(Debug, thiserror::Error)]
-pub enum OAuthError {
-    /// No provider of that name is configured.
-    #[error("unknown provider {name:?}")]
-    UnknownProvider {
-        name: String,
-        /// The configured names, to suggest one.
-        known: Vec<String>,
-    },
-    /// The provider plugin failed or refused (misconfigured, denied host, protocol
-    /// violation, trap).
-    #[error(transparent)]
-    Provider(#[from] ProviderCallError),
-    /// The account core refused the identity, or failed.
-    #[error(transparent)]
-    Account(#[from] ServiceError),
-    /// The user refused the authorization at the provider.
-    #[error("the authorization was denied at the provider")]
-    Denied,
-    /// The device code expired before the user approved it.
-    #[error("the device code expired before it was approved")]
-    Expired,
-}
-
-/// One poll of a device flow.
-#[derive(Debug)]
-pub enum DevicePoll {
-    /// Not approved yet. `slow_down` carries the provider's `slow_down` answer (its
-    /// new interval in seconds, 0 when it named none): the client must then wait at
-    /// least its current interval plus 5 s (RFC 8628 section 3.5).
-    Pending { slow_down: Option<u32> },
-    /// Approved: the account core signed the identity in.
-    SignedIn(SignedIn),
-}
-
-/// The configured providers, by the operator's names, over one account service.
-#[derive(Clone)]
-pub struct OAuthFlows {
-    accounts: AccountService,
-    providers: BTreeMap<String, ProviderService>,
-    /// The provider plugins the host can run, for `GET /v1/plugins`.
-    provider_plugins: Vec<crate::Manifest>,
-}
-
-impl std::fmt::Debug for OAuthFlows {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthFlows")
-            .field("providers", &self.providers.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
+impl State {
+    /// The provider named `name`, or the configured names to suggest.
+    fn provider(&self, name: &str) -> Result<ProviderService, Failure> {
+        let providers = self.providers.as_deref();
+        providers.and_then(|p| p.get(name)).cloned().ok_or_else(|| {
+            Failure::UnknownProvider(
+                providers.map_or_else(Vec::new, |p| p.keys().cloned().collect()),
+            )
+        })
     }
 }
 
-impl OAuthFlows {
-    pub fn new(accounts: AccountService, providers: BTreeMap<String, ProviderService>) -> Self {
-        OAuthFlows {
-            accounts,
-            providers,
-            provider_plugins: Vec::new(),
-        }
+/// A provider call's failure in the core's words: the plugin's own refusals with
+/// their text (it names the plugin, never a secret), anything else as a fault.
+fn failure(error: ProviderCallError) -> Failure {
+    let text = error.to_string();
+    match error {
+        ProviderCallError::Provider { error, .. } => match error {
+            provider::ProviderError::NotSupported => Failure::NotSupported(text),
+            provider::ProviderError::Misconfigured(_) => Failure::Misconfigured(text),
+            provider::ProviderError::Http(_) => Failure::Http(text),
+            provider::ProviderError::Protocol(_) => Failure::Protocol(text),
+        },
+        ProviderCallError::Runtime(_) => Failure::Fault(text),
+    }
+}
+
+/// Runs `call` on the provider looked up; every outcome is an answer to the core.
+async fn on<T>(
+    provider: Result<ProviderService, Failure>,
+    call: impl AsyncFnOnce(ProviderService) -> Result<T, ProviderCallError>,
+) -> wasmtime::Result<Result<T, Failure>> {
+    let provider = match provider {
+        Ok(provider) => provider,
+        Err(unknown) => return Ok(Err(unknown)),
+    };
+    Ok(call(provider).await.map_err(failure))
+}
+
+fn tokens_to_provider(t: Tokens) -> provider::Tokens {
+    provider::Tokens {
+        access_token: t.access_token,
+        token_type: t.token_type,
+        refresh_token: t.refresh_token,
+        id_token: t.id_token,
+        expires_in: t.expires_in,
+        scope: t.scope,
+    }
+}
+
+fn tokens_from_provider(t: provider::Tokens) -> Tokens {
+    Tokens {
+        access_token: t.access_token,
+        token_type: t.token_type,
+        refresh_token: t.refresh_token,
+        id_token: t.id_token,
+        expires_in: t.expires_in,
+        scope: t.scope,
+    }
+}
+
+impl Host for State {
+    /// Natively, providers.toml was read (and refused when malformed) before
+    /// serving began: this never fails.
+    async fn providers(&mut self) -> wasmtime::Result<Result<Vec<String>, Failure>> {
+        Ok(Ok(self
+            .providers
+            .as_deref()
+            .map_or_else(Vec::new, |p| p.keys().cloned().collect())))
     }
 
-    /// Declares the OAuth provider plugins the host carries (whether or not a
-    /// provider uses them yet), so `GET /v1/plugins` lists them after the core and
-    /// its backend, as the Worker lists the ones it bundles.
-    pub fn with_provider_plugins(mut self, manifests: Vec<crate::Manifest>) -> Self {
-        self.provider_plugins = manifests;
-        self
-    }
-
-    /// What `GET /v1/plugins` lists: the core, its backend, then the provider
-    /// plugins given to [`Self::with_provider_plugins`].
-    pub fn plugins(&self) -> Vec<&crate::Manifest> {
-        let mut plugins = self.accounts.plugins().to_vec();
-        plugins.extend(self.provider_plugins.iter());
-        plugins
-    }
-
-    /// The account service the flows sign in to.
-    pub fn accounts(&self) -> &AccountService {
-        &self.accounts
-    }
-
-    /// The configured provider names, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.providers.keys().map(String::as_str)
-    }
-
-    fn provider(&self, name: &str) -> Result<&ProviderService, OAuthError> {
-        self.providers
-            .get(name)
-            .ok_or_else(|| OAuthError::UnknownProvider {
-                name: name.to_owned(),
-                known: self.providers.keys().cloned().collect(),
+    async fn describe(&mut self, name: String) -> wasmtime::Result<Result<ProviderInfo, Failure>> {
+        on(self.provider(&name), async |p| {
+            let m = p.describe().await?;
+            Ok(ProviderInfo {
+                display_name: m.display_name,
+                supports_device_flow: m.supports_device_flow,
+                supports_web_flow: m.supports_web_flow,
             })
+        })
+        .await
     }
 
-    /// Who the provider is and which flows it offers.
-    pub async fn describe(&self, name: &str) -> Result<Metadata, OAuthError> {
-        Ok(self.provider(name)?.describe().await?)
+    async fn start_device_authorization(
+        &mut self,
+        name: String,
+        scopes: Vec<String>,
+    ) -> wasmtime::Result<Result<DeviceAuthorization, Failure>> {
+        on(self.provider(&name), async |p| {
+            let d = p.start_device_authorization(&scopes).await?;
+            Ok(DeviceAuthorization {
+                device_code: d.device_code,
+                user_code: d.user_code,
+                verification_uri: d.verification_uri,
+                verification_uri_complete: d.verification_uri_complete,
+                expires_in: d.expires_in,
+                interval: d.interval,
+            })
+        })
+        .await
     }
 
-    /// Starts a device authorization (RFC 8628 section 3.1); empty `scopes` asks
-    /// for the provider's defaults.
-    pub async fn start_device(
-        &self,
-        name: &str,
-        scopes: &[String],
-    ) -> Result<DeviceAuthorization, OAuthError> {
-        Ok(self
-            .provider(name)?
-            .start_device_authorization(scopes)
-            .await?)
+    async fn poll_device_token(
+        &mut self,
+        name: String,
+        device_code: String,
+    ) -> wasmtime::Result<Result<PollOutcome, Failure>> {
+        on(self.provider(&name), async |p| {
+            Ok(match p.poll_device_token(&device_code).await? {
+                provider::PollOutcome::Pending => PollOutcome::Pending,
+                provider::PollOutcome::SlowDown(interval) => PollOutcome::SlowDown(interval),
+                provider::PollOutcome::Granted(tokens) => {
+                    PollOutcome::Granted(tokens_from_provider(tokens))
+                }
+                provider::PollOutcome::Denied => PollOutcome::Denied,
+                provider::PollOutcome::Expired => PollOutcome::Expired,
+            })
+        })
+        .await
     }
 
-    /// Polls once; when the user has approved, fetches the identity and signs it in.
-    pub async fn poll_device(
-        &self,
-        name: &str,
-        device_code: &str,
-        client: ClientInfo,
-    ) -> Result<DevicePoll, OAuthError> {
-        let provider = self.provider(name)?;
-        match provider.poll_device_token(device_code).await? {
-            PollOutcome::Pending => Ok(DevicePoll::Pending { slow_down: None }),
-            PollOutcome::SlowDown(interval) => Ok(DevicePoll::Pending {
-                slow_down: Some(interval),
-            }),
-            PollOutcome::Denied => Err(OAuthError::Denied),
-            PollOutcome::Expired => Err(OAuthError::Expired),
-            PollOutcome::Granted(tokens) => {
-                let identity = provider.fetch_identity(&tokens).await?;
-                Ok(DevicePoll::SignedIn(
-                    self.sign_in(name, identity, client).await?,
-                ))
-            }
-        }
+    async fn authorization_url(
+        &mut self,
+        name: String,
+        redirect_uri: String,
+        state: String,
+        code_challenge: String,
+        scopes: Vec<String>,
+    ) -> wasmtime::Result<Result<String, Failure>> {
+        on(self.provider(&name), async |p| {
+            p.authorization_url(&redirect_uri, &state, &code_challenge, &scopes)
+                .await
+        })
+        .await
     }
 
-    /// The URL to send a browser to, for the authorization code flow with PKCE S256.
-    pub async fn authorization_url(
-        &self,
-        name: &str,
-        redirect_uri: &str,
-        state: &str,
-        code_challenge: &str,
-        scopes: &[String],
-    ) -> Result<String, OAuthError> {
-        Ok(self
-            .provider(name)?
-            .authorization_url(redirect_uri, state, code_challenge, scopes)
-            .await?)
+    async fn exchange_code(
+        &mut self,
+        name: String,
+        code: String,
+        redirect_uri: String,
+        code_verifier: String,
+    ) -> wasmtime::Result<Result<Tokens, Failure>> {
+        on(self.provider(&name), async |p| {
+            let tokens = p
+                .exchange_code(&code, &redirect_uri, &code_verifier)
+                .await?;
+            Ok(tokens_from_provider(tokens))
+        })
+        .await
     }
 
-    /// Exchanges the authorization code, fetches the identity and signs it in.
-    pub async fn exchange_code(
-        &self,
-        name: &str,
-        code: &str,
-        redirect_uri: &str,
-        code_verifier: &str,
-        client: ClientInfo,
-    ) -> Result<SignedIn, OAuthError> {
-        let provider = self.provider(name)?;
-        let tokens = provider
-            .exchange_code(code, redirect_uri, code_verifier)
-            .await?;
-        let identity = provider.fetch_identity(&tokens).await?;
-        self.sign_in(name, identity, client).await
-    }
-
-    async fn sign_in(
-        &self,
-        name: &str,
-        identity: crate::bindings::oauth_provider::Identity,
-        client: ClientInfo,
-    ) -> Result<SignedIn, OAuthError> {
-        Ok(self
-            .accounts
-            .sign_in_with_identity(name, identity.into(), client)
-            .await?)
+    async fn fetch_identity(
+        &mut self,
+        name: String,
+        tokens: Tokens,
+    ) -> wasmtime::Result<Result<Identity, Failure>> {
+        on(self.provider(&name), async |p| {
+            let i = p.fetch_identity(&tokens_to_provider(tokens)).await?;
+            Ok(Identity {
+                subject: i.subject,
+                email: i.email,
+                email_verified: i.email_verified,
+                display_name: i.display_name,
+            })
+        })
+        .await
     }
 }

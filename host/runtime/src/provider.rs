@@ -29,13 +29,18 @@ pub const PROVIDER_WORLD: &str = "oauth-provider-plugin";
 /// Runs one export of the provider in a fresh instance, under the provider budget.
 macro_rules! call {
     ($self:ident, |$guest:ident, $store:ident| $call:expr) => {{
-        let _admitted = $self
-            .runtime
-            .admit(
-                crate::load::PROVIDER_CALL_INSTANCES,
-                crate::load::Cost::Cheap,
-            )
-            .await?;
+        // Inside a core call, which was admitted with this instance counted.
+        let _admitted = if $self.nested {
+            None
+        } else {
+            $self
+                .runtime
+                .admit(
+                    crate::load::PROVIDER_CALL_INSTANCES,
+                    crate::load::Cost::Cheap,
+                )
+                .await?
+        };
         let (mut store, instance) = $self.instantiate().await?;
         let outcome = {
             let $guest = instance.qhub_plugin_oauth_provider();
@@ -87,6 +92,9 @@ pub struct ProviderService {
     config: Arc<BTreeMap<String, String>>,
     http: Arc<HttpAccess>,
     allow: Arc<AllowList>,
+    /// Called from inside an admitted account-core call (its `oauth` import):
+    /// not admitted again.
+    nested: bool,
 }
 
 impl std::fmt::Debug for ProviderService {
@@ -145,7 +153,15 @@ impl ProviderService {
             config: Arc::new(config),
             http: Arc::new(http),
             allow: Arc::new(allow),
+            nested: false,
         })
+    }
+
+    /// This provider as the account core's `oauth` import calls it: inside a core
+    /// call that was admitted with the provider's instance counted.
+    pub(crate) fn nested(mut self) -> ProviderService {
+        self.nested = true;
+        self
     }
 
     pub fn plugin(&self) -> &LoadedPlugin {

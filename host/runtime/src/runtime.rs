@@ -278,6 +278,7 @@ impl Runtime {
             caps,
             backend: None,
             http: None,
+            providers: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -333,6 +334,9 @@ pub struct State {
     pub(crate) backend: Option<Box<BackendInstance>>,
     /// For provider plugins: their allow-listed outbound `http`.
     pub(crate) http: Option<Arc<HttpAccess>>,
+    /// For the account core: the providers its `oauth` import forwards to, by the
+    /// operator's names.
+    pub(crate) providers: Option<Arc<BTreeMap<String, crate::ProviderService>>>,
 }
 
 impl std::fmt::Debug for State {

@@ -4,13 +4,10 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qhub_api::{ErrorBody, ErrorDetail};
-use qhub_runtime::{
-    ErrorCode, OAuthError, ProviderCallError, ProviderError, ServiceError, code_name,
-};
+use qhub_runtime::{ErrorCode, ServiceError, code_name};
 
 /// An error response.
 #[derive(Debug)]
@@ -93,73 +90,6 @@ impl From<ServiceError> for ApiError {
                 tracing::error!("{fault}");
                 ApiError::new(ErrorCode::Internal, "internal error")
             }
-        }
-    }
-}
-
-impl From<OAuthError> for ApiError {
-    fn from(err: OAuthError) -> Self {
-        match err {
-            OAuthError::UnknownProvider { name, known } => ApiError::new(
-                ErrorCode::NotFound,
-                if known.is_empty() {
-                    format!(
-                        "unknown provider {name:?}: this server has no OAuth provider configured"
-                    )
-                } else {
-                    format!("unknown provider {name:?}: use one of {}", known.join(", "))
-                },
-            ),
-            OAuthError::Account(err) => err.into(),
-            OAuthError::Denied | OAuthError::Expired => {
-                let code = if matches!(err, OAuthError::Denied) {
-                    ErrorCode::Forbidden
-                } else {
-                    ErrorCode::InvalidInput
-                };
-                ApiError::new(code, err.to_string())
-            }
-            OAuthError::Provider(ProviderCallError::Provider { plugin, error }) => {
-                // The provider's answer names the plugin and the destination, never a
-                // secret: it tells the operator what to fix.
-                let message = ProviderCallError::Provider {
-                    plugin,
-                    error: error.clone(),
-                }
-                .to_string();
-                tracing::warn!("{message}");
-                let code = match error {
-                    ProviderError::NotSupported => ErrorCode::InvalidInput,
-                    ProviderError::Http(_) => ErrorCode::Unavailable,
-                    ProviderError::Misconfigured(_) | ProviderError::Protocol(_) => {
-                        ErrorCode::Internal
-                    }
-                };
-                ApiError::new(code, message)
-            }
-            OAuthError::Provider(ProviderCallError::Runtime(fault)) => {
-                ServiceError::Runtime(fault).into()
-            }
-        }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!("request body exceeds {} bytes", qhub_api::MAX_BODY_BYTES)
-        } else {
-            format!(
-                "malformed JSON body: {}",
-                rejection.body_text().to_lowercase()
-            )
-        };
-        ApiError {
-            status,
-            code: ErrorCode::InvalidInput,
-            message,
-            retry_after: None,
         }
     }
 }

@@ -1,25 +1,24 @@
 //! `qhub serve`: the HTTP/JSON API. The server listens, caps bodies, sheds load,
 //! records the client's address and shuts down gracefully; every request is then
 //! forwarded to the account core's HTTP API ([`qhub_runtime::AccountService::handle`]),
-//! the same component the CLI and the Worker run. Only the OAuth routes are still
-//! answered here, over [`OAuthFlows`].
+//! the same component the CLI and the Worker run.
 
 mod error;
-mod oauth;
 mod routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
-use qhub_runtime::OAuthFlows;
+use qhub_runtime::AccountService;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
 
-/// The API's router over the account service behind `oauth` and its providers.
-pub fn router(oauth: OAuthFlows) -> Router {
-    routes::router(oauth)
+/// The API's router over the account service (and the OAuth providers it was
+/// given, see [`AccountService::with_providers`]).
+pub fn router(accounts: AccountService) -> Router {
+    routes::router(accounts)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes the

@@ -1,46 +1,26 @@
-//! The server's router: every route of [`qhub_api::ROUTES`] that the core answers
-//! is forwarded to it ([`AccountService::handle`]) with no code per route; the
-//! host answers only what it alone knows (the plugins it runs, and the OAuth
-//! routes, whose sequence over provider plugins it still drives: see `oauth.rs`).
+//! The server's router: every request is forwarded to the account core
+//! ([`AccountService::handle`]) with no code per route; the host answers only what
+//! it alone knows, the plugins it runs (`GET /v1/plugins`).
 
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use qhub_api::PluginInfo;
-use qhub_runtime::{AccountService, ApiRequest, ClientInfo, OAuthFlows};
+use qhub_runtime::{AccountService, ApiRequest, ClientInfo};
 
 use crate::error::ApiError;
 
-/// What every handler may extract: the account service, and the OAuth flows over it.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    oauth: OAuthFlows,
-}
-
-impl FromRef<AppState> for AccountService {
-    fn from_ref(state: &AppState) -> AccountService {
-        state.oauth.accounts().clone()
-    }
-}
-
-impl FromRef<AppState> for OAuthFlows {
-    fn from_ref(state: &AppState) -> OAuthFlows {
-        state.oauth.clone()
-    }
-}
-
-pub(crate) fn router(oauth: OAuthFlows) -> Router {
+pub(crate) fn router(accounts: AccountService) -> Router {
     Router::new()
         .route("/v1/plugins", get(plugins))
-        .merge(crate::oauth::routes())
         .fallback(forward)
         .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
-        .with_state(AppState { oauth })
+        .with_state(accounts)
 }
 
 /// Hands the request to the core and its response back: routing, parsing,
@@ -75,8 +55,12 @@ async fn forward(
         client: client_info(&parts.headers, peer),
     };
     let answered = accounts.handle(request).await?;
-    if let Some(log) = &answered.log {
-        tracing::error!("account core: internal error: {log}");
+    // What the core says for the operator: a failure of the service (500) is an
+    // error; a provider that could not be reached (503) or refused, a warning.
+    match (&answered.log, answered.status) {
+        (Some(log), 500) => tracing::error!("account core: {log}"),
+        (Some(log), _) => tracing::warn!("account core: {log}"),
+        (None, _) => {}
     }
     let mut response = Response::new(Body::from(answered.body));
     *response.status_mut() =
@@ -91,9 +75,9 @@ async fn forward(
 
 /// What this server runs, so an operator can check that two hosts (this server and
 /// the Worker, say) run the very same component files.
-async fn plugins(State(oauth): State<OAuthFlows>) -> Json<Vec<PluginInfo>> {
+async fn plugins(State(accounts): State<AccountService>) -> Json<Vec<PluginInfo>> {
     Json(
-        oauth
+        accounts
             .plugins()
             .into_iter()
             .map(qhub_runtime::plugin_info)
@@ -102,7 +86,7 @@ async fn plugins(State(oauth): State<OAuthFlows>) -> Json<Vec<PluginInfo>> {
 }
 
 /// Who is calling, as the transport sees it; stored with the session.
-pub(crate) fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
+fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
     ClientInfo {
         user_agent: headers
             .get(header::USER_AGENT)

@@ -1,6 +1,8 @@
-// OAuth sign-in in the Worker, as `OAuthFlows` does it natively
-// (host/runtime/src/oauth.rs): a provider plugin speaks the provider's protocol
-// through the `http` import, then the account core decides what the identity means.
+// The account core's `oauth` import in the Worker (wit/oauth.wit), as
+// host/runtime/src/oauth.rs implements it natively: each call goes to the named
+// provider's plugin, instantiated with its configuration and the allow-listed
+// `http` import (http.js). The sign-in sequence and what each outcome means for
+// the API are the core's; this only forwards and reports failures.
 //
 // The operator configures providers in the variable QHUB_PROVIDERS, the JSON form
 // of the native providers.toml, with the same `QHUB_PROVIDER_<NAME>_<KEY>`
@@ -11,7 +13,6 @@
 
 import { PROVIDER_PLUGINS } from './plugins.js';
 import { allowList, httpImport, OriginError } from './http.js';
-import { ApiError } from './wire.js';
 
 /** The prefix of the variables that set provider config values. */
 const ENV_PREFIX = 'QHUB_PROVIDER_';
@@ -22,10 +23,18 @@ const label = (manifest) => `${JSON.stringify(manifest.name)} ${manifest.version
 /** A provider name as it appears in a variable: uppercase, `-` as `_`. */
 const envName = (name) => name.toUpperCase().replaceAll('-', '_');
 
+/** Thrown to make an `oauth` import return `err(failure)`: jco reads `payload`. */
+export class OAuthFailure extends Error {
+  constructor(tag, val) {
+    super(`${tag}: ${val}`);
+    this.payload = { tag, val };
+  }
+}
+
 const misconfigured = (message) => {
   // Logged for the operator; the client only learns that the server is misconfigured.
   console.error(`QHUB_PROVIDERS: ${message}`);
-  return new ApiError('internal', 'the server is misconfigured');
+  return new OAuthFailure('misconfigured', 'the server is misconfigured');
 };
 
 const FORMAT_HINT =
@@ -34,8 +43,8 @@ const FORMAT_HINT =
 
 /**
  * The configured providers, by name, from `env` (QHUB_PROVIDERS and the
- * QHUB_PROVIDER_* overrides). Each is `{name, plugin, allow, config}`. Throws the
- * 500 `internal` ApiError after logging what is wrong.
+ * QHUB_PROVIDER_* overrides). Each is `{name, plugin, allow, config}`. Throws an
+ * `OAuthFailure` (`misconfigured`) after logging what is wrong.
  */
 export function loadProviders(env) {
   const text = env.QHUB_PROVIDERS;
@@ -134,37 +143,33 @@ function describe(error) {
   }
 }
 
-const PROVIDER_ERROR_CODES = {
-  'not-supported': 'invalid-input',
-  http: 'unavailable',
-  misconfigured: 'internal',
-  protocol: 'internal',
-};
+/** The `provider-error` cases, each also a case of the core's `failure`. */
+const PROVIDER_ERRORS = ['not-supported', 'misconfigured', 'http', 'protocol'];
 
 /**
- * The OAuth flows over the configured providers. `instantiate(plugin, imports)`
- * makes a component instance; `accounts` is the account core (its identities
- * functions included).
+ * The core's `oauth` import over the configured providers. `instantiate(plugin,
+ * imports)` makes a component instance. Plugins are stateless: each call gets a
+ * fresh instance.
  */
-export function oauthFlows(env, instantiate) {
+export function oauthImport(env, instantiate) {
   let providers;
   const configured = () => (providers ??= loadProviders(env));
 
-  const provider = (name) => {
+  const lookup = (name) => {
     const found = configured().get(name);
     if (found) return found;
-    const known = [...configured().keys()].sort();
-    throw new ApiError(
-      'not-found',
-      known.length === 0
-        ? `unknown provider ${JSON.stringify(name)}: this server has no OAuth provider configured`
-        : `unknown provider ${JSON.stringify(name)}: use one of ${known.join(', ')}`,
-    );
+    throw new OAuthFailure('unknown-provider', [...configured().keys()].sort());
   };
 
-  /** A fresh instance of the provider's plugin; every call's failure translated. */
-  const connect = async (p) => {
+  /** Calls `fn` of a fresh instance of the provider's plugin; failures as `failure`. */
+  const call = async (name, fn, ...args) => {
+    const p = lookup(name);
     const manifest = p.plugin.manifest;
+    const fault = (what, err) => {
+      const message = `plugin ${label(manifest)} (provider ${JSON.stringify(p.name)}): ${what}: ${err?.stack ?? err}`;
+      console.error(message);
+      return new OAuthFailure('fault', message);
+    };
     let instance;
     try {
       instance = await instantiate(p.plugin, {
@@ -172,88 +177,37 @@ export function oauthFlows(env, instantiate) {
         'qhub:plugin/config': { get: (key) => p.config.get(key) },
       });
     } catch (err) {
-      console.error(`plugin ${label(manifest)} (provider ${JSON.stringify(p.name)}): cannot start: ${err?.stack ?? err}`);
-      throw new ApiError('internal', 'internal error');
+      throw fault('cannot start', err);
     }
-    const exports = instance.oauthProvider;
-    const call = (fn) => async (...args) => {
-      try {
-        return await exports[fn](...args);
-      } catch (err) {
-        const error = err?.payload;
-        if (error && typeof error.tag === 'string' && error.tag in PROVIDER_ERROR_CODES) {
-          // Names the plugin and the destination, never a secret: it tells the
-          // operator what to fix.
-          const message = `plugin ${label(manifest)}: ${describe(error)}`;
-          console.warn(message);
-          throw new ApiError(PROVIDER_ERROR_CODES[error.tag], message);
-        }
-        console.error(`plugin ${label(manifest)} (provider ${JSON.stringify(p.name)}): failed: ${err?.stack ?? err}`);
-        throw new ApiError('internal', 'internal error');
+    try {
+      return await instance.oauthProvider[fn](...args);
+    } catch (err) {
+      const error = err?.payload;
+      if (error && PROVIDER_ERRORS.includes(error.tag)) {
+        // Names the plugin and the destination, never a secret: it tells the
+        // operator what to fix.
+        throw new OAuthFailure(error.tag, `plugin ${label(manifest)}: ${describe(error)}`);
       }
-    };
-    // A plain object, not a Proxy: this is awaited, and a Proxy would answer `then`.
-    return Object.fromEntries(
-      ['describe', 'startDeviceAuthorization', 'pollDeviceToken', 'authorizationUrl', 'exchangeCode', 'fetchIdentity'].map(
-        (fn) => [fn, call(fn)],
-      ),
-    );
-  };
-
-  const signIn = async (accounts, name, plugin, tokens, client) => {
-    const identity = await plugin.fetchIdentity(tokens);
-    const vouched = {
-      subject: identity.subject,
-      email: identity.email,
-      emailVerified: identity.emailVerified,
-      displayName: identity.displayName,
-    };
-    return accounts.signInWithIdentity(name, vouched, client);
+      throw fault('failed', err);
+    }
   };
 
   return {
-    /** `[{name, metadata}]`, sorted by name. */
-    async list() {
-      const names = [...configured().keys()].sort();
-      const out = [];
-      for (const name of names) {
-        const plugin = await connect(provider(name));
-        out.push({ name, metadata: await plugin.describe() });
-      }
-      return out;
+    providers: async () => [...configured().keys()].sort(),
+    async describe(name) {
+      const m = await call(name, 'describe');
+      return {
+        displayName: m.displayName,
+        supportsDeviceFlow: m.supportsDeviceFlow,
+        supportsWebFlow: m.supportsWebFlow,
+      };
     },
-    async startDevice(name, scopes) {
-      const plugin = await connect(provider(name));
-      return plugin.startDeviceAuthorization(scopes);
-    },
-    /** `{signedIn}` once approved, else `{slowDown}` (undefined: plain pending). */
-    async pollDevice(accounts, name, deviceCode, client) {
-      const plugin = await connect(provider(name));
-      const outcome = await plugin.pollDeviceToken(deviceCode);
-      switch (outcome.tag) {
-        case 'pending':
-          return { slowDown: undefined };
-        case 'slow-down':
-          return { slowDown: outcome.val };
-        case 'denied':
-          throw new ApiError('forbidden', 'the authorization was denied at the provider');
-        case 'expired':
-          throw new ApiError('invalid-input', 'the device code expired before it was approved');
-        case 'granted':
-          return { signedIn: await signIn(accounts, name, plugin, outcome.val, client) };
-        default:
-          console.error(`plugin ${label(provider(name).plugin.manifest)}: unknown poll outcome ${outcome.tag}`);
-          throw new ApiError('internal', 'internal error');
-      }
-    },
-    async authorizationUrl(name, redirectUri, state, codeChallenge, scopes) {
-      const plugin = await connect(provider(name));
-      return plugin.authorizationUrl(redirectUri, state, codeChallenge, scopes);
-    },
-    async exchangeCode(accounts, name, code, redirectUri, codeVerifier, client) {
-      const plugin = await connect(provider(name));
-      const tokens = await plugin.exchangeCode(code, redirectUri, codeVerifier);
-      return signIn(accounts, name, plugin, tokens, client);
-    },
+    startDeviceAuthorization: (name, scopes) => call(name, 'startDeviceAuthorization', scopes),
+    pollDeviceToken: (name, deviceCode) => call(name, 'pollDeviceToken', deviceCode),
+    authorizationUrl: (name, redirectUri, state, codeChallenge, scopes) =>
+      call(name, 'authorizationUrl', redirectUri, state, codeChallenge, scopes),
+    exchangeCode: (name, code, redirectUri, codeVerifier) =>
+      call(name, 'exchangeCode', code, redirectUri, codeVerifier),
+    fetchIdentity: (name, tokens) => call(name, 'fetchIdentity', tokens),
   };
 }

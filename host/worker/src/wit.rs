@@ -9,8 +9,9 @@ use qhub_plugin_build::WIT_PACKAGE;
 use crate::BuildError;
 
 /// Imports whose host implementation waits for I/O (D1, a backend that waits for
-/// D1, the network): they are asynchronous in JavaScript.
-const ASYNC_IMPORTS: &[&str] = &["sql", "store", "http"];
+/// D1, the network, a provider plugin that reaches the network): they are
+/// asynchronous in JavaScript.
+const ASYNC_IMPORTS: &[&str] = &["sql", "store", "http", "oauth"];
 
 /// For a world: (async imports, async exports), as jco names them
 /// (`qhub:plugin/sql@0.1.0#query`). A world with an asynchronous import has only

@@ -22,17 +22,17 @@ use crate::bindings::qhub::plugin::types;
 
 /// A refusal, before it becomes a response.
 #[derive(Debug)]
-struct Refusal {
-    status: u16,
-    code: &'static str,
-    message: String,
+pub(crate) struct Refusal {
+    pub(crate) status: u16,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
     /// For the operator's log (see `response.log`).
-    log: Option<String>,
-    headers: Vec<(String, String)>,
+    pub(crate) log: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Refusal {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal {
             status: qhub_api::status_of(code),
             code,
@@ -47,7 +47,7 @@ impl Refusal {
     }
 
     /// A bug or misconfiguration: the client learns only that the server failed.
-    fn internal(log: String) -> Refusal {
+    pub(crate) fn internal(log: String) -> Refusal {
         Refusal {
             log: Some(log),
             ..Refusal::new("internal", "internal error")
@@ -72,14 +72,14 @@ impl From<wit::Error> for Refusal {
 }
 
 /// A success, before it becomes a response.
-enum Reply {
+pub(crate) enum Reply {
     /// 204, no body.
     NoContent,
     /// A status and a JSON body.
     Json(u16, Vec<u8>),
 }
 
-fn ok<T: Serialize>(status: u16, value: &T) -> Result<Reply, Refusal> {
+pub(crate) fn ok<T: Serialize>(status: u16, value: &T) -> Result<Reply, Refusal> {
     serde_json::to_vec(value)
         .map(|body| Reply::Json(status, body))
         .map_err(|e| Refusal::internal(format!("cannot write a response body: {e}")))
@@ -404,6 +404,23 @@ fn dispatch(route: &Route, c: &Call<'_>) -> Result<Reply, Refusal> {
         ("DELETE", "/v1/account/connections/{id}") => {
             no_content(A::unlink_connection(c.bearer()?, c.param("id")))
         }
+        ("GET", "/v1/oauth/providers") => crate::api_oauth::providers(),
+        ("POST", "/v1/oauth/{provider}/device") => {
+            let body: qhub_api::DeviceStart = c.json()?;
+            crate::api_oauth::start_device(&c.param("provider"), &body.scopes)
+        }
+        ("POST", "/v1/oauth/{provider}/device/token") => {
+            let body: qhub_api::DeviceTokenRequest = c.json()?;
+            crate::api_oauth::poll_device(&c.param("provider"), &body.device_code, c.client())
+        }
+        ("POST", "/v1/oauth/{provider}/authorize") => {
+            let body: qhub_api::AuthorizeRequest = c.json()?;
+            crate::api_oauth::authorization_url(&c.param("provider"), &body)
+        }
+        ("POST", "/v1/oauth/{provider}/token") => {
+            let body: qhub_api::CodeExchange = c.json()?;
+            crate::api_oauth::exchange_code(&c.param("provider"), &body, c.client())
+        }
         (method, path) => Err(Refusal::internal(format!(
             "{method} {path} is in the route table but the core has no handler for it"
         ))),
@@ -471,7 +488,7 @@ fn profile(p: wit::Profile) -> qhub_api::Profile {
     }
 }
 
-fn signed_in(s: wit::SignedIn) -> qhub_api::SignedIn {
+pub(crate) fn signed_in(s: wit::SignedIn) -> qhub_api::SignedIn {
     qhub_api::SignedIn {
         token: s.token,
         session_id: s.session_id,

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod api;
+mod api_oauth;
 mod data;
 mod email;
 mod error;

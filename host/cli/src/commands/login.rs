@@ -43,14 +43,14 @@ pub struct Args {
 impl Args {
     pub async fn run(self, ctx: &Context) -> CliResult {
         if let Some(provider) = &self.provider {
-            let (backend, flows) = oauth::flows(ctx, provider).await?;
+            let flows = oauth::flows(ctx, provider).await?;
             let browser = !self.no_browser;
             let signed_in = if self.web {
                 oauth::web_flow(&flows, provider, &self.scopes, browser).await?
             } else {
                 oauth::device_flow(&flows, provider, &self.scopes, browser).await?
             };
-            return super::session::keep(ctx, &backend, signed_in, "logged in as").await;
+            return super::session::keep(ctx, &flows, signed_in, "logged in as").await;
         }
         let email = match self.email {
             Some(email) => email,

@@ -135,9 +135,10 @@ impl Args {
             eprintln!("qhub serve: OAuth providers: {}", names.join(", "));
         }
         let runtime = service.runtime().clone();
-        let flows = qhub_runtime::OAuthFlows::new(service, providers)
+        let service = service
+            .with_providers(providers)
             .with_provider_plugins(super::plugins::provider_plugins(&ctx.home)?);
-        let router = qhub_server::router(flows);
+        let router = qhub_server::router(service);
         let served = qhub_server::serve(listener, router, shutdown).await;
         // However serving ended, sign-ins whose clients left still end as the core
         // began them (a wait the runtime bounds by their deadlines).
