@@ -64,8 +64,8 @@ pub enum BuildError {
         status: std::process::ExitStatus,
         stderr: String,
     },
-    #[error("cannot read the WIT interface {0}: no functions found")]
-    Wit(PathBuf),
+    #[error("cannot read the WIT package in {path}: {reason}")]
+    Wit { path: PathBuf, reason: String },
     #[error(transparent)]
     Npm(#[from] NpmError),
 }
