@@ -386,3 +386,40 @@ fn a_host_the_operator_did_not_grant_is_denied_and_named_by_the_worker() {
         .fails(5, "oauth-oidc")
         .fails(5, &origin(oidc.issuer()));
 }
+
+/// Each OAuth call holds a core instance and a provider instance at once: a flood
+/// of them is served or shed (503 with `Retry-After`), never failed, and every
+/// request gets one of those answers.
+#[test]
+fn a_flood_of_oauth_calls_is_served_or_shed_never_failed() {
+    const FLOOD: usize = 120;
+    let oidc = OidcServer::start(&accounts());
+    let host = Qhub::new();
+    configure(&host, &oidc, None);
+    let server = Server::start(host);
+    let json = [("content-type", "application/json")];
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..FLOOD)
+            .map(|_| {
+                scope.spawn(|| server.http_with("POST", "/v1/oauth/oidc/device", &json, Some("{}")))
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let served = answers.iter().filter(|(status, ..)| *status == 200).count();
+    let shed: Vec<_> = answers
+        .iter()
+        .filter(|(status, ..)| *status == 503)
+        .collect();
+    assert_eq!(served + shed.len(), FLOOD, "{answers:?}");
+    assert!(served > 0, "{answers:?}");
+    for (_, headers, body) in shed {
+        assert!(
+            headers.iter().any(|(name, _)| name == "retry-after"),
+            "{headers:?} {body}"
+        );
+    }
+    // The server still answers after the flood.
+    let (status, body) = server.http("GET", "/v1/oauth/providers", None, None);
+    assert_eq!(status, 200, "{body}");
+}
