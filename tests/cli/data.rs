@@ -25,6 +25,9 @@ on_both_databases! {
             .fails(3, "JSON")
             .fails(3, "hint: values are JSON; for a string write '\"dark\"'");
         qhub.run(&["prefs", "set", "Bad Key", "1"]).fails(3, "preference keys");
+        // A key a URL path cannot carry is a usage error, before anything is sent.
+        qhub.run(&["prefs", "set", "..", "1"]).fails(2, "cannot name anything here");
+        qhub.run(&["prefs", "unset", "."]).fails(2, "cannot name anything here");
         qhub.run(&["prefs", "unset", "editor.theme"]).ok();
         qhub.run(&["prefs", "unset", "editor.theme"]).fails(3, "not set");
         qhub.run(&["prefs", "get", "editor.theme"]).fails(3, "is not set");
@@ -68,6 +71,23 @@ on_both_databases! {
         qhub.run_with(&["jobs", "submit", &bell, "--shots", "0"], None, &ok).fails(3, "shots must be between");
         qhub.run_with(&["jobs", "submit", "missing.qasm"], None, &ok).fails(2, "cannot read");
         assert_eq!(qhub.run_with(&["usage", "--json"], None, &ok).json()["jobs_used"], 3);
+    }
+
+    /// A job source up to the core's 256 KiB is accepted in the embedded mode too,
+    /// where the request never crosses a network (the body cap is 1 MiB).
+    fn a_large_job_source_is_accepted_up_to_its_limit(qhub) {
+        qhub.register("ada@example.com").ok();
+        let line = "// padding padding padding padding padding padding padding padding\n";
+        let mut source = String::from("OPENQASM 2.0;\nqreg q[1];\n");
+        while source.len() + line.len() <= 250 * 1024 {
+            source.push_str(line);
+        }
+        let big = write(&qhub, "big.qasm", &source);
+        let job = qhub.run(&["jobs", "submit", &big, "--shots", "1", "--json"]).json();
+        assert_eq!(job["source"].as_str().map(str::len), Some(source.len()));
+        source.push_str(&line.repeat(200));
+        let too_big = write(&qhub, "too-big.qasm", &source);
+        qhub.run(&["jobs", "submit", &too_big]).fails(3, "at most 256 KiB");
     }
 
     fn jobs_take_stdin_and_short_ids_and_usage_groups_thousands(qhub) {

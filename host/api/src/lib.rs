@@ -130,7 +130,11 @@ pub enum Resolved {
 /// native router before it: the most literal pattern that matches the path wins
 /// (`/v1/sessions/current` before `/v1/sessions/{id}`), and only then the method
 /// is checked, so `DELETE /v1/sessions/revoke-others` is a 405, not a session id.
+///
+/// `HEAD` is answered as `GET` (RFC 9110 section 9.3.2; the host sends no body),
+/// and a `405`'s methods name `HEAD` wherever `GET` is allowed.
 pub fn resolve(method: &str, path: &str) -> Resolved {
+    let method = if method == "HEAD" { "GET" } else { method };
     let segments: Vec<&str> = path.split('/').collect();
     let matching = |route: &Route| {
         let pattern: Vec<&str> = route.path.split('/').collect();
@@ -152,7 +156,11 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         .filter(|r| matching(r) && params_of(r) == fewest)
         .collect();
     let Some(route) = candidates.iter().find(|r| r.method == method) else {
-        return Resolved::MethodNotAllowed(candidates.iter().map(|r| r.method).collect());
+        let mut allowed: Vec<&'static str> = candidates.iter().map(|r| r.method).collect();
+        if allowed.contains(&"GET") {
+            allowed.push("HEAD");
+        }
+        return Resolved::MethodNotAllowed(allowed);
     };
     let mut params = Vec::new();
     for (pattern, segment) in route.path.split('/').zip(&segments) {
@@ -194,7 +202,12 @@ pub struct PluginInfo {
 }
 
 /// Largest request body the server reads, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+///
+/// Room for the largest valid request: a job's OpenQASM source may be 256 KiB
+/// (`plugins/auth/src/data.rs`), and JSON escaping (`\n`, `\"`) can double it.
+/// The core checks the same cap, so a request sent in-process (the CLI's
+/// embedded mode) is held to what a server accepts.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterRequest {
@@ -563,7 +576,11 @@ mod tests {
             panic!("405")
         };
         allowed.sort_unstable();
-        assert_eq!(allowed, ["GET", "POST"]);
+        assert_eq!(allowed, ["GET", "HEAD", "POST"]);
+        let Resolved::Route(route, _) = resolve("HEAD", "/healthz") else {
+            panic!("HEAD is GET")
+        };
+        assert_eq!(route.method, "GET");
         assert_eq!(resolve("GET", "/v1/jobs/"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/v1/nowhere"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/v1/jobs/%FF"), Resolved::BadPath);

@@ -24,7 +24,7 @@ class ApiError extends Error {
 const internal = (message) => new ApiError('internal', message, 500);
 
 /** Largest request body read, in bytes (`MAX_BODY_BYTES` of the native server). */
-const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The issuer of tokens minted by a server (the native `qhub serve` uses the same). */
 const SERVER_ISSUER = 'qhub';
@@ -121,15 +121,12 @@ async function body(request) {
   return bytes;
 }
 
-function json(status, value, headers = {}) {
-  return new Response(JSON.stringify(value), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
+function json(status, value) {
+  return new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
 }
 
-function errorResponse(err, headers = {}) {
-  return json(err.status, { error: { code: err.code, message: err.message } }, headers);
+function errorResponse(err) {
+  return json(err.status, { error: { code: err.code, message: err.message } });
 }
 
 /**
@@ -137,12 +134,7 @@ function errorResponse(err, headers = {}) {
  * then the OAuth provider plugins it can run for QHUB_PROVIDERS, as `qhub serve`
  * lists its own.
  */
-function plugins(request) {
-  if (request.method !== 'GET') {
-    return errorResponse(new ApiError('invalid-input', `method ${request.method} is not allowed on /v1/plugins; use GET`, 405), {
-      allow: 'GET',
-    });
-  }
+function plugins() {
   return json(
     200,
     [...Object.values(PLUGINS), ...Object.values(PROVIDER_PLUGINS)].map((p) => ({
@@ -185,7 +177,8 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     try {
-      if (url.pathname === '/v1/plugins') return plugins(request);
+      // Other methods on the path get the core's JSON 405, as every route does.
+      if (url.pathname === '/v1/plugins' && ['GET', 'HEAD'].includes(request.method)) return plugins();
       return await forward(request, url, env);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);

@@ -596,7 +596,7 @@ mod tests {
         let (status, code, headers) = refused(&request("PATCH", "/v1/jobs?x=1", &[], ""));
         assert_eq!((status, code.as_str()), (405, "invalid-input"));
         assert!(
-            headers.contains(&("allow".into(), "POST, GET".into())),
+            headers.contains(&("allow".into(), "POST, GET, HEAD".into())),
             "{headers:?}"
         );
         assert!(headers.contains(&("content-type".into(), "application/json".into())));
