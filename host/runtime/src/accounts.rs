@@ -209,7 +209,18 @@ impl AccountService {
                 })
                 .await
             }
-            qhub_api::Cost::Outbound => self.outbound(&request).await,
+            // On a task of its own, so it runs to its end when the client leaves:
+            // the provider may already have used up the code it exchanged.
+            qhub_api::Cost::Outbound => {
+                let this = self.clone();
+                match tokio::spawn(async move { this.outbound(&request).await }).await {
+                    Ok(answer) => answer,
+                    Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                    Err(_) => Err(ServiceError::Runtime(Error::Engine(
+                        "the server stopped during an OAuth call".into(),
+                    ))),
+                }
+            }
             qhub_api::Cost::Cheap => {
                 call!(self, qhub_plugin_api, |core, store| handle(
                     core, store, &request
@@ -228,7 +239,7 @@ impl AccountService {
             .runtime
             .admit(
                 ACCOUNT_CALL_INSTANCES + PROVIDER_CALL_INSTANCES,
-                Cost::Cheap,
+                Cost::Outbound,
             )
             .await?;
         let limits = self.runtime.limits();
@@ -239,6 +250,16 @@ impl AccountService {
             let core = instance.qhub_plugin_api();
             tokio::time::timeout(deadline, handle(core, &mut store, request)).await
         };
+        if outcome.is_err() {
+            return Err(PluginFault {
+                plugin: store.data().label.clone(),
+                message: format!(
+                    "did not finish within {} ms (waiting on an OAuth provider?)",
+                    deadline.as_millis()
+                ),
+            }
+            .into());
+        }
         self.settle(&store, outcome)
     }
 

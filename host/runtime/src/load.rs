@@ -12,7 +12,12 @@
 //! - the *hashing* gate bounds the calls that run Argon2id (register, login, password
 //!   change): each costs tens of milliseconds of one core, so more of them at once
 //!   than there are cores only lengthens every one. They wait in their own queue, so
-//!   a sign-in flood never takes the turns of token checks.
+//!   a sign-in flood never takes the turns of token checks;
+//! - the *outbound* gate bounds the OAuth calls, which hold a core and a provider
+//!   instance while the provider answers over the network (up to the provider
+//!   deadline, twice): at most a quarter of the calls, with a queue of their own,
+//!   so a flood of sign-ins at a slow provider never takes the turns of token
+//!   checks either ([`outbound_turns`]).
 //!
 //! A call that finds its gate's queue full is refused at once; one that waits
 //! longer than [`LoadLimits::queue_timeout`] is refused then. Either way the
@@ -67,6 +72,15 @@ pub(crate) enum Cost {
     Cheap,
     /// A call that hashes or verifies a password (Argon2id, OWASP parameters).
     Hashing,
+    /// A call that waits on an OAuth provider over the network (holding a core and
+    /// a provider instance).
+    Outbound,
+}
+
+/// OAuth calls in flight at once for `max_calls`: a quarter of the turns, at
+/// least one, so cheap calls keep three quarters whatever the providers do.
+pub(crate) fn outbound_turns(max_calls: usize) -> usize {
+    (max_calls / 4).max(1)
 }
 
 /// The concurrency bounds of a server (`qhub serve`). Counts are calls, not bytes.
@@ -295,6 +309,7 @@ pub(crate) struct Admission {
     /// In component instances: two per account call.
     instances: Gate,
     hashing: Gate,
+    outbound: Gate,
     hashing_threads: Arc<HashingThreads>,
 }
 
@@ -302,6 +317,7 @@ pub(crate) struct Admission {
 #[derive(Debug)]
 pub(crate) struct Admitted {
     hashing: Option<HashingTurn>,
+    _outbound: Option<OwnedSemaphorePermit>,
     _instances: OwnedSemaphorePermit,
 }
 
@@ -341,6 +357,7 @@ impl Admission {
         Ok(Admission {
             instances: Gate::new(instances, limits.call_queue),
             hashing: Gate::new(limits.max_hashing, limits.hashing_queue),
+            outbound: Gate::new(outbound_turns(limits.max_calls), limits.max_calls),
             hashing_threads: Arc::new(HashingThreads::new(limits.max_hashing)?),
             limits,
         })
@@ -355,8 +372,15 @@ impl Admission {
     /// queue timeout.
     pub(crate) async fn admit(&self, instances: u32, cost: Cost) -> Result<Admitted, Error> {
         let deadline = Instant::now() + self.limits.queue_timeout;
+        let outbound = match cost {
+            Cost::Outbound => match self.outbound.enter(1, deadline).await {
+                Some(permit) => Some(permit),
+                None => return Err(self.refusal("too many OAuth sign-in calls at once")),
+            },
+            Cost::Cheap | Cost::Hashing => None,
+        };
         let hashing = match cost {
-            Cost::Cheap => None,
+            Cost::Cheap | Cost::Outbound => None,
             Cost::Hashing => match self.hashing.enter(1, deadline).await {
                 Some(permit) => Some(HashingTurn {
                     _permit: permit,
@@ -372,6 +396,7 @@ impl Admission {
             .ok_or_else(|| self.refusal("too many requests at once"))?;
         Ok(Admitted {
             hashing,
+            _outbound: outbound,
             _instances: instances,
         })
     }
@@ -435,6 +460,49 @@ mod tests {
         drop(running);
         queued.await.unwrap().unwrap();
         assert_eq!(admission.hashing.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    /// OAuth calls wait on a provider's network: however many arrive, they hold at
+    /// most a quarter of the turns, and cheap calls keep the rest.
+    #[tokio::test(start_paused = true)]
+    async fn oauth_calls_take_at_most_a_quarter_of_the_turns() {
+        let admission = Arc::new(Admission::new(limits(8, 1, 100)).unwrap());
+        let instances = ACCOUNT_CALL_INSTANCES + PROVIDER_CALL_INSTANCES;
+        let flood: Vec<_> = (0..20)
+            .map(|_| {
+                let admission = admission.clone();
+                tokio::spawn(async move { admission.admit(instances, Cost::Outbound).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        // Two (8 / 4) run, eight (max calls) wait in the outbound queue, and the
+        // other ten found it full.
+        assert_eq!(admission.outbound.waiting.load(Ordering::SeqCst), 8);
+        // Cheap calls still get the turns left: 8 calls' 16 instances, less 2 x 3.
+        let cheap: Vec<_> = futures_util::future::join_all(
+            (0..5).map(|_| admission.admit(ACCOUNT_CALL_INSTANCES, Cost::Cheap)),
+        )
+        .await;
+        assert!(cheap.iter().all(Result::is_ok));
+        drop(cheap);
+        // The waiting ones are shed at the queue timeout, never failed otherwise.
+        let mut admitted = 0;
+        let mut shed = 0;
+        for call in flood {
+            match call.await.unwrap() {
+                Ok(turn) => {
+                    admitted += 1;
+                    drop(turn);
+                }
+                Err(err) => {
+                    assert!(matches!(err, Error::Overloaded { .. }), "{err}");
+                    shed += 1;
+                }
+            }
+        }
+        assert_eq!(admitted + shed, 20);
+        assert!((2..=10).contains(&admitted), "{admitted}");
+        assert!(shed >= 10, "{shed}");
     }
 
     #[tokio::test(start_paused = true)]
