@@ -130,7 +130,8 @@ on_every_host! {
                 }
                 status
             });
-            assert!(statuses.iter().all(|s| [200, 201, 204, 401].contains(s)), "{statuses:?}");
+            // 503: a sign-in shed by a busy machine verified nothing and made nothing.
+            assert!(statuses.iter().all(|s| [200, 201, 204, 401, 503].contains(s)), "{statuses:?}");
             // The change has returned: whatever the old password obtained is dead.
             for token in tokens.into_inner().unwrap() {
                 let (status, body) = server.http("GET", "/v1/me", None, Some(&token));

@@ -389,7 +389,9 @@ on_every_host! {
         let (status, headers, err) = server.http_with("PATCH", "/v1/jobs", &[], None);
         assert_eq!((status, &err["error"]["code"]), (405, &json!("invalid-input")), "{err}");
         let allow = headers.iter().find(|(n, _)| n == "allow").map(|(_, v)| v.as_str());
-        assert_eq!(allow, Some("POST, GET"), "{headers:?}");
+        assert_eq!(allow, Some("POST, GET, HEAD"), "{headers:?}");
+        let (status, _, _) = server.http_with("HEAD", "/healthz", &[], None);
+        assert_eq!(status, 200);
         let login = json!({"email": ada.as_str(), "password": PASSWORD}).to_string();
         let (status, _, err) =
             server.http_with("POST", "/v1/sessions", &[("content-type", "text/plain")], Some(&login));

@@ -111,7 +111,9 @@ impl From<qhub_client::ClientError> for CliError {
                 ),
             ClientError::Protocol { .. } => CliError::internal(err.to_string())
                 .with_hint("check that --server points at a QHub server"),
-            ClientError::InvalidUrl(_) => CliError::new(Exit::Usage, err.to_string()),
+            ClientError::InvalidUrl(_) | ClientError::InvalidArgument(_) => {
+                CliError::new(Exit::Usage, err.to_string())
+            }
             ClientError::InProcess(err) => err.into(),
         }
     }

@@ -38,6 +38,9 @@ pub enum ClientError {
     Protocol { url: String, reason: String },
     #[error("invalid server URL {0:?}: use http://HOST:PORT or https://HOST")]
     InvalidUrl(String),
+    /// An argument no request can carry (an empty id, `.` or `..`).
+    #[error("{0}")]
+    InvalidArgument(String),
     /// In this process: what the core could not answer itself (a plugin that
     /// trapped or timed out).
     #[error(transparent)]
@@ -198,7 +201,7 @@ impl Client {
     }
 
     pub async fn revoke_session(&self, token: &str, session_id: &str) -> Result<(), ClientError> {
-        let call = self.call_with_id(Method::DELETE, "v1/sessions/", &[session_id]);
+        let call = self.call_with_id(Method::DELETE, "v1/sessions/", &[session_id])?;
         self.exchange(call.bearer(token)).await.map(drop)
     }
 
@@ -234,14 +237,14 @@ impl Client {
         value: &str,
     ) -> Result<(), ClientError> {
         let mut call = self
-            .call_with_id(Method::PUT, "v1/preferences/", &[key])
+            .call_with_id(Method::PUT, "v1/preferences/", &[key])?
             .bearer(token);
         call.body = Some(("application/json", value.as_bytes().to_vec()));
         self.exchange(call).await.map(drop)
     }
 
     pub async fn unset_preference(&self, token: &str, key: &str) -> Result<(), ClientError> {
-        let call = self.call_with_id(Method::DELETE, "v1/preferences/", &[key]);
+        let call = self.call_with_id(Method::DELETE, "v1/preferences/", &[key])?;
         self.exchange(call.bearer(token)).await.map(drop)
     }
 
@@ -269,12 +272,12 @@ impl Client {
     }
 
     pub async fn get_job(&self, token: &str, id: &str) -> Result<Job, ClientError> {
-        let call = self.call_with_id(Method::GET, "v1/jobs/", &[id]);
+        let call = self.call_with_id(Method::GET, "v1/jobs/", &[id])?;
         self.send(call.bearer(token)).await
     }
 
     pub async fn cancel_job(&self, token: &str, id: &str) -> Result<Job, ClientError> {
-        let call = self.call_with_id(Method::POST, "v1/jobs/", &[id, "cancel"]);
+        let call = self.call_with_id(Method::POST, "v1/jobs/", &[id, "cancel"])?;
         self.send(call.bearer(token)).await
     }
 
@@ -293,7 +296,7 @@ impl Client {
     }
 
     pub async fn revoke_api_key(&self, token: &str, id: &str) -> Result<(), ClientError> {
-        let call = self.call_with_id(Method::DELETE, "v1/keys/", &[id]);
+        let call = self.call_with_id(Method::DELETE, "v1/keys/", &[id])?;
         self.exchange(call.bearer(token)).await.map(drop)
     }
 
@@ -324,7 +327,7 @@ impl Client {
         provider: &str,
         body: &DeviceStart,
     ) -> Result<DeviceCode, ClientError> {
-        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "device"]);
+        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "device"])?;
         self.send(call.json(body)).await
     }
 
@@ -334,7 +337,7 @@ impl Client {
         provider: &str,
         body: &DeviceTokenRequest,
     ) -> Result<Result<SignedIn, DevicePending>, ClientError> {
-        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "device", "token"]);
+        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "device", "token"])?;
         let (status, bytes) = self.exchange_with_status(call.json(body)).await?;
         let malformed = |e: serde_json::Error| self.protocol(format!("malformed JSON: {e}"));
         if status == StatusCode::ACCEPTED {
@@ -348,7 +351,7 @@ impl Client {
         provider: &str,
         body: &AuthorizeRequest,
     ) -> Result<AuthorizeUrl, ClientError> {
-        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "authorize"]);
+        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "authorize"])?;
         self.send(call.json(body)).await
     }
 
@@ -357,7 +360,7 @@ impl Client {
         provider: &str,
         body: &CodeExchange,
     ) -> Result<SignedIn, ClientError> {
-        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "token"]);
+        let call = self.call_with_id(Method::POST, "v1/oauth/", &[provider, "token"])?;
         self.send(call.json(body)).await
     }
 
@@ -370,7 +373,7 @@ impl Client {
     }
 
     pub async fn unlink_connection(&self, token: &str, id: &str) -> Result<(), ClientError> {
-        let call = self.call_with_id(Method::DELETE, "v1/account/connections/", &[id]);
+        let call = self.call_with_id(Method::DELETE, "v1/account/connections/", &[id])?;
         self.exchange(call.bearer(token)).await.map(drop)
     }
 
@@ -384,15 +387,30 @@ impl Client {
     }
 
     /// `base/prefix/<segments...>`, each segment kept one path segment (an id
-    /// with a `/` in it stays one) whatever it contains.
-    fn call_with_id(&self, method: Method, prefix: &str, segments: &[&str]) -> Call<'static> {
+    /// with a `/` in it stays one) whatever it contains. An empty segment, `.` or
+    /// `..` cannot be sent as one (URLs resolve dot segments away, RFC 3986
+    /// section 5.2.4): refused here, before anything is sent.
+    fn call_with_id(
+        &self,
+        method: Method,
+        prefix: &str,
+        segments: &[&str],
+    ) -> Result<Call<'static>, ClientError> {
+        if let Some(bad) = segments
+            .iter()
+            .find(|s| s.is_empty() || s.bytes().all(|b| b == b'.'))
+        {
+            return Err(ClientError::InvalidArgument(format!(
+                "{bad:?} cannot name anything here: ids, keys and provider names are not empty, \".\" or \"..\""
+            )));
+        }
         let mut call = self.call(method, prefix);
         call.url
             .path_segments_mut()
             .expect("http URLs have path segments")
             .pop_if_empty()
             .extend(segments);
-        call
+        Ok(call)
     }
 
     async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ClientError> {

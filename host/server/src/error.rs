@@ -41,6 +41,14 @@ impl ApiError {
         }
     }
 
+    /// 400: the body could not be read (the client broke off, a malformed chunk).
+    pub fn unreadable_body(err: &dyn std::fmt::Display) -> Self {
+        ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("cannot read the request body: {err}"),
+        )
+    }
+
     /// 503 `unavailable` with `Retry-After`: the server is at its load bounds
     /// (see `qhub_runtime::LoadLimits`) and no plugin ran.
     pub fn overloaded(reason: &str, retry_after: Duration) -> Self {

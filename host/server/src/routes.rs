@@ -17,7 +17,8 @@ use crate::error::ApiError;
 
 pub(crate) fn router(accounts: AccountService) -> Router {
     Router::new()
-        .route("/v1/plugins", get(plugins))
+        // Other methods on the path get the core's JSON 405, as every route does.
+        .route("/v1/plugins", get(plugins).fallback(forward))
         .fallback(forward)
         .layer(DefaultBodyLimit::max(qhub_api::MAX_BODY_BYTES))
         .with_state(accounts)
@@ -35,7 +36,15 @@ async fn forward(
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, qhub_api::MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::too_large())?;
+        .map_err(|err| {
+            let over_the_cap = std::error::Error::source(&err)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            if over_the_cap {
+                ApiError::too_large()
+            } else {
+                ApiError::unreadable_body(&err)
+            }
+        })?;
     let request = ApiRequest {
         method: parts.method.as_str().to_owned(),
         target: parts

@@ -15,9 +15,13 @@ use crate::bindings::exports::qhub::plugin::accounts as wit;
 use crate::bindings::exports::qhub::plugin::identities::{Guest as _, ProviderIdentity};
 use crate::bindings::qhub::plugin::oauth::{self, Failure, PollOutcome};
 
-/// A provider call's failure as the API answers it. The texts of the plugin's
-/// own errors name the plugin and the destination, never a secret, and tell the
-/// operator what to fix, so they are shown (and logged); a fault is logged only.
+/// A provider call's failure as the API answers it. An unreachable or refused
+/// destination (`http`: the host's own words, naming the plugin and the origin),
+/// a flow the provider does not offer and a misconfiguration (what the operator
+/// must fix, never a secret) are shown, and logged; what the provider answered
+/// that its plugin could not use (`protocol`: it may echo the provider's own
+/// text) and a fault go to the operator's log only, the client learning that the
+/// provider failed.
 impl From<Failure> for Refusal {
     fn from(failure: Failure) -> Refusal {
         let logged = |mut refusal: Refusal, text: &str| {
@@ -34,9 +38,14 @@ impl From<Failure> for Refusal {
                 refusal.headers.push(("retry-after".into(), "1".into()));
                 logged(refusal, &text)
             }
-            Failure::Misconfigured(text) | Failure::Protocol(text) => {
-                logged(Refusal::new("internal", text.clone()), &text)
-            }
+            Failure::Misconfigured(text) => logged(Refusal::new("internal", text.clone()), &text),
+            Failure::Protocol(text) => logged(
+                Refusal::new(
+                    "internal",
+                    "the OAuth provider's plugin failed; the server's log says why",
+                ),
+                &text,
+            ),
             Failure::Fault(text) => Refusal::internal(text),
         }
     }
@@ -197,12 +206,14 @@ mod tests {
             (503, "plugin x: http: refused")
         );
         assert_eq!(http.headers, [("retry-after".to_owned(), "1".to_owned())]);
-        let protocol = Refusal::from(Failure::Protocol("plugin x: bad answer".into()));
-        assert_eq!(
-            (protocol.status, protocol.message.as_str()),
-            (500, "plugin x: bad answer")
+        let protocol = Refusal::from(Failure::Protocol("plugin x: secret=hunter2".into()));
+        assert_eq!(protocol.status, 500);
+        assert!(
+            !protocol.message.contains("hunter2"),
+            "{}",
+            protocol.message
         );
-        assert!(protocol.log.is_some());
+        assert_eq!(protocol.log.as_deref(), Some("plugin x: secret=hunter2"));
         let fault = Refusal::from(Failure::Fault("plugin x: trapped".into()));
         assert_eq!(
             (fault.status, fault.message.as_str()),

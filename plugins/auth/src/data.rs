@@ -338,11 +338,14 @@ fn check_key(key: &str) -> Result<(), Error> {
     let allowed = |byte: u8| {
         byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'.' | b'_' | b'-')
     };
-    if (1..=MAX_KEY_CHARS).contains(&key.len()) && key.bytes().all(allowed) {
+    // Only dots ("." or "..") would be a relative path segment in a URL
+    // (RFC 3986 section 5.2.4): no client could name such a key.
+    let only_dots = key.bytes().all(|byte| byte == b'.');
+    if (1..=MAX_KEY_CHARS).contains(&key.len()) && key.bytes().all(allowed) && !only_dots {
         Ok(())
     } else {
         Err(Error::InvalidInput(
-            "preference keys are 1 to 64 characters of a-z, 0-9, '.', '_' or '-'",
+            "preference keys are 1 to 64 characters of a-z, 0-9, '.', '_' or '-', not only dots",
         ))
     }
 }

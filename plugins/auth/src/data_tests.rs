@@ -58,9 +58,13 @@ fn preference_keys() {
     check("the me", false);
     check("thème", false);
     check("a/b", false);
+    check(".", false);
+    check("..", false);
+    check("...", false);
+    check(".a", true);
     assert_eq!(
         message(check_key("A")),
-        "preference keys are 1 to 64 characters of a-z, 0-9, '.', '_' or '-'"
+        "preference keys are 1 to 64 characters of a-z, 0-9, '.', '_' or '-', not only dots"
     );
 }
 
