@@ -135,35 +135,37 @@ pub enum Resolved {
 /// and a `405`'s methods name `HEAD` wherever `GET` is allowed.
 pub fn resolve(method: &str, path: &str) -> Resolved {
     let method = if method == "HEAD" { "GET" } else { method };
-    let segments: Vec<&str> = path.split('/').collect();
+    // Run for every request, by the host (for the cost) and the core: no
+    // allocation until a route is found.
     let matching = |route: &Route| {
-        let pattern: Vec<&str> = route.path.split('/').collect();
-        pattern.len() == segments.len()
-            && pattern.iter().zip(&segments).all(|(p, s)| {
-                if p.starts_with('{') {
-                    !s.is_empty()
-                } else {
-                    p == s
-                }
-            })
+        let (mut pattern, mut given) = (route.path.split('/'), path.split('/'));
+        loop {
+            match (pattern.next(), given.next()) {
+                (None, None) => return true,
+                (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => {}
+                (Some(p), Some(s)) if p == s => {}
+                _ => return false,
+            }
+        }
     };
     let params_of = |route: &Route| route.path.matches('{').count();
     let Some(fewest) = ROUTES.iter().filter(|r| matching(r)).map(params_of).min() else {
         return Resolved::NotFound;
     };
-    let candidates: Vec<&'static Route> = ROUTES
-        .iter()
-        .filter(|r| matching(r) && params_of(r) == fewest)
-        .collect();
-    let Some(route) = candidates.iter().find(|r| r.method == method) else {
-        let mut allowed: Vec<&'static str> = candidates.iter().map(|r| r.method).collect();
+    let candidates = || {
+        ROUTES
+            .iter()
+            .filter(move |r| matching(r) && params_of(r) == fewest)
+    };
+    let Some(route) = candidates().find(|r| r.method == method) else {
+        let mut allowed: Vec<&'static str> = candidates().map(|r| r.method).collect();
         if allowed.contains(&"GET") {
             allowed.push("HEAD");
         }
         return Resolved::MethodNotAllowed(allowed);
     };
     let mut params = Vec::new();
-    for (pattern, segment) in route.path.split('/').zip(&segments) {
+    for (pattern, segment) in route.path.split('/').zip(path.split('/')) {
         if let Some(name) = pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             match percent_encoding::percent_decode_str(segment).decode_utf8() {
                 Ok(value) => params.push((name, value.into_owned())),
@@ -318,13 +320,6 @@ pub struct Job {
     pub error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
-}
-
-/// `GET /v1/jobs?status=...`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct JobFilter {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
 }
 
 /// The wire names of a job's statuses, in the order a job can pass through them.

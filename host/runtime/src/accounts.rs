@@ -164,11 +164,6 @@ impl AccountService {
         self
     }
 
-    /// The configured OAuth provider names, sorted.
-    pub fn provider_names(&self) -> impl Iterator<Item = &str> {
-        self.providers.keys().map(String::as_str)
-    }
-
     pub fn database(&self) -> &Database {
         self.backend.database()
     }
