@@ -97,17 +97,16 @@ pub async fn device_flow(
         let poll = DeviceTokenRequest {
             device_code: device.device_code.clone(),
         };
-        let outcome = flows.poll_device(provider, &poll).await;
-        if let Err(qhub_client::ClientError::Api {
-            status: 400,
-            message,
-            ..
-        }) = &outcome
-            && message.contains("expired")
-        {
-            return Err(expired());
-        }
-        match outcome.map_err(provider_hint)? {
+        // A poll the core refuses as invalid is an expired code (the flow itself was
+        // offered: starting it succeeded); its message says so, this adds what to do.
+        let outcome = flows.poll_device(provider, &poll).await.map_err(|err| {
+            let err = provider_hint(err);
+            match err.code {
+                Some(ErrorCode::InvalidInput) if err.hint.is_none() => err.with_hint(EXPIRED_HINT),
+                _ => err,
+            }
+        });
+        match outcome? {
             Ok(signed_in) => return Ok(signed_in),
             Err(pending) if pending.status == "slow_down" => {
                 // RFC 8628 section 3.5: add 5 s, or take the provider's new, longer interval.
@@ -262,9 +261,11 @@ fn open_browser(url: &str) {
         .spawn();
 }
 
+/// What to do about a device code that expired, at the provider or here.
+const EXPIRED_HINT: &str = "run the login again and approve it sooner";
+
 fn expired() -> CliError {
-    CliError::new(Exit::Refused, "the code expired before it was approved")
-        .with_hint("run the login again and approve it sooner")
+    CliError::new(Exit::Refused, "the code expired before it was approved").with_hint(EXPIRED_HINT)
 }
 
 #[cfg(test)]
