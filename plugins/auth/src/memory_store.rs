@@ -65,6 +65,27 @@ impl MemoryStore {
         self.writes.borrow_mut().push(operation);
     }
 
+    /// Changes one user with `change` and stamps `updated_at`, recorded as the
+    /// write `operation`; `NotFound` when there is no such user.
+    fn update_user(
+        &self,
+        operation: &'static str,
+        user_id: &str,
+        now: Millis,
+        change: impl FnOnce(&mut User),
+    ) -> Result<(), StoreError> {
+        self.fail()?;
+        let mut users = self.users.borrow_mut();
+        let user = users
+            .iter_mut()
+            .find(|u| u.id == user_id)
+            .ok_or(StoreError::NotFound)?;
+        change(user);
+        user.updated_at = now;
+        self.wrote(operation);
+        Ok(())
+    }
+
     /// Makes `run` happen just before the next `before` write, as if another
     /// request had got there first.
     pub fn interleave(&self, before: &'static str, run: impl FnOnce(&MemoryStore) + 'static) {
@@ -172,16 +193,9 @@ impl Store for MemoryStore {
     }
 
     fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError> {
-        self.fail()?;
-        let mut users = self.users.borrow_mut();
-        let user = users
-            .iter_mut()
-            .find(|u| u.id == user_id)
-            .ok_or(StoreError::NotFound)?;
-        user.password_hash = Some(hash.to_owned());
-        user.updated_at = now;
-        self.wrote("set-password-hash");
-        Ok(())
+        self.update_user("set-password-hash", user_id, now, |user| {
+            user.password_hash = Some(hash.to_owned());
+        })
     }
 
     fn set_display_name(
@@ -190,16 +204,9 @@ impl Store for MemoryStore {
         name: Option<&str>,
         now: Millis,
     ) -> Result<(), StoreError> {
-        self.fail()?;
-        let mut users = self.users.borrow_mut();
-        let user = users
-            .iter_mut()
-            .find(|u| u.id == user_id)
-            .ok_or(StoreError::NotFound)?;
-        user.display_name = name.map(str::to_owned);
-        user.updated_at = now;
-        self.wrote("set-display-name");
-        Ok(())
+        self.update_user("set-display-name", user_id, now, |user| {
+            user.display_name = name.map(str::to_owned);
+        })
     }
 
     fn create_user_with_session(
