@@ -30,6 +30,8 @@ fn main() {
     for watched in [
         "plugins",
         "wit",
+        // The provider SDK, which the OAuth provider plugins link.
+        "sdk",
         // Compiled into the account core (its HTTP API's routes and shapes).
         "host/api",
         "Cargo.lock",

@@ -35,9 +35,14 @@ fn origin(url: &str) -> String {
 /// Writes `providers.toml` into `qhub`'s home: provider `oidc` on the `oauth-oidc`
 /// plugin, granted `grant` (the issuer's origin unless told otherwise).
 fn configure(qhub: &Qhub, oidc: &OidcServer, grant: Option<&str>) {
+    configure_plugin(qhub, oidc, grant, "oauth-oidc");
+}
+
+/// Like [`configure`], with the provider on the plugin called `plugin`.
+fn configure_plugin(qhub: &Qhub, oidc: &OidcServer, grant: Option<&str>, plugin: &str) {
     let grant = grant.map_or_else(|| origin(oidc.issuer()), str::to_owned);
     let text = format!(
-        "[providers.oidc]\nplugin = \"oauth-oidc\"\ngrant = [{grant:?}]\n\
+        "[providers.oidc]\nplugin = {plugin:?}\ngrant = [{grant:?}]\n\
          [providers.oidc.config]\nissuer = {:?}\nclient-id = {OIDC_CLIENT_ID:?}\n",
         oidc.issuer()
     );
@@ -174,6 +179,42 @@ fn the_device_flow_links_by_verified_email_and_refuses_an_unverified_one() {
     qhub.run(&["account", "connections", "unlink", connection])
         .ok();
     assert!(connections(&qhub).is_empty());
+}
+
+/// The compatibility promise to plugin authors (docs/plugins.md, "Versions"): a
+/// provider component built against the released `qhub:provider@0.1.0` and never
+/// rebuilt (tests/fixtures/frozen-oidc/) installs and signs people in.
+#[test]
+fn the_released_provider_contract_still_runs_a_plugin_built_against_it() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/frozen-oidc/frozen-oidc.plugin.toml");
+    let oidc = OidcServer::start(&accounts());
+    let qhub = Qhub::new();
+    let installed = qhub.run(&["plugins", "install", fixture.to_str().unwrap()]);
+    assert!(
+        installed.ok().starts_with("installed frozen-oidc 0.1.0"),
+        "{installed:#?}"
+    );
+    let listed = qhub.run(&["plugins", "list", "--json"]).json();
+    let frozen = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "frozen-oidc")
+        .unwrap()
+        .clone();
+    assert_eq!(frozen["world"], "qhub:provider/oauth-provider-plugin@0.1.0");
+    configure_plugin(&qhub, &oidc, None, "frozen-oidc");
+
+    let login = device_login(&qhub, &oidc, "grace-1906", &[]);
+    assert_eq!(
+        login.json()["user"]["email"],
+        "grace@example.com",
+        "{login:#?}"
+    );
+    let linked = connections(&qhub);
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0]["subject"], "grace-1906");
 }
 
 #[test]

@@ -39,11 +39,11 @@ fn plugins_list_shows_the_built_components_and_their_hashes() {
     assert_eq!(world("auth"), "qhub:plugin/account-core@0.1.0");
     assert_eq!(
         world("oauth-github"),
-        "qhub:plugin/oauth-provider-plugin@0.1.0"
+        "qhub:provider/oauth-provider-plugin@0.1.0"
     );
     assert_eq!(
         world("oauth-oidc"),
-        "qhub:plugin/oauth-provider-plugin@0.1.0"
+        "qhub:provider/oauth-provider-plugin@0.1.0"
     );
     assert_eq!(world("store-d1"), "qhub:plugin/store-backend@0.1.0");
     assert_eq!(world("store-postgres"), "qhub:plugin/store-backend@0.1.0");

@@ -34,7 +34,7 @@ fn install_registers_a_built_plugin_and_list_shows_where_each_comes_from() {
     assert_eq!(test_http["source"], "installed");
     assert_eq!(
         test_http["world"],
-        "qhub:plugin/oauth-provider-plugin@0.1.0"
+        "qhub:provider/oauth-provider-plugin@0.1.0"
     );
     assert_eq!(
         test_http["sha256"],
@@ -87,6 +87,33 @@ fn a_tampered_component_is_refused() {
         .fails(2, "hint: pass NAME.wasm with NAME.plugin.toml beside it");
 }
 
+/// A manifest naming a version of the provider contract this qhub was not built
+/// with (a plugin from the future) is refused at install, naming the versions it
+/// loads.
+#[test]
+fn a_provider_built_against_an_unknown_contract_version_is_refused() {
+    let qhub = Qhub::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(built("test-http"), dir.path().join("test-http.wasm")).unwrap();
+    let manifest =
+        std::fs::read_to_string(Path::new(qhub_bundled::BUILD_DIR).join("test-http.plugin.toml"))
+            .unwrap()
+            .replace(
+                "qhub:provider/oauth-provider-plugin@0.1.0",
+                "qhub:provider/oauth-provider-plugin@0.9.0",
+            );
+    assert!(manifest.contains("@0.9.0"), "{manifest}");
+    let path = dir.path().join("test-http.plugin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    qhub.run(&["plugins", "install", path.to_str().unwrap()])
+        .fails(
+            3,
+            "was built against qhub:provider/oauth-provider-plugin@0.9.0, which this qhub does not load",
+        )
+        .fails(3, "(it loads qhub:provider/oauth-provider-plugin@0.1.0)")
+        .fails(3, "hint: rebuild the plugin against a supported version");
+}
+
 #[test]
 fn embedded_names_are_reserved() {
     let qhub = Qhub::new();
@@ -121,7 +148,7 @@ fn inspect_shows_requested_and_granted_hosts() {
         .json();
     assert_eq!(report["name"], "test-http");
     assert_eq!(report["version"], "0.1.0");
-    assert_eq!(report["world"], "qhub:plugin/oauth-provider-plugin@0.1.0");
+    assert_eq!(report["world"], "qhub:provider/oauth-provider-plugin@0.1.0");
     assert_eq!(report["source"], "installed");
     assert!(
         report["path"]

@@ -2,12 +2,16 @@
 //! plugin crate that builds to a component and passes its own test.
 //!
 //! Two layouts, picked by where the crate goes:
+//! Either way the plugin is written against the provider SDK (`sdk/provider`,
+//! crate `qhub-provider-sdk`), which carries the frozen contract
+//! `qhub:provider@0.1.0` and its bindings: the plugin has no WIT of its own.
+//!
 //! - inside this repository (the default, `plugins/NAME`): a workspace member that
-//!   inherits the workspace's dependencies and uses `wit/` and `plugins/oauth-common`
-//!   in place, so `cargo xtask build-plugins` builds it with the others;
+//!   inherits the workspace's dependencies and uses the SDK in place, so
+//!   `cargo xtask build-plugins` builds it with the others;
 //! - anywhere else (`--path DIR`): a standalone crate with its own `[workspace]`, a
-//!   copy of the WIT files and of `qhub-oauth-common`, and crates.io dependencies,
-//!   so it builds without this repository.
+//!   copy of the SDK (its sources and its WIT), and crates.io dependencies, so it
+//!   builds without this repository.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -21,7 +25,7 @@ const README: &str = include_str!("../templates/oauth-provider/README.md.tmpl");
 const CARGO_MEMBER: &str = include_str!("../templates/oauth-provider/Cargo.member.toml.tmpl");
 const CARGO_STANDALONE: &str =
     include_str!("../templates/oauth-provider/Cargo.standalone.toml.tmpl");
-const COMMON_CARGO: &str = include_str!("../templates/oauth-provider/oauth-common.Cargo.toml.tmpl");
+const SDK_CARGO: &str = include_str!("../templates/oauth-provider/sdk.Cargo.toml.tmpl");
 
 /// Where the scaffold goes, and which layout that implies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +157,7 @@ impl Scaffold {
         format!("qhub-plugin-{}", self.name)
     }
 
-    fn render(&self, template: &str, wit_path: &str) -> String {
+    fn render(&self, template: &str) -> String {
         let build_notes = match self.layout {
             Layout::Member => format!(
                 "Inside the QHub repository, `cargo xtask build-plugins` builds it with the\n\
@@ -168,13 +172,13 @@ impl Scaffold {
                  ```toml\n\
                  name = \"{name}\"\n\
                  version = \"0.1.0\"\n\
-                 world = \"qhub:plugin/oauth-provider-plugin@0.1.0\"\n\
+                 world = \"qhub:provider/oauth-provider-plugin@0.1.0\"\n\
                  sha256 = \"...\"   # sha256sum {name}.wasm\n\
                  hosts = [\"https://auth.example.com:443\"]\n\
                  ```\n\n\
-                 then `qhub plugins install {name}.plugin.toml`. `oauth-common/` and `wit/`\n\
-                 are copies of QHub's `plugins/oauth-common` and `wit/`; refresh them when\n\
-                 QHub's WIT package version changes.",
+                 then `qhub plugins install {name}.plugin.toml`. `qhub-provider-sdk/` is a\n\
+                 copy of QHub's provider SDK for `qhub:provider@0.1.0`, a contract that never\n\
+                 changes: QHub keeps loading components built against it.",
                 name = self.name,
                 file = self.package().replace('-', "_")
             ),
@@ -182,7 +186,6 @@ impl Scaffold {
         template
             .replace("{{name}}", &self.name)
             .replace("{{package}}", &self.package())
-            .replace("{{wit_path}}", wit_path)
             .replace("{{build_notes}}", &build_notes)
     }
 
@@ -194,13 +197,13 @@ impl Scaffold {
                 self.dir.display()
             );
         }
-        let (cargo, wit_path) = match self.layout {
-            Layout::Member => (CARGO_MEMBER, "../../wit"),
-            Layout::Standalone => (CARGO_STANDALONE, "wit"),
+        let cargo = match self.layout {
+            Layout::Member => CARGO_MEMBER,
+            Layout::Standalone => CARGO_STANDALONE,
         };
-        write(&self.dir.join("Cargo.toml"), &self.render(cargo, wit_path))?;
-        write(&self.dir.join("src/lib.rs"), &self.render(LIB_RS, wit_path))?;
-        write(&self.dir.join("README.md"), &self.render(README, wit_path))?;
+        write(&self.dir.join("Cargo.toml"), &self.render(cargo))?;
+        write(&self.dir.join("src/lib.rs"), &self.render(LIB_RS))?;
+        write(&self.dir.join("README.md"), &self.render(README))?;
         match self.layout {
             Layout::Member => add_member(root, &self.name)?,
             Layout::Standalone => self.vendor(root)?,
@@ -210,13 +213,13 @@ impl Scaffold {
 
     /// Copies what a standalone crate needs from this repository.
     fn vendor(&self, root: &Path) -> anyhow::Result<()> {
-        copy_files(&root.join("wit"), &self.dir.join("wit"), "wit")?;
-        let common = self.dir.join("oauth-common");
-        write(&common.join("Cargo.toml"), COMMON_CARGO)?;
+        let sdk = self.dir.join("qhub-provider-sdk");
+        write(&sdk.join("Cargo.toml"), SDK_CARGO)?;
+        copy_files(&root.join("sdk/provider/src"), &sdk.join("src"), "rs")?;
         copy_files(
-            &root.join("plugins/oauth-common/src"),
-            &common.join("src"),
-            "rs",
+            &root.join("wit/deps/qhub-provider@0.1.0"),
+            &sdk.join("wit"),
+            "wit",
         )?;
         // The workspace's lock file pins the versions QHub is tested with; cargo drops
         // what the plugin does not use on its first build.
@@ -303,7 +306,7 @@ fn print_next_steps(root: &Path, scaffold: &Scaffold) {
         .unwrap_or(&scaffold.dir)
         .display();
     println!(
-        "created {dir}: {} (world oauth-provider-plugin)",
+        "created {dir}: {} (world qhub:provider/oauth-provider-plugin@0.1.0)",
         scaffold.package()
     );
     println!("\nnext steps:");

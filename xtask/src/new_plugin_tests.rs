@@ -94,9 +94,8 @@ fn refuses_bad_arguments_and_existing_directories() {
 }
 
 #[test]
-fn the_vendored_common_crate_has_the_real_ones_dependencies() {
-    let real = fs::read_to_string(crate::workspace_root().join("plugins/oauth-common/Cargo.toml"))
-        .unwrap();
+fn the_vendored_sdk_has_the_real_ones_dependencies() {
+    let real = fs::read_to_string(crate::workspace_root().join("sdk/provider/Cargo.toml")).unwrap();
     let deps = real.split("[dependencies]").nth(1).unwrap();
     let deps = deps.split("\n[").next().unwrap();
     for line in deps
@@ -105,7 +104,7 @@ fn the_vendored_common_crate_has_the_real_ones_dependencies() {
     {
         let name = line.split(['.', ' ', '=']).next().unwrap();
         assert!(
-            COMMON_CARGO.contains(&format!("\n{name} =")),
+            SDK_CARGO.contains(&format!("\n{name} =")),
             "{name} missing from the template"
         );
     }
@@ -130,8 +129,9 @@ fn a_standalone_scaffold_builds_a_component_and_passes_its_test() {
         "Cargo.toml",
         "src/lib.rs",
         "README.md",
-        "wit/oauth-provider.wit",
-        "oauth-common/src/lib.rs",
+        "qhub-provider-sdk/wit/oauth-provider.wit",
+        "qhub-provider-sdk/wit/world.wit",
+        "qhub-provider-sdk/src/lib.rs",
     ] {
         assert!(dir.join(file).is_file(), "{file}");
     }
@@ -179,8 +179,8 @@ fn a_standalone_scaffold_builds_a_component_and_passes_its_test() {
     // A component, not a core module: the preamble's layer field is 1.
     assert_eq!(&wasm[..8], b"\0asm\x0d\x00\x01\x00");
     let exports_world = wasm
-        .windows(b"qhub:plugin/oauth-provider@0.1.0".len())
-        .any(|w| w == b"qhub:plugin/oauth-provider@0.1.0");
+        .windows(b"qhub:provider/oauth-provider@0.1.0".len())
+        .any(|w| w == b"qhub:provider/oauth-provider@0.1.0");
     assert!(
         exports_world,
         "the component carries the oauth-provider interface"

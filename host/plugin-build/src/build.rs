@@ -279,8 +279,13 @@ fn compiled_crate(line: &str) -> Option<String> {
         .filter(|name| name != "build-script-build")
 }
 
-/// `store-backend` -> `qhub:plugin/store-backend@0.1.0`.
+/// `store-backend` -> `qhub:plugin/store-backend@0.1.0`: a short name is a world of
+/// the internal package. A qualified world, such as the public
+/// `qhub:provider/oauth-provider-plugin@0.1.0`, is kept as it is.
 fn qualified_world(world: &str) -> String {
+    if world.contains(':') {
+        return world.to_owned();
+    }
     let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
     format!("{package}/{world}@{version}")
 }
@@ -352,6 +357,10 @@ mod tests {
         assert_eq!(
             qualified_world("store-backend"),
             "qhub:plugin/store-backend@0.1.0"
+        );
+        assert_eq!(
+            qualified_world("qhub:provider/oauth-provider-plugin@0.1.0"),
+            "qhub:provider/oauth-provider-plugin@0.1.0"
         );
     }
 

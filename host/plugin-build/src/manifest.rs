@@ -3,8 +3,13 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The WIT package every first-party world belongs to.
+/// The internal WIT package (`wit/`): the worlds of the account core and the
+/// storage backends, built together with QHub and free to change with it.
 pub const WIT_PACKAGE: &str = "qhub:plugin@0.1.0";
+
+/// The public WIT package third parties build provider plugins against
+/// (`wit/deps/qhub-provider@0.1.0/`), released and frozen.
+pub const PROVIDER_PACKAGE: &str = "qhub:provider@0.1.0";
 
 /// What a host needs to know about a plugin before loading it.
 ///
@@ -16,7 +21,8 @@ pub struct Manifest {
     /// Short name, unique among loaded plugins ("auth", "store-d1").
     pub name: String,
     pub version: String,
-    /// The WIT world the component targets, e.g. `qhub:plugin/store-backend@0.1.0`.
+    /// The WIT world the component targets, with its package and version:
+    /// `qhub:plugin/store-backend@0.1.0`, `qhub:provider/oauth-provider-plugin@0.1.0`.
     pub world: String,
     /// Lowercase hex SHA-256 of the component file.
     pub sha256: String,
@@ -54,6 +60,16 @@ impl Manifest {
 
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a manifest always serialises")
+    }
+
+    /// The world's package and version: `qhub:plugin@0.1.0` for
+    /// `qhub:plugin/store-backend@0.1.0`.
+    pub fn package(&self) -> String {
+        match (self.world.split_once('/'), self.world.rsplit_once('@')) {
+            (Some((package, _)), Some((_, version))) => format!("{package}@{version}"),
+            (Some((package, _)), None) => package.to_owned(),
+            _ => String::new(),
+        }
     }
 
     /// The world's short name: `store-backend` for `qhub:plugin/store-backend@0.1.0`.
@@ -101,5 +117,10 @@ mod tests {
     #[test]
     fn world_name_strips_package_and_version() {
         assert_eq!(sample().world_name(), "store-backend");
+        assert_eq!(sample().package(), "qhub:plugin@0.1.0");
+        let mut provider = sample();
+        provider.world = "qhub:provider/oauth-provider-plugin@0.1.0".into();
+        assert_eq!(provider.world_name(), "oauth-provider-plugin");
+        assert_eq!(provider.package(), "qhub:provider@0.1.0");
     }
 }

@@ -4,7 +4,8 @@
 //! account-core ones through `with`), so a record the core hands to its `store`
 //! import is, in Rust, the very value the host passes on to the backend's export.
 
-/// The account core (`plugins/auth`): imports `store` and `config`, exports `accounts`.
+/// The account core (`plugins/auth`): imports `store`, `oauth` and the public
+/// `qhub:provider/config`, exports `accounts`, `identities` and `api`.
 pub mod core {
     wasmtime::component::bindgen!({
         world: "account-core",
@@ -27,24 +28,12 @@ pub mod backend {
     });
 }
 
-/// OAuth/OIDC providers (`plugins/oauth-*`): import `http` and `config`, export
-/// `oauth-provider`. `config` is the account core's interface, so one host
-/// implementation serves both worlds.
-pub mod provider {
-    wasmtime::component::bindgen!({
-        world: "oauth-provider-plugin",
-        path: "../../wit",
-        imports: { default: async | trappable },
-        exports: { default: async },
-        with: {
-            "qhub:plugin/config": crate::bindings::core::qhub::plugin::config,
-        },
-    });
-}
+// The provider plugins' world is the public package `qhub:provider`, one bindgen
+// per released version: see `crate::provider::versions`.
 
 pub use self::backend::qhub::plugin::sql;
 pub use self::core::exports::qhub::plugin::accounts;
 pub use self::core::exports::qhub::plugin::api;
 pub use self::core::qhub::plugin::types;
-pub use self::provider::exports::qhub::plugin::oauth_provider;
-pub use self::provider::qhub::plugin::http;
+pub use crate::provider::versions::latest::exports::qhub::provider::oauth_provider;
+pub use crate::provider::versions::latest::qhub::provider::http;

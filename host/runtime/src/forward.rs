@@ -74,7 +74,7 @@ impl State {
     }
 }
 
-impl core::qhub::plugin::config::Host for State {
+impl core::qhub::provider::config::Host for State {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         Ok(self.caps.config.get(&key).cloned())
     }

@@ -26,7 +26,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method as ReqwestMethod, StatusCode};
 use url::Url;
 
-use crate::bindings::provider::qhub::plugin::http::{self as wit, HttpError, Method};
+use crate::bindings::http::{self as wit, HttpError, Method};
 use crate::engine::Limits;
 use crate::grants::{AllowList, Destination};
 use crate::runtime::State;

@@ -232,8 +232,20 @@ impl Runtime {
     pub fn check_world(&self, plugin: &LoadedPlugin) -> Result<()> {
         use crate::bindings::{backend, core};
         use wasmtime::component::HasSelf;
+        if plugin.manifest.world_name() == "oauth-provider-plugin" {
+            // The public world, of whichever version the plugin was built against.
+            return crate::provider::versions::link(self, plugin).map(drop);
+        }
+        if plugin.manifest.package() != crate::WIT_PACKAGE {
+            return Err(Error::Load {
+                plugin: plugin.label(),
+                message: format!(
+                    "targets {}, a world this qhub does not have",
+                    plugin.manifest.world
+                ),
+            });
+        }
         match plugin.manifest.world_name() {
-            crate::provider::PROVIDER_WORLD => crate::provider::new_pre(self, plugin).map(drop),
             "store-backend" => {
                 let linker = store::linker(self, |l| {
                     backend::StoreBackend::add_to_linker::<_, HasSelf<State>>(l, |s| s)

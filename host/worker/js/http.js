@@ -1,4 +1,4 @@
-// The host's `qhub:plugin/http` import for provider plugins, over `fetch`, with the
+// The host's `qhub:provider/http` import for provider plugins, over `fetch`, with the
 // rules of the native host (host/runtime/src/http.rs and grants.rs):
 // - a request, and every redirect hop, goes out only to an origin (scheme, host,
 //   port; 80/443 by default) that is in the plugin's manifest and in the operator's
@@ -147,7 +147,7 @@ const FOLLOWED = new Set([301, 302, 303, 307, 308]);
 const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
 
 /**
- * The `qhub:plugin/http` import for the plugin called `label` (`"oauth-oidc"
+ * The `qhub:provider/http` import for the plugin called `label` (`"oauth-oidc"
  * 0.1.0`), allowed what `allow` (from [`allowList`]) admits.
  */
 export function httpImport(label, allow) {

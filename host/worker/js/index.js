@@ -80,7 +80,7 @@ async function accountCore(env) {
   const backend = await instantiate(PLUGINS.storeD1, { 'qhub:plugin/sql': sqlImport(env.DB) });
   const core = await instantiate(PLUGINS.auth, {
     'qhub:plugin/store': backend.store,
-    'qhub:plugin/config': { get: (key) => config.get(key) },
+    'qhub:provider/config': { get: (key) => config.get(key) },
     'qhub:plugin/oauth': oauthImport(env, instantiate),
   });
   return core.api;

@@ -173,8 +173,8 @@ export function oauthImport(env, instantiate) {
     let instance;
     try {
       instance = await instantiate(p.plugin, {
-        'qhub:plugin/http': httpImport(label(manifest), p.allow),
-        'qhub:plugin/config': { get: (key) => p.config.get(key) },
+        'qhub:provider/http': httpImport(label(manifest), p.allow),
+        'qhub:provider/config': { get: (key) => p.config.get(key) },
       });
     } catch (err) {
       throw fault('cannot start', err);

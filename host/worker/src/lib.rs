@@ -159,7 +159,7 @@ pub fn build_reporting(
                 expected: manifest.sha256,
             });
         }
-        let (imports, exports) = wit::async_functions(&wit_dir, manifest.world_name())?;
+        let (imports, exports) = wit::async_functions(&wit_dir, &manifest.world)?;
         let target = gen_dir.join(name);
         transpile(&jco, name, &component, &target, &imports, &exports)?;
         plugins.push(BundledPlugin {

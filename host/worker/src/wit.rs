@@ -14,7 +14,9 @@ use crate::BuildError;
 /// asynchronous in JavaScript.
 const ASYNC_IMPORTS: &[&str] = &["sql", "store", "http", "oauth"];
 
-/// For a world of the package in `wit_dir`: (async imports, async exports), as
+/// For a world of the package in `wit_dir` or of one of its `deps/` (a short name,
+/// `account-core`, or a qualified one, `qhub:provider/oauth-provider-plugin@0.1.0`):
+/// (async imports, async exports), as
 /// jco names them (`qhub:plugin/sql@0.1.0#query`). A world with an asynchronous
 /// import has only asynchronous exports, since any of them may reach that import.
 pub(crate) fn async_functions(
@@ -84,6 +86,12 @@ mod tests {
             imports,
             ["qhub:plugin/sql@0.1.0#query", "qhub:plugin/sql@0.1.0#batch"]
         );
+        let (imports, exports) =
+            async_functions(&wit, "qhub:provider/oauth-provider-plugin@0.1.0").unwrap();
+        assert_eq!(imports, ["qhub:provider/http@0.1.0#send"]);
+        assert!(exports.contains(&"qhub:provider/oauth-provider@0.1.0#fetch-identity".to_owned()));
+        let (imports, _) = async_functions(&wit, "qhub:plugin/store-backend@0.1.0").unwrap();
+        assert_eq!(imports.len(), 2, "{imports:?}");
         assert!(async_functions(&wit, "no-such-world").is_err());
     }
 }

@@ -28,7 +28,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bindings::exports::qhub::plugin::accounts as wit;
 use bindings::exports::qhub::plugin::identities as wit_identities;
-use bindings::qhub::plugin::{config, types};
+use bindings::qhub::plugin::types;
+use bindings::qhub::provider::config;
 
 use crate::accounts::{Accounts, Client, Registration};
 use crate::data::{AccountData, JobRequest};
@@ -48,6 +49,8 @@ mod bindings {
     wit_bindgen::generate!({
         world: "account-core",
         path: "../../wit",
+        // `config` comes from the public package `qhub:provider` (wit/deps).
+        generate_all,
     });
 
     export!(Component);

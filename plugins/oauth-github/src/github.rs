@@ -3,7 +3,7 @@
 //! (device and web flows alike), `{auth-base}/login/oauth/authorize`, and the REST
 //! API's `GET {api-base}/user` and `GET {api-base}/user/emails`.
 
-use qhub_oauth_common::{
+use qhub_provider_sdk::{
     ClientAuth, DEVICE_CODE_GRANT, DeviceAuthorization, Form, Host, Identity, Metadata, Method,
     PollOutcome, Provider, ProviderError, Request, Tokens, device_authorization, json_body,
     poll_outcome, scope_param, token_grant, with_query,
@@ -41,7 +41,7 @@ fn api_get(
     host: &Host<'_>,
     path: &str,
     token: &str,
-) -> Result<qhub_oauth_common::Response, ProviderError> {
+) -> Result<qhub_provider_sdk::Response, ProviderError> {
     host.send(Request {
         method: Method::Get,
         url: format!("{}{path}", base(host, "api-base", DEFAULT_API_BASE)),

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use qhub_oauth_common::{
+use qhub_provider_sdk::{
     ClientAuth, DEVICE_CODE_GRANT, DeviceAuthorization, Form, Host, Identity, Metadata,
     PollOutcome, Provider, ProviderError, Tokens, device_authorization, json_body, poll_outcome,
     scope_param, token_grant, with_query,

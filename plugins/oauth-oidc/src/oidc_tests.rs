@@ -1,7 +1,7 @@
 //! Native tests of the OpenID Connect protocol code against a scripted transport.
 
-use qhub_oauth_common::testing::{FakeHttp, MapConfig};
-use qhub_oauth_common::{Host, PollOutcome, Provider, ProviderError, Request, Response, Tokens};
+use qhub_provider_sdk::testing::{FakeHttp, MapConfig};
+use qhub_provider_sdk::{Host, PollOutcome, Provider, ProviderError, Request, Response, Tokens};
 use serde_json::json;
 
 use super::*;

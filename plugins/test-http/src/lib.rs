@@ -21,19 +21,20 @@
 #[expect(unsafe_code, reason = "wit-bindgen's generated canonical ABI glue")]
 mod bindings {
     wit_bindgen::generate!({
-        world: "oauth-provider-plugin",
+        world: "qhub:provider/oauth-provider-plugin@0.1.0",
         path: "../../wit",
+        generate_all,
     });
 
     use super::TestHttp;
     export!(TestHttp);
 }
 
-use bindings::exports::qhub::plugin::oauth_provider::{
+use bindings::exports::qhub::provider::oauth_provider::{
     DeviceAuthorization, Guest, Identity, Metadata, PollOutcome, ProviderError, Tokens,
 };
-use bindings::qhub::plugin::config;
-use bindings::qhub::plugin::http::{self, HttpError, Method, Request};
+use bindings::qhub::provider::config;
+use bindings::qhub::provider::http::{self, HttpError, Method, Request};
 
 #[derive(Debug)]
 struct TestHttp;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use qhub_runtime::providers::{ProviderConfig, ProvidersConfig, nearest};
 use qhub_runtime::{
-    Allocation, AllowList, Limits, LoadedPlugin, Manifest, ProviderService, Runtime, RuntimeConfig,
-    WIT_PACKAGE, sha256_hex,
+    Allocation, AllowList, Limits, LoadedPlugin, Manifest, PROVIDER_WORLDS, ProviderService,
+    Runtime, RuntimeConfig, WIT_PACKAGE, sha256_hex,
 };
 use serde::Serialize;
 
@@ -21,9 +21,16 @@ use crate::exit::{CliError, CliResult, Exit};
 use crate::home::{Home, providers_error};
 use crate::output;
 
-/// The worlds a plugin may be installed for. The account core is part of qhub
-/// itself, so only providers and storage backends come from outside.
-const INSTALLABLE_WORLDS: &[&str] = &["oauth-provider-plugin", "store-backend"];
+/// Whether a plugin may be installed for `world`. The account core is part of qhub
+/// itself, so only providers (the public `qhub:provider` package, of any version:
+/// installing then checks that this qhub loads that version) and storage backends
+/// (`qhub:plugin/store-backend`) come from outside.
+fn installable(manifest: &Manifest) -> bool {
+    let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
+    manifest.world == format!("{package}/store-backend@{version}")
+        || (manifest.world_name() == "oauth-provider-plugin"
+            && manifest.package().starts_with("qhub:provider@"))
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -631,18 +638,15 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
             "a plugin name is lowercase letters, digits and dashes".into(),
         ));
     }
-    let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
-    let world_ok = INSTALLABLE_WORLDS
-        .iter()
-        .any(|w| manifest.world == format!("{package}/{w}@{version}"));
-    if !world_ok {
+    if !installable(&manifest) {
+        let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
         return Err(refuse(format!(
             "its world {} is not one qhub hosts",
             manifest.world
         ))
         .with_hint(format!(
-            "qhub installs plugins for the worlds {} of {WIT_PACKAGE}",
-            INSTALLABLE_WORLDS.join(" and ")
+            "qhub installs OAuth provider plugins ({}) and storage backends ({package}/store-backend@{version})",
+            PROVIDER_WORLDS.join(", ")
         )));
     }
     let actual = sha256_hex(&bytes);

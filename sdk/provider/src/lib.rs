@@ -1,17 +1,54 @@
-//! Shared code of QHub's OAuth provider plugins: the [`Provider`] trait a plugin
-//! implements, the types it speaks, and the protocol pieces every provider repeats
-//! (form encoding, token-endpoint responses, JSON over the host's `http` import).
+//! The SDK for QHub OAuth provider plugins: everything a provider needs to become
+//! a component that every QHub host loads.
 //!
-//! Nothing here depends on WIT bindings, so all of it compiles and runs natively in
-//! unit tests. A plugin crate generates its bindings for the `oauth-provider-plugin`
-//! world and calls [`export_provider!`] once to connect them to its [`Provider`].
+//! - The contract: the frozen WIT package `qhub:provider@0.1.0` (in `wit/`: world
+//!   `oauth-provider-plugin`, which imports `http` and `config` and exports
+//!   `oauth-provider`), with its bindings generated here, in [`bindings`].
+//! - The [`Provider`] trait a plugin implements, in plain Rust types, and
+//!   [`export_provider!`], one line that makes it the component's export.
+//! - The protocol pieces every provider repeats: form encoding, token-endpoint
+//!   responses (RFC 6749 section 5, RFC 8628 section 3.5), JSON over the host's
+//!   `http` import; and test doubles in [`testing`].
+//!
+//! A plugin is a `cdylib` crate built for `wasm32-wasip2` that depends on this
+//! crate and writes no WIT and no bindings of its own:
+//!
+//! ```text
+//! struct Example;
+//! impl qhub_provider_sdk::Provider for Example { /* ... */ }
+//! qhub_provider_sdk::export_provider!(Example, "qhub-oauth-example/0.1.0");
+//! ```
+//!
+//! Compatibility: this crate's 0.1 line targets `qhub:provider@0.1.0`, which QHub
+//! keeps loading in every later release (see `docs/plugins.md` in QHub's
+//! repository). Everything but the generated [`bindings`] compiles and runs
+//! natively, so a provider's protocol code is unit-tested with `cargo test`.
 
 mod form;
-mod glue;
+#[doc(hidden)]
+pub mod glue;
 mod host;
 mod model;
 pub mod testing;
 mod token;
+
+/// The bindings of the world `qhub:provider/oauth-provider-plugin@0.1.0`, generated
+/// by wit-bindgen from `wit/`. Plugins need not touch them: [`export_provider!`]
+/// connects them to a [`Provider`].
+// The workspace denies unsafe code, but the canonical ABI glue wit-bindgen writes
+// for wasm32 is necessarily unsafe; the allowance stays inside this module. (An
+// `expect` would go unfulfilled on native builds, where there is no such glue.)
+#[allow(unsafe_code, reason = "wit-bindgen's generated canonical ABI glue")]
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "qhub:provider/oauth-provider-plugin@0.1.0",
+        path: "wit",
+        pub_export_macro: true,
+        export_macro_name: "export_bindings",
+        default_bindings_module: "qhub_provider_sdk::bindings",
+    });
+}
 
 pub use form::{Form, percent_encode, scope_param, with_query};
 pub use host::{ClientAuth, Config, Host, Http};

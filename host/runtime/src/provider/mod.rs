@@ -1,6 +1,7 @@
-//! [`ProviderService`]: an OAuth/OIDC provider plugin (world `oauth-provider-plugin`)
-//! with its configuration and its allow-listed `http` import, called the same way by
-//! every host.
+//! [`ProviderService`]: an OAuth/OIDC provider plugin (the public world
+//! `qhub:provider/oauth-provider-plugin`, of any version in
+//! [`versions::SUPPORTED`]) with its configuration and its allow-listed `http`
+//! import, called the same way by every host.
 //!
 //! Like [`AccountService`](crate::AccountService), each call runs in a fresh instance
 //! from one `InstancePre`, under memory limits and a deadline, so a provider that
@@ -9,22 +10,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime::component::HasSelf;
+pub(crate) mod versions;
+
 use wasmtime::{Store, Trap};
 
 use crate::bindings::oauth_provider::{
     DeviceAuthorization, Identity, Metadata, PollOutcome, ProviderError, Tokens,
 };
-use crate::bindings::provider::{OauthProviderPlugin, OauthProviderPluginPre};
 use crate::engine;
 use crate::error::{Error, PluginFault, Result};
 use crate::grants::{AllowList, Destination};
 use crate::http::HttpAccess;
 use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
-use crate::store;
 
-/// The world a provider plugin's manifest must name.
-pub const PROVIDER_WORLD: &str = "oauth-provider-plugin";
+pub use versions::SUPPORTED as PROVIDER_WORLDS;
 
 /// Runs one export of the provider in a fresh instance, under the provider budget.
 macro_rules! call {
@@ -43,7 +42,7 @@ macro_rules! call {
         };
         let (mut store, instance) = $self.instantiate().await?;
         let outcome = {
-            let $guest = instance.qhub_plugin_oauth_provider();
+            let $guest = &instance;
             let $store = &mut store;
             tokio::time::timeout($self.runtime.limits().provider_call_timeout, $call).await
         };
@@ -88,7 +87,7 @@ fn describe(error: &ProviderError) -> String {
 pub struct ProviderService {
     runtime: Arc<Runtime>,
     plugin: Arc<LoadedPlugin>,
-    pre: OauthProviderPluginPre<State>,
+    pre: versions::Pre,
     config: Arc<BTreeMap<String, String>>,
     http: Arc<HttpAccess>,
     allow: Arc<AllowList>,
@@ -108,7 +107,7 @@ impl std::fmt::Debug for ProviderService {
 }
 
 impl ProviderService {
-    /// Wires `plugin` (world `oauth-provider-plugin`) to its `config` keys and to the
+    /// Wires `plugin` (a provider world of a supported version) to its `config` keys and to the
     /// origins the operator `grant`ed. Only grant entries that the manifest requests
     /// take effect; an empty grant denies every request.
     pub fn new(
@@ -121,9 +120,9 @@ impl ProviderService {
             plugin: plugin.label(),
             message,
         };
-        if plugin.manifest.world_name() != PROVIDER_WORLD {
+        if plugin.manifest.world_name() != "oauth-provider-plugin" {
             return Err(load_err(format!(
-                "is a {} plugin, not an OAuth provider ({PROVIDER_WORLD})",
+                "is a {} plugin, not an OAuth provider (oauth-provider-plugin)",
                 plugin.manifest.world_name()
             )));
         }
@@ -145,7 +144,7 @@ impl ProviderService {
         }
         let http = HttpAccess::new(plugin.label(), allow.clone(), runtime.limits())
             .map_err(|e| Error::Engine(format!("cannot create the HTTP client: {e}")))?;
-        let pre = new_pre(&runtime, &plugin)?;
+        let pre = versions::link(&runtime, &plugin)?;
         Ok(ProviderService {
             runtime,
             plugin: Arc::new(plugin),
@@ -175,7 +174,7 @@ impl ProviderService {
 
     /// Who the provider is and which flows it offers.
     pub async fn describe(&self) -> Result<Metadata, ProviderCallError> {
-        Ok(call!(self, |guest, store| guest.call_describe(store))?)
+        Ok(call!(self, |guest, store| guest.describe(store))?)
     }
 
     /// RFC 8628 section 3.1: starts a device authorization. An empty `scopes` asks
@@ -185,7 +184,7 @@ impl ProviderService {
         scopes: &[String],
     ) -> Result<DeviceAuthorization, ProviderCallError> {
         let answer = call!(self, |guest, store| guest
-            .call_start_device_authorization(store, scopes))?;
+            .start_device_authorization(store, scopes))?;
         self.answer(answer)
     }
 
@@ -195,7 +194,7 @@ impl ProviderService {
         device_code: &str,
     ) -> Result<PollOutcome, ProviderCallError> {
         let answer = call!(self, |guest, store| guest
-            .call_poll_device_token(store, device_code))?;
+            .poll_device_token(store, device_code))?;
         self.answer(answer)
     }
 
@@ -207,7 +206,7 @@ impl ProviderService {
         code_challenge: &str,
         scopes: &[String],
     ) -> Result<String, ProviderCallError> {
-        let answer = call!(self, |guest, store| guest.call_authorization_url(
+        let answer = call!(self, |guest, store| guest.authorization_url(
             store,
             redirect_uri,
             state,
@@ -224,7 +223,7 @@ impl ProviderService {
         redirect_uri: &str,
         code_verifier: &str,
     ) -> Result<Tokens, ProviderCallError> {
-        let answer = call!(self, |guest, store| guest.call_exchange_code(
+        let answer = call!(self, |guest, store| guest.exchange_code(
             store,
             code,
             redirect_uri,
@@ -235,13 +234,12 @@ impl ProviderService {
 
     /// Who the tokens belong to.
     pub async fn fetch_identity(&self, tokens: &Tokens) -> Result<Identity, ProviderCallError> {
-        let answer = call!(self, |guest, store| guest
-            .call_fetch_identity(store, tokens))?;
+        let answer = call!(self, |guest, store| guest.fetch_identity(store, tokens))?;
         self.answer(answer)
     }
 
     /// A fresh instance with the config, the network access and the provider budget.
-    async fn instantiate(&self) -> Result<(Store<State>, OauthProviderPlugin)> {
+    async fn instantiate(&self) -> Result<(Store<State>, versions::Instance)> {
         let caps = Capabilities {
             db: None,
             config: self.config.clone(),
@@ -253,7 +251,7 @@ impl ProviderService {
         ));
         let instance = self
             .pre
-            .instantiate_async(&mut store)
+            .instantiate(&mut store)
             .await
             .map_err(|e| self.runtime.instantiation_error(store.data(), e))?;
         Ok((store, instance))
@@ -289,16 +287,4 @@ impl ProviderService {
             error,
         })
     }
-}
-
-/// Links `plugin` into the provider world: `http`, `config` and WASI without ambient
-/// capabilities.
-pub(crate) fn new_pre(
-    runtime: &Runtime,
-    plugin: &LoadedPlugin,
-) -> Result<OauthProviderPluginPre<State>> {
-    let linker = store::linker(runtime, |l| {
-        OauthProviderPlugin::add_to_linker::<_, HasSelf<State>>(l, |s| s)
-    })?;
-    store::link(plugin, &linker, OauthProviderPluginPre::new)
 }
