@@ -13,18 +13,18 @@ use crate::email;
 use crate::error::{AuthFailure, Error};
 use crate::keys::{self, Access, Scope};
 use crate::password;
-use crate::store::{Millis, NewSession, NewUser, Session, Store, StoreError, User};
+use crate::store::{NewSession, NewUser, Session, Store, StoreError, Timestamp, User};
 use crate::throttle;
 use crate::token::Tokens;
 use crate::validate;
 
-const SECOND: Millis = 1_000;
-const DAY: Millis = 86_400 * SECOND;
+const SECOND: Timestamp = 1_000;
+const DAY: Timestamp = 86_400 * SECOND;
 /// How long a session (and its token) lasts after register or login.
-pub const SESSION_LIFETIME: Millis = 30 * DAY;
+pub const SESSION_LIFETIME: Timestamp = 30 * DAY;
 /// A session's last-seen time is written at most this often, so authenticating
 /// does not cost a database write per request.
-pub const TOUCH_INTERVAL: Millis = 60 * SECOND;
+pub const TOUCH_INTERVAL: Timestamp = 60 * SECOND;
 
 pub(crate) const MAX_DISPLAY_NAME_CHARS: usize = 100;
 /// Client details are informational (`sessions list`); longer values are cut.
@@ -51,7 +51,7 @@ pub struct Registration {
 pub struct SignedIn {
     pub token: String,
     pub session_id: String,
-    pub expires_at: Millis,
+    pub expires_at: Timestamp,
     pub user: User,
 }
 
@@ -66,7 +66,7 @@ pub struct Principal {
     /// Every scope for a session.
     pub scopes: Vec<Scope>,
     /// None for a key that never expires.
-    pub expires_at: Option<Millis>,
+    pub expires_at: Option<Timestamp>,
 }
 
 impl Principal {
@@ -90,9 +90,9 @@ pub struct SessionInfo {
     pub id: String,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
-    pub created_at: Millis,
-    pub last_seen_at: Millis,
-    pub expires_at: Millis,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
     /// Whether this is the session of the token that asked.
     pub current: bool,
 }
@@ -119,7 +119,7 @@ impl<S: Store> Accounts<S> {
         &self,
         request: Registration,
         client: Client,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<SignedIn, Error> {
         let email = email::parse(&request.email)?;
         validate::new_password(&request.password)?;
@@ -166,7 +166,7 @@ impl<S: Store> Accounts<S> {
         email: &str,
         password: &str,
         client: Client,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<SignedIn, Error> {
         // Canonical when it can be, else as older rules stored it: an address stored
         // under older rules must still be able to sign in, and a malformed one simply
@@ -205,7 +205,7 @@ impl<S: Store> Accounts<S> {
 
     /// Checks the token (a session JWT or an API key) and that its session or key
     /// is live, and records the activity.
-    pub fn authenticate(&self, token: &str, now: Millis) -> Result<Principal, Error> {
+    pub fn authenticate(&self, token: &str, now: Timestamp) -> Result<Principal, Error> {
         if keys::is_api_key(token) {
             return keys::authenticate(&self.store, token, now);
         }
@@ -225,14 +225,19 @@ impl<S: Store> Accounts<S> {
     /// Authenticates the token and checks that its credential may do what a flow
     /// needs: every flow that takes a token goes through here (`logout` and
     /// `logout_all` through [`Self::session_to_end`]).
-    pub fn authorize(&self, token: &str, access: Access, now: Millis) -> Result<Principal, Error> {
+    pub fn authorize(
+        &self,
+        token: &str,
+        access: Access,
+        now: Timestamp,
+    ) -> Result<Principal, Error> {
         let principal = self.authenticate(token, now)?;
         principal.check(access)?;
         Ok(principal)
     }
 
     /// The token's user.
-    pub fn whoami(&self, token: &str, now: Millis) -> Result<User, Error> {
+    pub fn whoami(&self, token: &str, now: Timestamp) -> Result<User, Error> {
         let principal = self.authorize(token, Access::Scope(Scope::AccountRead), now)?;
         self.store
             .get_user(&principal.user_id)?
@@ -247,7 +252,7 @@ impl<S: Store> Accounts<S> {
         &self,
         token: &str,
         name: Option<String>,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<User, Error> {
         let principal =
             self.authorize(token, Access::SessionOnly("change the display name"), now)?;
@@ -264,7 +269,7 @@ impl<S: Store> Accounts<S> {
     }
 
     /// Revokes the token's session.
-    pub fn logout(&self, token: &str, now: Millis) -> Result<(), Error> {
+    pub fn logout(&self, token: &str, now: Timestamp) -> Result<(), Error> {
         let session = self.session_to_end(token, "log out", now)?;
         // False only when a concurrent logout won the race; the outcome is the same.
         self.store
@@ -273,7 +278,7 @@ impl<S: Store> Accounts<S> {
     }
 
     /// The live sessions of the token's user, newest first, the token's own marked.
-    pub fn list_sessions(&self, token: &str, now: Millis) -> Result<Vec<SessionInfo>, Error> {
+    pub fn list_sessions(&self, token: &str, now: Timestamp) -> Result<Vec<SessionInfo>, Error> {
         let principal = self.authorize(token, Access::SessionOnly("list sessions"), now)?;
         let sessions = self.store.list_sessions(&principal.user_id, now)?;
         Ok(sessions
@@ -291,7 +296,12 @@ impl<S: Store> Accounts<S> {
     }
 
     /// Revokes one live session of the token's user, which may be the token's own.
-    pub fn revoke_session(&self, token: &str, session_id: &str, now: Millis) -> Result<(), Error> {
+    pub fn revoke_session(
+        &self,
+        token: &str,
+        session_id: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let principal = self.authorize(token, Access::SessionOnly("revoke sessions"), now)?;
         validate::single_line("session id", session_id)?;
         // The store only looks among this user's sessions, so another user's session
@@ -308,7 +318,7 @@ impl<S: Store> Accounts<S> {
 
     /// Revokes every live session of the token's user except the token's own;
     /// returns how many.
-    pub fn revoke_other_sessions(&self, token: &str, now: Millis) -> Result<u32, Error> {
+    pub fn revoke_other_sessions(&self, token: &str, now: Timestamp) -> Result<u32, Error> {
         let principal = self.authorize(token, Access::SessionOnly("revoke sessions"), now)?;
         Ok(self
             .store
@@ -317,7 +327,7 @@ impl<S: Store> Accounts<S> {
 
     /// Revokes every live session of the token's user, the token's own included;
     /// returns how many.
-    pub fn logout_all(&self, token: &str, now: Millis) -> Result<u32, Error> {
+    pub fn logout_all(&self, token: &str, now: Timestamp) -> Result<u32, Error> {
         let session = self.session_to_end(token, "log out", now)?;
         Ok(self.store.revoke_sessions(&session.user_id, None, now)?)
     }
@@ -334,7 +344,7 @@ impl<S: Store> Accounts<S> {
         token: &str,
         current: &str,
         new: &str,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<(), Error> {
         let principal = self.authorize(token, Access::SessionOnly("change the password"), now)?;
         let user = self
@@ -375,7 +385,7 @@ impl<S: Store> Accounts<S> {
         &self,
         user: User,
         client: Client,
-        now: Millis,
+        now: Timestamp,
         password_hash: Option<&str>,
     ) -> Result<SignedIn, Error> {
         let session = self
@@ -400,7 +410,7 @@ impl<S: Store> Accounts<S> {
     }
 
     /// Signs the token of a session just created for `user`.
-    fn signed_in(&self, user: User, session: Session, now: Millis) -> Result<SignedIn, Error> {
+    fn signed_in(&self, user: User, session: Session, now: Timestamp) -> Result<SignedIn, Error> {
         let token = self
             .tokens
             .issue(&user.id, &session.id, now, session.expires_at)
@@ -420,7 +430,7 @@ impl<S: Store> Accounts<S> {
         &self,
         token: &str,
         action: &'static str,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<Session, Error> {
         if keys::is_api_key(token) {
             self.authenticate(token, now)?;
@@ -430,7 +440,7 @@ impl<S: Store> Accounts<S> {
     }
 
     /// The session `token` names, if the token is valid and the session live.
-    fn live_session(&self, token: &str, now: Millis) -> Result<Session, Error> {
+    fn live_session(&self, token: &str, now: Timestamp) -> Result<Session, Error> {
         let claims = self.tokens.verify(token, now)?;
         // Sessions are deleted only with their account; a missing one may also
         // mean the token comes from another database signed with the same secret.

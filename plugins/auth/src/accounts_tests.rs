@@ -10,7 +10,7 @@ use crate::token::Claims;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 /// 2026-11-26T00:00:00Z.
-const NOW: Millis = 1_795_651_200_000;
+const NOW: Timestamp = 1_795_651_200_000;
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";
 
@@ -40,7 +40,7 @@ fn register(accounts: &Accounts<MemoryStore>) -> SignedIn {
 }
 
 /// Signs `EMAIL` in again at `at`, which starts another session.
-fn sign_in(accounts: &Accounts<MemoryStore>, at: Millis) -> SignedIn {
+fn sign_in(accounts: &Accounts<MemoryStore>, at: Timestamp) -> SignedIn {
     accounts
         .login(EMAIL, PASSWORD, cli(), at)
         .expect("login succeeds")
@@ -471,7 +471,7 @@ fn display_names_are_optional_and_trimmed() {
 
 #[test]
 fn session_flows_authenticate_the_token_first() {
-    type Flow = fn(&Accounts<MemoryStore>, &str, Millis) -> Result<(), Error>;
+    type Flow = fn(&Accounts<MemoryStore>, &str, Timestamp) -> Result<(), Error>;
     let flows: [(&str, Flow); 5] = [
         ("list-sessions", |a, token, now| {
             a.list_sessions(token, now).map(drop)

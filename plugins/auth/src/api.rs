@@ -455,26 +455,10 @@ fn code_name(code: wit::ErrorCode) -> &'static str {
     }
 }
 
-const STATUSES: [types::JobStatus; 5] = [
-    types::JobStatus::Queued,
-    types::JobStatus::Running,
-    types::JobStatus::Completed,
-    types::JobStatus::Failed,
-    types::JobStatus::Cancelled,
-];
-
-/// A job status by its wire name ([`qhub_api::JOB_STATUSES`], in the same order).
+/// A job status by its wire name ([`qhub_api::JOB_STATUSES`]).
 fn job_status(name: &str) -> Result<types::JobStatus, Refusal> {
-    qhub_api::JOB_STATUSES
-        .iter()
-        .position(|n| *n == name)
-        .map(|i| STATUSES[i])
+    types::JobStatus::from_name(name)
         .ok_or_else(|| Refusal::new("invalid-input", qhub_api::unknown_job_status(name)))
-}
-
-fn job_status_name(status: types::JobStatus) -> &'static str {
-    let index = STATUSES.iter().position(|s| *s == status).unwrap_or(0);
-    qhub_api::JOB_STATUSES[index]
 }
 
 use qhub_api::timestamp;
@@ -520,7 +504,7 @@ fn preference(p: types::Preference) -> qhub_api::Preference {
 fn job(j: types::QuantumJob) -> qhub_api::Job {
     qhub_api::Job {
         id: j.id,
-        status: job_status_name(j.status).to_owned(),
+        status: j.status.as_str().to_owned(),
         backend: j.backend,
         shots: j.shots,
         source: j.source,
@@ -686,7 +670,7 @@ mod tests {
     #[test]
     fn job_statuses_round_trip_by_wire_name() {
         for name in qhub_api::JOB_STATUSES {
-            assert_eq!(job_status_name(job_status(name).unwrap()), name);
+            assert_eq!(job_status(name).unwrap().as_str(), name);
         }
         let refused = job_status("done").unwrap_err();
         assert_eq!((refused.status, refused.code), (400, "invalid-input"));

@@ -11,8 +11,8 @@ use crate::accounts::Accounts;
 use crate::error::Error;
 use crate::keys::{Access, Scope};
 use crate::store::{
-    ApiKey, Job, JobStatus, Millis, NewJob, OAuthConnection, Preference, Quota, Session, Store,
-    StoreError, Transition, User,
+    ApiKey, JobStatus, NewQuantumJob, OauthConnection, Preference, QuantumJob, Quota, Session,
+    Store, StoreError, Timestamp, Transition, User,
 };
 use crate::throttle;
 use crate::validate;
@@ -35,8 +35,8 @@ const MAX_BACKEND_CHARS: usize = 32;
 const LIST_JOBS_LIMIT: u32 = 100;
 /// How many jobs an export contains (the newest).
 const EXPORT_JOBS_LIMIT: u32 = 1_000;
-const DAY: Millis = 86_400_000;
-const SECOND_MS: Millis = 1_000;
+const DAY: Timestamp = 86_400_000;
+const SECOND_MS: Timestamp = 1_000;
 
 /// The monthly limits the core applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +107,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// The id of the token's user, once the token is known to allow `access`.
-    fn user_id(&self, token: &str, access: Access, now: Millis) -> Result<String, Error> {
+    fn user_id(&self, token: &str, access: Access, now: Timestamp) -> Result<String, Error> {
         Ok(self.accounts.authorize(token, access, now)?.user_id)
     }
 
@@ -116,7 +116,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// The user's preferences, by key.
-    pub fn list_preferences(&self, token: &str, now: Millis) -> Result<Vec<Preference>, Error> {
+    pub fn list_preferences(&self, token: &str, now: Timestamp) -> Result<Vec<Preference>, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::PrefsRead), now)?;
         Ok(self.store().list_preferences(&user_id)?)
     }
@@ -127,7 +127,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
         token: &str,
         key: &str,
         value: &str,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<(), Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::PrefsWrite), now)?;
         check_key(key)?;
@@ -136,7 +136,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// Removes a preference.
-    pub fn unset_preference(&self, token: &str, key: &str, now: Millis) -> Result<(), Error> {
+    pub fn unset_preference(&self, token: &str, key: &str, now: Timestamp) -> Result<(), Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::PrefsWrite), now)?;
         check_key(key)?;
         if self.store().delete_preference(&user_id, key)? {
@@ -147,12 +147,12 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// Quota use of the current month.
-    pub fn get_usage(&self, token: &str, now: Millis) -> Result<UsageReport, Error> {
+    pub fn get_usage(&self, token: &str, now: Timestamp) -> Result<UsageReport, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::AccountRead), now)?;
         self.usage(&user_id, now)
     }
 
-    fn usage(&self, user_id: &str, now: Millis) -> Result<UsageReport, Error> {
+    fn usage(&self, user_id: &str, now: Timestamp) -> Result<UsageReport, Error> {
         let limits = self.limits()?;
         let usage = self.store().get_usage(user_id, &period(now))?;
         Ok(UsageReport {
@@ -165,13 +165,18 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// Validates and queues a job, counting it against the monthly quota.
-    pub fn submit_job(&self, token: &str, request: JobRequest, now: Millis) -> Result<Job, Error> {
+    pub fn submit_job(
+        &self,
+        token: &str,
+        request: JobRequest,
+        now: Timestamp,
+    ) -> Result<QuantumJob, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::JobsWrite), now)?;
         check_source(&request.source)?;
         check_shots(request.shots)?;
         let backend = backend_name(request.backend)?;
         let limits = self.limits()?;
-        let job = NewJob {
+        let job = NewQuantumJob {
             user_id,
             backend,
             shots: request.shots,
@@ -199,14 +204,14 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
         &self,
         token: &str,
         status: Option<JobStatus>,
-        now: Millis,
-    ) -> Result<Vec<Job>, Error> {
+        now: Timestamp,
+    ) -> Result<Vec<QuantumJob>, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::JobsRead), now)?;
         Ok(self.store().list_jobs(&user_id, status, LIST_JOBS_LIMIT)?)
     }
 
     /// One of the user's jobs.
-    pub fn get_job(&self, token: &str, job_id: &str, now: Millis) -> Result<Job, Error> {
+    pub fn get_job(&self, token: &str, job_id: &str, now: Timestamp) -> Result<QuantumJob, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::JobsRead), now)?;
         validate::single_line("job id", job_id)?;
         self.store()
@@ -215,7 +220,12 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     }
 
     /// Cancels a queued or running job.
-    pub fn cancel_job(&self, token: &str, job_id: &str, now: Millis) -> Result<Job, Error> {
+    pub fn cancel_job(
+        &self,
+        token: &str,
+        job_id: &str,
+        now: Timestamp,
+    ) -> Result<QuantumJob, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::JobsWrite), now)?;
         validate::single_line("job id", job_id)?;
         let change = Transition {
@@ -237,7 +247,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 
     /// Everything stored about the user as one JSON document, without password
     /// hashes or API key hashes.
-    pub fn export_account(&self, token: &str, now: Millis) -> Result<String, Error> {
+    pub fn export_account(&self, token: &str, now: Timestamp) -> Result<String, Error> {
         let user_id = self.user_id(token, Access::Scope(Scope::AccountRead), now)?;
         let store = self.store();
         let user = store
@@ -275,7 +285,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
     /// Deletes the token's user and everything that belongs to them, the token's
     /// session included, so the token stops working, and forgets the email's failed
     /// sign-ins, so an account registered later under it starts afresh.
-    pub fn delete_account(&self, token: &str, now: Millis) -> Result<(), Error> {
+    pub fn delete_account(&self, token: &str, now: Timestamp) -> Result<(), Error> {
         let user_id = self.user_id(token, Access::SessionOnly("delete the account"), now)?;
         let user = self
             .store()
@@ -296,7 +306,7 @@ impl<'a, S: Store, C: Fn(&str) -> Option<String>> AccountData<'a, S, C> {
 }
 
 /// The quota period `now` falls in: its UTC calendar month, "YYYY-MM".
-pub fn period(now: Millis) -> String {
+pub fn period(now: Timestamp) -> String {
     let (year, month, _) = civil_from_days(now.div_euclid(DAY));
     format!("{year:04}-{month:02}")
 }
@@ -304,7 +314,7 @@ pub fn period(now: Millis) -> String {
 /// `ms` since the Unix epoch as an RFC 3339 UTC timestamp to the second
 /// (`2023-11-14T22:13:20Z`), the form every API answer and the CLI use; an
 /// instant before 1970 (never stored) reads as the epoch, as in the hosts.
-pub fn rfc3339(ms: Millis) -> String {
+pub fn rfc3339(ms: Timestamp) -> String {
     let seconds = ms.max(0).div_euclid(SECOND_MS);
     let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
     let of_day = seconds.rem_euclid(86_400);
@@ -460,7 +470,7 @@ fn session_json(session: &Session) -> Value {
     })
 }
 
-fn connection_json(connection: &OAuthConnection) -> Value {
+fn connection_json(connection: &OauthConnection) -> Value {
     json!({
         "id": connection.id,
         "provider": connection.provider,
@@ -484,7 +494,7 @@ fn key_json(key: &ApiKey) -> Value {
     })
 }
 
-fn job_json(job: Job) -> Value {
+fn job_json(job: QuantumJob) -> Value {
     json!({
         "id": job.id,
         "status": job.status.as_str(),

@@ -9,7 +9,7 @@ use crate::token::Tokens;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 /// 2026-11-26T00:00:00Z.
-const NOW: Millis = 1_795_651_200_000;
+const NOW: Timestamp = 1_795_651_200_000;
 const QASM: &str = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[1];\n";
 
 fn accounts() -> Accounts<MemoryStore> {
@@ -239,7 +239,7 @@ fn job_requests() {
 
 #[test]
 fn timestamps_are_rfc3339_utc_seconds() {
-    let check = |at: Millis, expected: &str| assert_eq!(rfc3339(at), expected, "{at}");
+    let check = |at: Timestamp, expected: &str| assert_eq!(rfc3339(at), expected, "{at}");
     check(0, "1970-01-01T00:00:00Z");
     // The same text as the hosts' `qhub_api::timestamp` for the same instant.
     check(1_700_000_000_000, "2023-11-14T22:13:20Z");
@@ -250,7 +250,7 @@ fn timestamps_are_rfc3339_utc_seconds() {
 
 #[test]
 fn periods_are_utc_calendar_months() {
-    fn check(at: Millis, expected: &str) {
+    fn check(at: Timestamp, expected: &str) {
         assert_eq!(period(at), expected, "{at}");
     }
     check(0, "1970-01");
@@ -375,7 +375,7 @@ fn jobs_are_listed_got_and_cancelled_by_their_owner_only() {
         .submit_job(&ada.token, job(2), NOW + 1)
         .expect("queued");
 
-    let ids = |jobs: Vec<Job>| jobs.into_iter().map(|job| job.id).collect::<Vec<_>>();
+    let ids = |jobs: Vec<QuantumJob>| jobs.into_iter().map(|job| job.id).collect::<Vec<_>>();
     let listed = data.list_jobs(&ada.token, None, NOW).expect("list");
     assert_eq!(ids(listed), [newer.id.clone(), older.id.clone()]);
     assert!(
@@ -501,7 +501,7 @@ fn export_has_everything_but_hashes() {
         .store()
         .oauth_connections
         .borrow_mut()
-        .push(OAuthConnection {
+        .push(OauthConnection {
             id: "oauth-1".into(),
             user_id: ada.user.id.clone(),
             provider: "github".into(),

@@ -13,7 +13,9 @@ use crate::accounts::{Accounts, Client, MAX_DISPLAY_NAME_CHARS, SignedIn};
 use crate::email;
 use crate::error::Error;
 use crate::keys::{Access, Scope};
-use crate::store::{Millis, NewOAuthConnection, NewUser, OAuthConnection, Store, StoreError, User};
+use crate::store::{
+    NewOauthConnection, NewUser, OauthConnection, Store, StoreError, Timestamp, User,
+};
 
 /// The longest provider name an operator may configure.
 pub const MAX_PROVIDER_CHARS: usize = 32;
@@ -66,7 +68,7 @@ impl<S: Store> Accounts<S> {
         provider: &str,
         identity: ProviderIdentity,
         client: Client,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<SignedIn, Error> {
         let provider = provider_name(provider)?;
         let subject = subject(&identity.subject)?;
@@ -91,8 +93,8 @@ impl<S: Store> Accounts<S> {
     pub fn list_connections(
         &self,
         token: &str,
-        now: Millis,
-    ) -> Result<Vec<OAuthConnection>, Error> {
+        now: Timestamp,
+    ) -> Result<Vec<OauthConnection>, Error> {
         let principal = self.authorize(token, Access::Scope(Scope::AccountRead), now)?;
         Ok(self.store().list_oauth_connections(&principal.user_id)?)
     }
@@ -103,7 +105,7 @@ impl<S: Store> Accounts<S> {
         &self,
         token: &str,
         connection_id: &str,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<(), Error> {
         let principal = self.authorize(token, Access::SessionOnly("unlink identities"), now)?;
         let user = self
@@ -137,11 +139,11 @@ impl<S: Store> Accounts<S> {
     /// The store has no conditional delete, so the check before deleting cannot see
     /// a concurrent unlink; looking again afterwards does, and each racing request
     /// restores what it removed and refuses.
-    fn keep_a_way_in(&self, user_id: &str, removed: &OAuthConnection) -> Result<(), Error> {
+    fn keep_a_way_in(&self, user_id: &str, removed: &OauthConnection) -> Result<(), Error> {
         if !self.store().list_oauth_connections(user_id)?.is_empty() {
             return Ok(());
         }
-        let restored = self.store().create_oauth_connection(NewOAuthConnection {
+        let restored = self.store().create_oauth_connection(NewOauthConnection {
             user_id: user_id.to_owned(),
             provider: removed.provider.clone(),
             subject: removed.subject.clone(),
@@ -161,7 +163,7 @@ impl<S: Store> Accounts<S> {
         provider: &str,
         subject: &str,
         identity: &ProviderIdentity,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<Resolved, Error> {
         let store = self.store();
         if let Some(connection) = store.get_oauth_connection(provider, subject)? {
@@ -194,7 +196,7 @@ impl<S: Store> Accounts<S> {
                 }
             }
         };
-        let linked = store.create_oauth_connection(NewOAuthConnection {
+        let linked = store.create_oauth_connection(NewOauthConnection {
             user_id: user.id.clone(),
             provider: provider.to_owned(),
             subject: subject.to_owned(),

@@ -9,7 +9,7 @@ use crate::token::Tokens;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 /// 2026-11-26T00:00:00Z.
-const NOW: Millis = 1_795_651_200_000;
+const NOW: Timestamp = 1_795_651_200_000;
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";
 const GITHUB: &str = "github";
@@ -425,7 +425,7 @@ fn concurrent_sign_in(subject: &'static str) -> impl FnOnce(&MemoryStore) {
             })
             .expect("the concurrent request creates the account");
         store
-            .create_oauth_connection(NewOAuthConnection {
+            .create_oauth_connection(NewOauthConnection {
                 user_id: user.id,
                 provider: GITHUB.into(),
                 subject: subject.into(),
@@ -474,7 +474,7 @@ fn losing_the_race_to_link_signs_in_the_linked_account() {
     let user_id = registered.user.id.clone();
     store(&accounts).interleave("create-oauth-connection", move |store| {
         store
-            .create_oauth_connection(NewOAuthConnection {
+            .create_oauth_connection(NewOauthConnection {
                 user_id,
                 provider: GITHUB.into(),
                 subject: "583231".into(),
@@ -525,7 +525,7 @@ fn losing_the_account_then_the_link_signs_in_the_winners() {
     });
     store(&accounts).interleave("create-oauth-connection", |store| {
         store
-            .create_oauth_connection(NewOAuthConnection {
+            .create_oauth_connection(NewOauthConnection {
                 user_id: "user-1".into(),
                 provider: GITHUB.into(),
                 subject: "583231".into(),
@@ -647,7 +647,7 @@ fn list_connections_shows_only_the_callers_identities_oldest_first() {
         .expect("linked by email");
     let bob = sign_in(&accounts, GITHUB, verified("bob-gh", "bob@example.com"));
 
-    let seen = |token: &str| -> Vec<(String, String, Option<String>, Millis)> {
+    let seen = |token: &str| -> Vec<(String, String, Option<String>, Timestamp)> {
         accounts
             .list_connections(token, later)
             .expect("listed")

@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::accounts::{Accounts, Principal, TOUCH_INTERVAL};
 use crate::error::{AuthFailure, Error};
-use crate::store::{ApiKey, Millis, NewApiKey, Store, StoreError};
+use crate::store::{ApiKey, NewApiKey, Store, StoreError, Timestamp};
 use crate::validate;
 
 /// How every API key starts; anything else presented as a token is a JWT.
@@ -25,7 +25,7 @@ const PREFIX_HEX_CHARS: usize = 8;
 const SECRET_CHARS: usize = 43;
 const SECRET_BYTES: usize = 32;
 const MAX_NAME_CHARS: usize = 64;
-const SECOND: Millis = 1_000;
+const SECOND: Timestamp = 1_000;
 /// The shortest lifetime a key may have: one minute. A key is made to be copied
 /// into a script or a CI secret and then used; one that dies within seconds can
 /// only be a mistake (`--expires-in 30` once meant 30 seconds to someone who meant
@@ -196,18 +196,18 @@ pub fn key_name(raw: &str) -> Result<String, Error> {
 
 /// When a key created at `now` that lasts `seconds` expires; `invalid-input`
 /// unless `seconds` is within [`MIN_EXPIRES_IN_SECONDS`]..=[`MAX_EXPIRES_IN_SECONDS`].
-pub fn expires_at(seconds: u64, now: Millis) -> Result<Millis, Error> {
+pub fn expires_at(seconds: u64, now: Timestamp) -> Result<Timestamp, Error> {
     if !(MIN_EXPIRES_IN_SECONDS..=MAX_EXPIRES_IN_SECONDS).contains(&seconds) {
         return Err(Error::InvalidInput(EXPIRY_BOUNDS));
     }
     // Bounded above, so the conversion cannot fail.
-    let lifetime = Millis::try_from(seconds).unwrap_or(Millis::MAX);
+    let lifetime = Timestamp::try_from(seconds).unwrap_or(Timestamp::MAX);
     Ok(now.saturating_add(lifetime.saturating_mul(SECOND)))
 }
 
 /// Authenticates an API key (a token for which [`is_api_key`] holds) and records
 /// its use at most once a minute.
-pub fn authenticate(store: &impl Store, token: &str, now: Millis) -> Result<Principal, Error> {
+pub fn authenticate(store: &impl Store, token: &str, now: Timestamp) -> Result<Principal, Error> {
     // A token of the wrong shape cannot match a stored hash: no need to ask.
     if !is_well_formed(token) {
         return Err(AuthFailure::InvalidApiKey.into());
@@ -249,7 +249,7 @@ impl<S: Store> Accounts<S> {
         name: &str,
         scopes: Option<&[String]>,
         expires_in: Option<u64>,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<CreatedKey, Error> {
         let principal = self.authorize(token, Access::SessionOnly("create API keys"), now)?;
         let name = key_name(name)?;
@@ -288,7 +288,7 @@ impl<S: Store> Accounts<S> {
     }
 
     /// The user's keys that are not revoked (expired ones included), newest first.
-    pub fn list_api_keys(&self, token: &str, now: Millis) -> Result<Vec<ApiKey>, Error> {
+    pub fn list_api_keys(&self, token: &str, now: Timestamp) -> Result<Vec<ApiKey>, Error> {
         let principal = self.authorize(token, Access::SessionOnly("list API keys"), now)?;
         let mut keys = self.store().list_api_keys(&principal.user_id)?;
         keys.retain(|key| key.revoked_at.is_none());
@@ -296,7 +296,7 @@ impl<S: Store> Accounts<S> {
     }
 
     /// Revokes one of the user's keys.
-    pub fn revoke_api_key(&self, token: &str, key_id: &str, now: Millis) -> Result<(), Error> {
+    pub fn revoke_api_key(&self, token: &str, key_id: &str, now: Timestamp) -> Result<(), Error> {
         let principal = self.authorize(token, Access::SessionOnly("revoke API keys"), now)?;
         validate::single_line("api key id", key_id)?;
         // The store only looks among this user's keys, so another user's key id

@@ -9,8 +9,8 @@ use crate::token::Tokens;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 /// 2026-11-26T00:00:00Z.
-const NOW: Millis = 1_795_651_200_000;
-const DAY: Millis = 86_400 * SECOND;
+const NOW: Timestamp = 1_795_651_200_000;
+const DAY: Timestamp = 86_400 * SECOND;
 const PASSWORD: &str = "correct horse battery";
 
 fn accounts() -> Accounts<MemoryStore> {

@@ -6,9 +6,9 @@
 use std::cell::{Cell, RefCell};
 
 use crate::store::{
-    ApiKey, Job, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, Millis, NewApiKey, NewJob,
-    NewOAuthConnection, NewSession, NewUser, OAuthConnection, Preference, Quota, Session, Store,
-    StoreError, Transition, Usage, User,
+    ApiKey, JobStatus, LoginAttempt, LoginLimit, LoginThrottle, NewApiKey, NewOauthConnection,
+    NewQuantumJob, NewSession, NewUser, OauthConnection, Preference, QuantumJob, Quota, Session,
+    Store, StoreError, Timestamp, Transition, Usage, User,
 };
 
 /// Something another request does at a chosen moment: run just before the named
@@ -40,8 +40,8 @@ pub struct MemoryStore {
     pub preferences: RefCell<Vec<(String, Preference)>>,
     /// Usage per user and period.
     pub usage: RefCell<Vec<(String, Usage)>>,
-    pub jobs: RefCell<Vec<Job>>,
-    pub oauth_connections: RefCell<Vec<OAuthConnection>>,
+    pub jobs: RefCell<Vec<QuantumJob>>,
+    pub oauth_connections: RefCell<Vec<OauthConnection>>,
     pub api_keys: RefCell<Vec<ApiKey>>,
     /// How many of the next `create_api_key` calls fail with `Conflict("api-key")`,
     /// as a real store would on a duplicate prefix or hash.
@@ -71,7 +71,7 @@ impl MemoryStore {
         &self,
         operation: &'static str,
         user_id: &str,
-        now: Millis,
+        now: Timestamp,
         change: impl FnOnce(&mut User),
     ) -> Result<(), StoreError> {
         self.fail()?;
@@ -192,7 +192,12 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    fn set_password_hash(&self, user_id: &str, hash: &str, now: Millis) -> Result<(), StoreError> {
+    fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.update_user("set-password-hash", user_id, now, |user| {
             user.password_hash = Some(hash.to_owned());
         })
@@ -202,7 +207,7 @@ impl Store for MemoryStore {
         &self,
         user_id: &str,
         name: Option<&str>,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         self.update_user("set-display-name", user_id, now, |user| {
             user.display_name = name.map(str::to_owned);
@@ -214,7 +219,7 @@ impl Store for MemoryStore {
         user: NewUser,
         user_agent: Option<String>,
         ip: Option<String>,
-        expires_at: Millis,
+        expires_at: Timestamp,
     ) -> Result<(User, Session), StoreError> {
         self.fail()?;
         let created_at = user.created_at;
@@ -272,14 +277,14 @@ impl Store for MemoryStore {
         Ok(self.sessions.borrow().iter().find(|s| s.id == id).cloned())
     }
 
-    fn touch_session(&self, id: &str, now: Millis) -> Result<(), StoreError> {
+    fn touch_session(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
         self.fail()?;
         self.edit_session(id, |session| session.last_seen_at = now);
         self.wrote("touch-session");
         Ok(())
     }
 
-    fn list_sessions(&self, user_id: &str, now: Millis) -> Result<Vec<Session>, StoreError> {
+    fn list_sessions(&self, user_id: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
         self.fail()?;
         // Newest first; among sessions created in the same millisecond, the one
         // created last comes first (the sort is stable).
@@ -299,7 +304,7 @@ impl Store for MemoryStore {
         &self,
         user_id: &str,
         session_id: &str,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<bool, StoreError> {
         self.fail()?;
         let mut sessions = self.sessions.borrow_mut();
@@ -318,7 +323,7 @@ impl Store for MemoryStore {
         &self,
         user_id: &str,
         keep: Option<&str>,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<u32, StoreError> {
         self.fail()?;
         let mut revoked = 0;
@@ -357,8 +362,8 @@ impl Store for MemoryStore {
 
     fn create_oauth_connection(
         &self,
-        connection: NewOAuthConnection,
-    ) -> Result<OAuthConnection, StoreError> {
+        connection: NewOauthConnection,
+    ) -> Result<OauthConnection, StoreError> {
         self.fail()?;
         self.run_interleaved("create-oauth-connection");
         if !self
@@ -379,7 +384,7 @@ impl Store for MemoryStore {
         }
         self.connections_created
             .set(self.connections_created.get() + 1);
-        let created = OAuthConnection {
+        let created = OauthConnection {
             id: format!("connection-{}", self.connections_created.get()),
             user_id: connection.user_id,
             provider: connection.provider,
@@ -396,7 +401,7 @@ impl Store for MemoryStore {
         &self,
         provider: &str,
         subject: &str,
-    ) -> Result<Option<OAuthConnection>, StoreError> {
+    ) -> Result<Option<OauthConnection>, StoreError> {
         self.fail()?;
         let connections = self.oauth_connections.borrow();
         Ok(connections
@@ -405,7 +410,7 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OAuthConnection>, StoreError> {
+    fn list_oauth_connections(&self, user_id: &str) -> Result<Vec<OauthConnection>, StoreError> {
         self.fail()?;
         // Oldest first: the order rows were inserted in, as `created_at, id` orders
         // them in the real backends.
@@ -483,7 +488,12 @@ impl Store for MemoryStore {
         Ok(found)
     }
 
-    fn revoke_api_key(&self, user_id: &str, key_id: &str, now: Millis) -> Result<bool, StoreError> {
+    fn revoke_api_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         self.fail()?;
         let mut keys = self.api_keys.borrow_mut();
         let Some(key) = keys
@@ -497,7 +507,7 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    fn touch_api_key(&self, key_id: &str, now: Millis) -> Result<(), StoreError> {
+    fn touch_api_key(&self, key_id: &str, now: Timestamp) -> Result<(), StoreError> {
         self.fail()?;
         self.edit_api_key(key_id, |key| key.last_used_at = Some(now));
         self.wrote("touch-api-key");
@@ -522,7 +532,7 @@ impl Store for MemoryStore {
         user_id: &str,
         key: &str,
         value: &str,
-        now: Millis,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         self.fail()?;
         let mut preferences = self.preferences.borrow_mut();
@@ -565,7 +575,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    fn submit_job(&self, job: NewJob, quota: Quota) -> Result<Job, StoreError> {
+    fn submit_job(&self, job: NewQuantumJob, quota: Quota) -> Result<QuantumJob, StoreError> {
         self.fail()?;
         let current = self.get_usage(&job.user_id, &quota.period)?;
         let jobs = current.jobs + 1;
@@ -584,7 +594,7 @@ impl Store for MemoryStore {
             },
         ));
         let mut stored = self.jobs.borrow_mut();
-        let created = Job {
+        let created = QuantumJob {
             id: format!("job-{}", stored.len() + 1),
             user_id: job.user_id,
             status: JobStatus::Queued,
@@ -601,7 +611,7 @@ impl Store for MemoryStore {
         Ok(created)
     }
 
-    fn get_job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+    fn get_job(&self, user_id: &str, job_id: &str) -> Result<Option<QuantumJob>, StoreError> {
         self.fail()?;
         let jobs = self.jobs.borrow();
         Ok(jobs
@@ -615,9 +625,9 @@ impl Store for MemoryStore {
         user_id: &str,
         status: Option<JobStatus>,
         limit: u32,
-    ) -> Result<Vec<Job>, StoreError> {
+    ) -> Result<Vec<QuantumJob>, StoreError> {
         self.fail()?;
-        let mut found: Vec<Job> = self
+        let mut found: Vec<QuantumJob> = self
             .jobs
             .borrow()
             .iter()
@@ -635,7 +645,7 @@ impl Store for MemoryStore {
         user_id: &str,
         job_id: &str,
         change: Transition<'_>,
-    ) -> Result<Option<Job>, StoreError> {
+    ) -> Result<Option<QuantumJob>, StoreError> {
         self.fail()?;
         let mut jobs = self.jobs.borrow_mut();
         let Some(job) = jobs
@@ -655,7 +665,7 @@ impl Store for MemoryStore {
     fn begin_login_attempt(
         &self,
         key: &str,
-        now: Millis,
+        now: Timestamp,
         limit: LoginLimit,
     ) -> Result<LoginAttempt, StoreError> {
         self.fail()?;
@@ -728,6 +738,6 @@ impl Store for MemoryStore {
     }
 }
 
-fn is_live(session: &Session, now: Millis) -> bool {
+fn is_live(session: &Session, now: Timestamp) -> bool {
     session.revoked_at.is_none() && session.expires_at > now
 }

@@ -16,28 +16,28 @@
 //! one that fails, times out or is abandoned stays counted.
 
 use crate::error::Error;
-use crate::store::{LoginLimit, LoginThrottle, Millis, Store};
+use crate::store::{LoginLimit, LoginThrottle, Store, Timestamp};
 
-const SECOND: Millis = 1_000;
-const MINUTE: Millis = 60 * SECOND;
-const HOUR: Millis = 60 * MINUTE;
+const SECOND: Timestamp = 1_000;
+const MINUTE: Timestamp = 60 * SECOND;
+const HOUR: Timestamp = 60 * MINUTE;
 
 /// An account's failures are counted within a window of this length, from the
 /// first failure. It is longer than the longest lock, so that waiting out each
 /// lock does not reset the count and the backoff really grows to its cap.
-pub const ACCOUNT_WINDOW: Millis = 24 * HOUR;
+pub const ACCOUNT_WINDOW: Timestamp = 24 * HOUR;
 /// A client address's failures are counted within a window of this length.
-pub const IP_WINDOW: Millis = 15 * MINUTE;
+pub const IP_WINDOW: Timestamp = 15 * MINUTE;
 /// An account is locked by the attempt that brings its count in a window to this.
 pub const ACCOUNT_MAX_FAILURES: u32 = 5;
 /// How long the first account lock lasts; each further attempt doubles it.
-pub const ACCOUNT_BASE_LOCK: Millis = 30 * SECOND;
+pub const ACCOUNT_BASE_LOCK: Timestamp = 30 * SECOND;
 /// The longest an account is locked for at once.
-pub const ACCOUNT_MAX_LOCK: Millis = HOUR;
+pub const ACCOUNT_MAX_LOCK: Timestamp = HOUR;
 /// A client address is locked by the attempt that brings its count to this.
 pub const IP_MAX_FAILURES: u32 = 20;
 /// How long a client address is locked for.
-pub const IP_LOCK: Millis = 15 * MINUTE;
+pub const IP_LOCK: Timestamp = 15 * MINUTE;
 
 /// The keys one sign-in attempt is counted under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +59,13 @@ impl Keys {
 }
 
 /// Whole seconds until `locked_until`, rounded up and at least 1, for the message.
-pub fn retry_after_seconds(locked_until: Millis, now: Millis) -> u64 {
+pub fn retry_after_seconds(locked_until: Timestamp, now: Timestamp) -> u64 {
     let remaining = u64::try_from(locked_until.saturating_sub(now)).unwrap_or(0);
     remaining.div_ceil(SECOND.unsigned_abs()).max(1)
 }
 
 /// The account key's limit for an attempt at `now`.
-pub fn account_limit(now: Millis) -> LoginLimit {
+pub fn account_limit(now: Timestamp) -> LoginLimit {
     LoginLimit {
         window_start: now.saturating_sub(ACCOUNT_WINDOW),
         max_attempts: ACCOUNT_MAX_FAILURES,
@@ -75,7 +75,7 @@ pub fn account_limit(now: Millis) -> LoginLimit {
 }
 
 /// The client address key's limit for an attempt at `now`: a fixed lock.
-pub fn ip_limit(now: Millis) -> LoginLimit {
+pub fn ip_limit(now: Timestamp) -> LoginLimit {
     LoginLimit {
         window_start: now.saturating_sub(IP_WINDOW),
         max_attempts: IP_MAX_FAILURES,
@@ -90,7 +90,7 @@ pub fn ip_limit(now: Millis) -> LoginLimit {
 /// The address is counted first, so an attempt its address may not make costs the
 /// account nothing; an attempt the account's lock refuses is taken back from the
 /// address, which then counts only passwords actually checked.
-pub fn begin(store: &impl Store, keys: &Keys, now: Millis) -> Result<(), Error> {
+pub fn begin(store: &impl Store, keys: &Keys, now: Timestamp) -> Result<(), Error> {
     if let Some(ip) = &keys.ip {
         let attempt = store.begin_login_attempt(ip, now, ip_limit(now))?;
         if !attempt.admitted {
@@ -119,7 +119,7 @@ pub fn succeeded(store: &impl Store, keys: &Keys) -> Result<(), Error> {
 }
 
 /// The refusal for a key that is locked, with the time left on its lock.
-fn rate_limited(throttle: &LoginThrottle, now: Millis) -> Error {
+fn rate_limited(throttle: &LoginThrottle, now: Timestamp) -> Error {
     Error::RateLimited {
         retry_after: retry_after_seconds(throttle.locked_until.unwrap_or(now), now),
     }

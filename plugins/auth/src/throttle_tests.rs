@@ -10,7 +10,7 @@ use crate::token::Tokens;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 /// 2026-11-26T00:00:00Z.
-const NOW: Millis = 1_795_651_200_000;
+const NOW: Timestamp = 1_795_651_200_000;
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";
 const WRONG: &str = "definitely not it";
@@ -43,13 +43,13 @@ fn login(
     email: &str,
     password: &str,
     client: Client,
-    at: Millis,
+    at: Timestamp,
 ) -> Result<SignedIn, Error> {
     accounts.login(email, password, client, at)
 }
 
 /// Fails `times` sign-ins as `email` from `client` at `at`, each answered as today.
-fn fail(accounts: &Accounts<MemoryStore>, email: &str, client: &Client, times: u32, at: Millis) {
+fn fail(accounts: &Accounts<MemoryStore>, email: &str, client: &Client, times: u32, at: Timestamp) {
     for attempt in 1..=times {
         let error = login(accounts, email, WRONG, client.clone(), at).expect_err("wrong password");
         assert_eq!(
@@ -94,7 +94,7 @@ fn limits_carry_the_policy_to_the_store() {
 
 #[test]
 fn retry_after_rounds_up_to_whole_seconds() {
-    fn check(remaining: Millis, expected: u64) {
+    fn check(remaining: Timestamp, expected: u64) {
         assert_eq!(
             retry_after_seconds(1_000_000 + remaining, 1_000_000),
             expected,

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuthFailure;
-use crate::store::Millis;
+use crate::store::Timestamp;
 
 /// Config key of the HMAC secret that signs tokens (required).
 pub const JWT_SECRET_KEY: &str = "jwt-secret";
@@ -91,8 +91,8 @@ impl Tokens {
         &self,
         user_id: &str,
         session_id: &str,
-        now: Millis,
-        expires_at: Millis,
+        now: Timestamp,
+        expires_at: Timestamp,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -105,7 +105,7 @@ impl Tokens {
     }
 
     /// The claims of `token` if it is ours, intact and not expired at `now`.
-    pub fn verify(&self, token: &str, now: Millis) -> Result<Claims, AuthFailure> {
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, AuthFailure> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
@@ -128,8 +128,8 @@ mod tests {
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
     /// 2026-11-26T00:00:00Z.
-    const NOW: Millis = 1_795_651_200_000;
-    const DAY: Millis = 86_400_000;
+    const NOW: Timestamp = 1_795_651_200_000;
+    const DAY: Timestamp = 86_400_000;
 
     fn tokens() -> Tokens {
         Tokens::new(SECRET, "qhub")

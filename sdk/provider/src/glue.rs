@@ -80,12 +80,12 @@ macro_rules! export_provider {
                 }
                 fn fetch_identity(
                     tokens: __glue::wit::Tokens,
-        ) -> __glue::Answer<__glue::wit::Identity> {
+                ) -> __glue::Answer<__glue::wit::Identity> {
                     __glue::fetch_identity::<$provider>($user_agent, tokens)
                 }
             }
 
-            $crate::bindings::export_bindings!(Component with_types_in $crate::bindings);
+            $crate::bindings::export_bindings! { Component with_types_in $crate::bindings }
         };
     };
 }
