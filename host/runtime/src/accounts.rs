@@ -8,8 +8,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime::component::HasSelf;
-
 use crate::bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Profile, RegisterRequest,
     SessionInfo, SignedIn, UsageReport,
@@ -23,7 +21,7 @@ use crate::error::{Error, PluginFault, Result};
 use crate::forward::BackendInstance;
 use crate::load::{ACCOUNT_CALL_INSTANCES, Cost, PROVIDER_CALL_INSTANCES};
 use crate::provider::ProviderService;
-use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
+use crate::runtime::{LoadedPlugin, Runtime, State};
 use crate::sql::Database;
 use crate::store::{self, StoreService};
 
@@ -129,9 +127,7 @@ impl AccountService {
         config: BTreeMap<String, String>,
     ) -> Result<AccountService> {
         let backend = StoreService::new(runtime.clone(), backend, db)?;
-        let linker = store::linker(&runtime, |l| {
-            AccountCore::add_to_linker::<_, HasSelf<State>>(l, |s| s)
-        })?;
+        let linker = store::linker(&runtime, crate::capabilities::link_account_core)?;
         let core_pre = store::link(&core, &linker, AccountCorePre::new)?;
 
         Ok(AccountService {
@@ -485,16 +481,14 @@ impl AccountService {
     /// Fresh instances of the backend and of the core wired to it.
     async fn instantiate(&self) -> Result<(wasmtime::Store<State>, AccountCore), ServiceError> {
         let backend = self.backend.instantiate().await?;
-        let caps = Capabilities {
-            db: None,
-            config: self.config.clone(),
-        };
-        let mut store = self.runtime.new_store(&self.core, caps);
-        store.data_mut().backend = Some(Box::new(BackendInstance {
+        let mut store = self.runtime.new_store(&self.core);
+        let state = store.data_mut();
+        state.config.keys = self.config.clone();
+        state.store.backend = Some(Box::new(BackendInstance {
             instance: backend,
             runtime_fault: None,
         }));
-        store.data_mut().providers = Some(self.providers.clone());
+        state.oauth.providers = Some(self.providers.clone());
         let core = self
             .core_pre
             .instantiate_async(&mut store)
@@ -515,7 +509,11 @@ impl AccountService {
             Ok(Ok(Err(refused))) => Err(ServiceError::Account(refused)),
             Ok(Err(err)) => {
                 let state = store.data();
-                let nested = state.backend.as_ref().and_then(|b| b.runtime_fault.clone());
+                let nested = state
+                    .store
+                    .backend
+                    .as_ref()
+                    .and_then(|b| b.runtime_fault.clone());
                 Err(nested
                     .unwrap_or_else(|| self.runtime.fault(state, err))
                     .into())

@@ -15,8 +15,8 @@ use crate::bindings::types::{
     StoreError, Usage, User,
 };
 use crate::bindings::{core, sql};
+use crate::capabilities;
 use crate::error::PluginFault;
-use crate::runtime::State;
 use crate::store::StoreInstance;
 
 /// A live backend instance that the account core's `store` import forwards to.
@@ -41,7 +41,7 @@ impl BackendInstance {
 /// Statements run off the password-hashing threads
 /// ([`crate::load::off_hashing_thread`]): a connection the pool opens for them
 /// starts its worker thread at the server's priority, not the hash's.
-impl sql::Host for State {
+impl sql::Host for capabilities::Sql {
     async fn query(
         &mut self,
         stmt: sql::Statement,
@@ -59,14 +59,15 @@ impl sql::Host for State {
     }
 }
 
-impl State {
+impl capabilities::Sql {
     fn database(&self) -> wasmtime::Result<crate::sql::Database> {
-        self.caps
-            .db
+        self.db
             .clone()
             .ok_or_else(|| wasmtime::format_err!("no database is granted to this plugin"))
     }
+}
 
+impl capabilities::Store {
     fn backend(&mut self) -> wasmtime::Result<&mut BackendInstance> {
         self.backend
             .as_deref_mut()
@@ -74,18 +75,20 @@ impl State {
     }
 }
 
-impl core::qhub::provider::config::Host for State {
+impl core::qhub::provider::config::Host for capabilities::Config {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.caps.config.get(&key).cloned())
+        Ok(self.keys.get(&key).cloned())
     }
 }
 
-impl core::qhub::plugin::types::Host for State {}
+// `types` declares records only; its (empty) host side is linked with `store`.
+impl core::qhub::plugin::types::Host for capabilities::Store {}
+impl core::qhub::plugin::types::Host for capabilities::Sql {}
 
 /// Implements `store::Host` by forwarding: `name(params) -> ok-type => call(args)`.
 macro_rules! forward {
     ($($name:ident($($arg:ident: $ty:ty),*) -> $ok:ty => $call:ident($($pass:expr),*);)*) => {
-        impl store_import::Host for State {
+        impl store_import::Host for capabilities::Store {
             $(
                 async fn $name(&mut self, $($arg: $ty),*) -> wasmtime::Result<Result<$ok, StoreError>> {
                     let backend = self.backend()?;

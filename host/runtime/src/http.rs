@@ -29,7 +29,6 @@ use url::Url;
 use crate::bindings::http::{self as wit, HttpError, Method};
 use crate::engine::Limits;
 use crate::grants::{AllowList, Destination};
-use crate::runtime::State;
 
 /// How many redirects one request may follow.
 pub const MAX_REDIRECTS: usize = 5;
@@ -200,13 +199,13 @@ impl HttpAccess {
     }
 }
 
-impl wit::Host for State {
+impl wit::Host for crate::capabilities::Http {
     async fn send(
         &mut self,
         request: wit::Request,
     ) -> wasmtime::Result<Result<wit::Response, HttpError>> {
         let access = self
-            .http
+            .access
             .clone()
             .ok_or_else(|| wasmtime::format_err!("no network access is granted to this plugin"))?;
         Ok(access.send(request).await)

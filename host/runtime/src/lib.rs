@@ -14,6 +14,7 @@
 mod accounts;
 pub mod bindings;
 pub mod cache;
+mod capabilities;
 mod codes;
 mod engine;
 mod error;

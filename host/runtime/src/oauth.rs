@@ -12,10 +12,10 @@ use crate::bindings::core::qhub::plugin::oauth::{
     DeviceAuthorization, Failure, Host, Identity, PollOutcome, ProviderInfo, Tokens,
 };
 use crate::bindings::oauth_provider as provider;
+use crate::capabilities::OAuth;
 use crate::provider::{ProviderCallError, ProviderService};
-use crate::runtime::State;
 
-impl State {
+impl OAuth {
     /// The provider named `name`, or the configured names to suggest.
     fn provider(&self, name: &str) -> Result<ProviderService, Failure> {
         let providers = self.providers.as_deref();
@@ -76,7 +76,7 @@ fn tokens_from_provider(t: provider::Tokens) -> Tokens {
     }
 }
 
-impl Host for State {
+impl Host for OAuth {
     /// Natively, providers.toml was read (and refused when malformed) before
     /// serving began: this never fails.
     async fn providers(&mut self) -> wasmtime::Result<Result<Vec<String>, Failure>> {

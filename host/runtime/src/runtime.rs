@@ -1,8 +1,7 @@
 //! [`Runtime`]: loads plugins (verified, compiled once, cached) and creates the
 //! per-call stores they run in, with their limits and capabilities.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use qhub_plugin_build::{Manifest, sha256_hex};
 use wasmtime::component::{Component, ResourceTable};
@@ -11,12 +10,10 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::cache::{self, Cache, CompileStep, Origin};
+use crate::capabilities;
 use crate::engine::{self, Limits, RuntimeConfig};
 use crate::error::{Error, PluginFault, Result};
-use crate::forward::BackendInstance;
-use crate::http::HttpAccess;
 use crate::load::{Admission, Admitted, Cost, LoadLimits};
-use crate::sql::Database;
 use crate::store;
 
 /// What [`Runtime::finish_hashing`] allows beyond a call's queue time and
@@ -231,7 +228,6 @@ impl Runtime {
     /// this, so a component that cannot work is refused then, not at first use.
     pub fn check_world(&self, plugin: &LoadedPlugin) -> Result<()> {
         use crate::bindings::{backend, core};
-        use wasmtime::component::HasSelf;
         if plugin.manifest.world_name() == "oauth-provider-plugin" {
             // The public world, of whichever version the plugin was built against.
             return crate::provider::versions::link(self, plugin).map(drop);
@@ -247,15 +243,11 @@ impl Runtime {
         }
         match plugin.manifest.world_name() {
             "store-backend" => {
-                let linker = store::linker(self, |l| {
-                    backend::StoreBackend::add_to_linker::<_, HasSelf<State>>(l, |s| s)
-                })?;
+                let linker = store::linker(self, capabilities::link_store_backend)?;
                 store::link(plugin, &linker, backend::StoreBackendPre::new).map(drop)
             }
             "account-core" => {
-                let linker = store::linker(self, |l| {
-                    core::AccountCore::add_to_linker::<_, HasSelf<State>>(l, |s| s)
-                })?;
+                let linker = store::linker(self, capabilities::link_account_core)?;
                 store::link(plugin, &linker, core::AccountCorePre::new).map(drop)
             }
             other => Err(Error::Load {
@@ -269,8 +261,9 @@ impl Runtime {
         &self.engine
     }
 
-    /// A fresh store for one call into `plugin`, with its limits and capabilities.
-    pub(crate) fn new_store(&self, plugin: &LoadedPlugin, caps: Capabilities) -> Store<State> {
+    /// A fresh store for one call into `plugin`, with its limits and no capability
+    /// granted yet: the caller grants what the plugin's world imports.
+    pub(crate) fn new_store(&self, plugin: &LoadedPlugin) -> Store<State> {
         let stderr = MemoryOutputPipe::new(self.limits.stderr_bytes);
         // No filesystem, environment, arguments or network: a plugin gets exactly the
         // capabilities its world imports. Its stderr is kept to explain a trap.
@@ -287,10 +280,11 @@ impl Runtime {
             table: ResourceTable::new(),
             limits,
             stderr,
-            caps,
-            backend: None,
-            http: None,
-            providers: None,
+            sql: capabilities::Sql::default(),
+            config: capabilities::Config::default(),
+            http: capabilities::Http::default(),
+            store: capabilities::Store::default(),
+            oauth: capabilities::OAuth::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -325,15 +319,6 @@ impl Runtime {
     }
 }
 
-/// What the host grants one plugin instance.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Capabilities {
-    /// For store backends: the database behind the `sql` import.
-    pub db: Option<Database>,
-    /// For plugins importing `config`: the keys meant for them.
-    pub config: Arc<BTreeMap<String, String>>,
-}
-
 /// The data of one plugin instance's store.
 pub struct State {
     pub(crate) label: String,
@@ -341,14 +326,13 @@ pub struct State {
     table: ResourceTable,
     limits: StoreLimits,
     stderr: MemoryOutputPipe,
-    pub(crate) caps: Capabilities,
-    /// For the account core: the backend instance its `store` import forwards to.
-    pub(crate) backend: Option<Box<BackendInstance>>,
-    /// For provider plugins: their allow-listed outbound `http`.
-    pub(crate) http: Option<Arc<HttpAccess>>,
-    /// For the account core: the providers its `oauth` import forwards to, by the
-    /// operator's names.
-    pub(crate) providers: Option<Arc<BTreeMap<String, crate::ProviderService>>>,
+    /// One capability per import (see [`capabilities`]), each seen only by the
+    /// implementation of its own import.
+    pub(crate) sql: capabilities::Sql,
+    pub(crate) config: capabilities::Config,
+    pub(crate) http: capabilities::Http,
+    pub(crate) store: capabilities::Store,
+    pub(crate) oauth: capabilities::OAuth,
 }
 
 impl std::fmt::Debug for State {

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use wasmtime::Store;
-use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::component::{InstancePre, Linker};
 
 use crate::bindings::backend::exports::qhub::plugin::store::Guest;
 use crate::bindings::backend::{StoreBackend, StoreBackendPre};
 use crate::error::{Error, PluginFault, Result};
-use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
+use crate::runtime::{LoadedPlugin, Runtime, State};
 use crate::sql::Database;
 
 /// Links `plugin` against `linker`, naming the plugin when its imports don't fit.
@@ -60,9 +60,7 @@ impl std::fmt::Debug for StoreService {
 
 impl StoreService {
     pub fn new(runtime: Arc<Runtime>, plugin: LoadedPlugin, db: Database) -> Result<StoreService> {
-        let linker = linker(&runtime, |l| {
-            StoreBackend::add_to_linker::<_, HasSelf<State>>(l, |s| s)
-        })?;
+        let linker = linker(&runtime, crate::capabilities::link_store_backend)?;
         let pre = link(&plugin, &linker, StoreBackendPre::new)?;
         Ok(StoreService {
             runtime,
@@ -94,11 +92,8 @@ impl StoreService {
     /// [`StoreService::instance`], telling a full instance pool
     /// ([`Error::Overloaded`]) from a fault of the plugin.
     pub(crate) async fn instantiate(&self) -> Result<StoreInstance> {
-        let caps = Capabilities {
-            db: Some(self.db.clone()),
-            config: Arc::default(),
-        };
-        let mut store = self.runtime.new_store(&self.plugin, caps);
+        let mut store = self.runtime.new_store(&self.plugin);
+        store.data_mut().sql.db = Some(self.db.clone());
         let bindings = self
             .pre
             .instantiate_async(&mut store)

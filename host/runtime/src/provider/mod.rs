@@ -21,7 +21,7 @@ use crate::engine;
 use crate::error::{Error, PluginFault, Result};
 use crate::grants::{AllowList, Destination};
 use crate::http::HttpAccess;
-use crate::runtime::{Capabilities, LoadedPlugin, Runtime, State};
+use crate::runtime::{LoadedPlugin, Runtime, State};
 
 pub use versions::SUPPORTED as PROVIDER_WORLDS;
 
@@ -240,12 +240,10 @@ impl ProviderService {
 
     /// A fresh instance with the config, the network access and the provider budget.
     async fn instantiate(&self) -> Result<(Store<State>, versions::Instance)> {
-        let caps = Capabilities {
-            db: None,
-            config: self.config.clone(),
-        };
-        let mut store = self.runtime.new_store(&self.plugin, caps);
-        store.data_mut().http = Some(self.http.clone());
+        let mut store = self.runtime.new_store(&self.plugin);
+        let state = store.data_mut();
+        state.config.keys = self.config.clone();
+        state.http.access = Some(self.http.clone());
         store.set_epoch_deadline(engine::deadline_ticks(
             self.runtime.limits().provider_call_timeout,
         ));

@@ -11,7 +11,6 @@
 //! and its arms need no conversion.
 
 use wasmtime::Store;
-use wasmtime::component::HasSelf;
 
 use super::super::runtime::{LoadedPlugin, Runtime, State};
 use crate::error::{Error, Result};
@@ -58,9 +57,7 @@ pub enum Instance {
 pub(crate) fn link(runtime: &Runtime, plugin: &LoadedPlugin) -> Result<Pre> {
     match plugin.manifest.world.as_str() {
         "qhub:provider/oauth-provider-plugin@0.1.0" => {
-            let linker = store::linker(runtime, |l| {
-                v0_1::OauthProviderPlugin::add_to_linker::<_, HasSelf<State>>(l, |s| s)
-            })?;
+            let linker = store::linker(runtime, crate::capabilities::link_provider_v0_1)?;
             store::link(plugin, &linker, v0_1::OauthProviderPluginPre::new).map(Pre::V0_1)
         }
         other => Err(Error::Load {
