@@ -6,6 +6,8 @@
 //! output uses the same shapes, so all agree. Serde only: no wasmtime, no
 //! database, so the component and every host compile the one copy.
 
+pub mod core_config;
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};

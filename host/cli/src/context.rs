@@ -17,8 +17,7 @@ use crate::exit::{CliError, CliResult, Exit};
 use crate::home::{Home, Login};
 use crate::target::{Choice, Source, Target};
 
-/// The issuer of tokens minted by the CLI itself (not by a server).
-const EMBEDDED_ISSUER: &str = "qhub-embedded";
+use qhub_api::core_config::{self, EMBEDDED_ISSUER};
 
 /// What a `d1://` database needs, for errors about its URL or token.
 const D1_SETUP_HINT: &str = "use --database d1://ACCOUNT_ID/DATABASE_ID (ids from `wrangler d1 list`) and set \
@@ -282,16 +281,13 @@ impl Context {
         let core = load_embedded(&runtime, "auth")?;
         let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;
         let mut config = BTreeMap::from([
-            ("jwt-secret".to_owned(), jwt_secret),
-            ("issuer".to_owned(), issuer.to_owned()),
+            (core_config::JWT_SECRET.to_owned(), jwt_secret),
+            (core_config::ISSUER.to_owned(), issuer.to_owned()),
         ]);
         // Operator settings the core reads; it validates them and owns the defaults.
-        for (variable, key) in [
-            ("QHUB_QUOTA_MONTHLY_JOBS", "quota-monthly-jobs"),
-            ("QHUB_QUOTA_MONTHLY_SHOTS", "quota-monthly-shots"),
-        ] {
+        for (variable, key) in core_config::FROM_ENVIRONMENT {
             if let Some(value) = std::env::var(variable).ok().filter(|v| !v.is_empty()) {
-                config.insert(key.to_owned(), value);
+                config.insert((*key).to_owned(), value);
             }
         }
         AccountService::new(runtime, core, backend, db, config)

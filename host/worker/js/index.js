@@ -8,7 +8,7 @@
 // components.
 
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
-import { PLUGINS, PROVIDER_PLUGINS } from './plugins.js';
+import { CORE_CONFIG, PLUGINS, PROVIDER_PLUGINS } from './plugins.js';
 import { oauthImport } from './oauth.js';
 import { sqlImport } from './d1.js';
 
@@ -26,8 +26,6 @@ const internal = (message) => new ApiError('internal', message, 500);
 /** Largest request body read, in bytes (`MAX_BODY_BYTES` of the native server). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** The issuer of tokens minted by a server (the native `qhub serve` uses the same). */
-const SERVER_ISSUER = 'qhub';
 
 /** `plugin "auth" 0.1.0`, as errors name a plugin. */
 const label = (plugin) => `plugin ${JSON.stringify(plugin.manifest.name)} ${plugin.manifest.version}`;
@@ -35,24 +33,23 @@ const label = (plugin) => `plugin ${JSON.stringify(plugin.manifest.name)} ${plug
 /** The account core's configuration, from the Worker's secrets and variables. */
 function coreConfig(env) {
   const secret = env.JWT_SECRET ?? '';
-  if (secret.length < 32) {
+  const min = CORE_CONFIG.minJwtSecretBytes;
+  // Byte length, as the core counts it (a UTF-8 string's .length counts UTF-16 units).
+  if (new TextEncoder().encode(secret).length < min) {
     // Logged for the operator; the client only learns that the server is misconfigured.
     console.error(
       secret === ''
-        ? 'JWT_SECRET not set; hint: `wrangler secret put JWT_SECRET` (at least 32 random bytes)'
-        : 'JWT_SECRET is shorter than 32 bytes; hint: use `openssl rand -hex 32`',
+        ? `JWT_SECRET not set; hint: \`wrangler secret put JWT_SECRET\` (at least ${min} random bytes)`
+        : `JWT_SECRET is shorter than ${min} bytes; hint: use \`openssl rand -hex 32\``,
     );
     throw internal('the server is misconfigured');
   }
   const config = new Map([
-    ['jwt-secret', secret],
-    ['issuer', SERVER_ISSUER],
+    [CORE_CONFIG.jwtSecret, secret],
+    [CORE_CONFIG.issuer, CORE_CONFIG.serverIssuer],
   ]);
   // Operator settings the core reads; it validates them and owns the defaults.
-  for (const [variable, key] of [
-    ['QHUB_QUOTA_MONTHLY_JOBS', 'quota-monthly-jobs'],
-    ['QHUB_QUOTA_MONTHLY_SHOTS', 'quota-monthly-shots'],
-  ]) {
+  for (const [variable, key] of CORE_CONFIG.fromEnvironment) {
     if (env[variable]) config.set(key, String(env[variable]));
   }
   return config;

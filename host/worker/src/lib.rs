@@ -344,8 +344,24 @@ fn plugins_js(plugins: &[BundledPlugin]) -> String {
          /** The plugins this Worker runs, in wiring order. */\n\
          export const PLUGINS = {{\n{entries}}};\n\n\
          /** The OAuth provider plugins, by name (listed by `GET /v1/plugins` after `PLUGINS`). */\n\
-         export const PROVIDER_PLUGINS = {{\n{providers}}};\n"
+         export const PROVIDER_PLUGINS = {{\n{providers}}};\n\n\
+         /** The account core's configuration keys and rules (`qhub_api::core_config`). */\n\
+         export const CORE_CONFIG = {};\n",
+        core_config_js()
     )
+}
+
+/// `qhub_api::core_config` as a JSON object, so the Worker fills the core's
+/// configuration from the same list as `qhub serve`.
+fn core_config_js() -> serde_json::Value {
+    use qhub_api::core_config as c;
+    serde_json::json!({
+        "jwtSecret": c::JWT_SECRET,
+        "issuer": c::ISSUER,
+        "minJwtSecretBytes": c::MIN_JWT_SECRET_BYTES,
+        "serverIssuer": c::SERVER_ISSUER,
+        "fromEnvironment": c::FROM_ENVIRONMENT,
+    })
 }
 
 #[cfg(test)]
@@ -385,6 +401,10 @@ mod tests {
         oidc.hosts = vec!["https://*:443".into()];
         let js = plugins_js(&[plugin("auth"), plugin("store-d1"), oidc]);
         assert_eq!(js_key("store-d1"), "storeD1");
+        assert!(
+            js.contains(r#""fromEnvironment":[["QHUB_QUOTA_MONTHLY_JOBS","quota-monthly-jobs"]"#),
+            "{js}"
+        );
         assert!(js.contains("import storeD1Module0 from './gen/store-d1/store-d1.core.wasm';"));
         assert!(
             js.contains("import { instantiate as authInstantiate } from './gen/auth/auth.js';")

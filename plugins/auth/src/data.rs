@@ -18,9 +18,9 @@ use crate::throttle;
 use crate::validate;
 
 /// Config key of the number of jobs a user may submit per calendar month.
-pub const QUOTA_JOBS_KEY: &str = "quota-monthly-jobs";
+pub use qhub_api::core_config::QUOTA_MONTHLY_JOBS as QUOTA_JOBS_KEY;
 /// Config key of the number of shots a user may request per calendar month.
-pub const QUOTA_SHOTS_KEY: &str = "quota-monthly-shots";
+pub use qhub_api::core_config::QUOTA_MONTHLY_SHOTS as QUOTA_SHOTS_KEY;
 pub const DEFAULT_MONTHLY_JOBS: u32 = 100;
 pub const DEFAULT_MONTHLY_SHOTS: u64 = 1_000_000;
 

@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::AuthFailure;
 use crate::store::Timestamp;
 
-/// Config key of the HMAC secret that signs tokens (required).
-pub const JWT_SECRET_KEY: &str = "jwt-secret";
 /// Config key of the `iss` claim (optional).
-pub const ISSUER_KEY: &str = "issuer";
-/// The issuer when none is configured.
-pub const DEFAULT_ISSUER: &str = "qhub";
+pub use qhub_api::core_config::ISSUER as ISSUER_KEY;
+/// Config key of the HMAC secret that signs tokens (required).
+pub use qhub_api::core_config::JWT_SECRET as JWT_SECRET_KEY;
 /// HS256 needs a key at least as long as its output (RFC 7518 section 3.2).
-pub const MIN_SECRET_BYTES: usize = 32;
+pub use qhub_api::core_config::MIN_JWT_SECRET_BYTES as MIN_SECRET_BYTES;
+/// The issuer when none is configured: a server's.
+pub use qhub_api::core_config::SERVER_ISSUER as DEFAULT_ISSUER;
 
 /// The claims of a session token. Times are seconds since the epoch, as JWT wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,8 +12,7 @@ use crate::context::Context;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::output;
 
-/// The issuer of tokens minted by a server.
-const SERVER_ISSUER: &str = "qhub";
+use qhub_api::core_config::{MIN_JWT_SECRET_BYTES, SERVER_ISSUER};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -170,15 +169,20 @@ fn jwt_secret(ctx: &Context) -> CliResult<String> {
     let secret = secret.to_string_lossy().into_owned();
     if secret.is_empty() {
         return Err(CliError::new(Exit::Usage, "JWT_SECRET is set but empty").with_hint(
-            "set it to at least 32 random bytes, e.g. `openssl rand -hex 32`, or unset it to use \
-             the server's own secret in QHUB_HOME/server-jwt-secret",
+            format!(
+                "set it to at least {MIN_JWT_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`, \
+                 or unset it to use the server's own secret in QHUB_HOME/server-jwt-secret"
+            ),
         ));
     }
-    if secret.len() < 32 {
-        return Err(
-            CliError::new(Exit::Usage, "JWT_SECRET is shorter than 32 bytes")
-                .with_hint("use at least 32 random bytes, e.g. `openssl rand -hex 32`"),
-        );
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!("JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes"),
+        )
+        .with_hint(format!(
+            "use at least {MIN_JWT_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`"
+        )));
     }
     tracing::info!("signing tokens with JWT_SECRET");
     Ok(secret)
