@@ -181,30 +181,30 @@ fn the_device_flow_links_by_verified_email_and_refuses_an_unverified_one() {
     assert!(connections(&qhub).is_empty());
 }
 
-/// The compatibility promise to plugin authors (docs/plugins.md, "Versions"): a
-/// provider component built against the released `qhub:provider@0.1.0` and never
-/// rebuilt (tests/fixtures/frozen-oidc/) installs and signs people in.
-#[test]
-fn the_released_provider_contract_still_runs_a_plugin_built_against_it() {
+/// Installs the checked-in component `tests/fixtures/NAME/` and signs in with the
+/// device flow through it, as `grace-1906`.
+fn device_flow_through_fixture(name: &str, world: &str) {
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/frozen-oidc/frozen-oidc.plugin.toml");
+        .join(format!("../../tests/fixtures/{name}/{name}.plugin.toml"));
     let oidc = OidcServer::start(&accounts());
     let qhub = Qhub::new();
     let installed = qhub.run(&["plugins", "install", fixture.to_str().unwrap()]);
     assert!(
-        installed.ok().starts_with("installed frozen-oidc 0.1.0"),
+        installed
+            .ok()
+            .starts_with(&format!("installed {name} 0.1.0")),
         "{installed:#?}"
     );
     let listed = qhub.run(&["plugins", "list", "--json"]).json();
-    let frozen = listed
+    let entry = listed
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["name"] == "frozen-oidc")
+        .find(|p| p["name"] == name)
         .unwrap()
         .clone();
-    assert_eq!(frozen["world"], "qhub:provider/oauth-provider-plugin@0.1.0");
-    configure_plugin(&qhub, &oidc, None, "frozen-oidc");
+    assert_eq!(entry["world"], world);
+    configure_plugin(&qhub, &oidc, None, name);
 
     let login = device_login(&qhub, &oidc, "grace-1906", &[]);
     assert_eq!(
@@ -215,6 +215,22 @@ fn the_released_provider_contract_still_runs_a_plugin_built_against_it() {
     let linked = connections(&qhub);
     assert_eq!(linked.len(), 1, "{linked:?}");
     assert_eq!(linked[0]["subject"], "grace-1906");
+}
+
+/// The compatibility promise to plugin authors (docs/plugins.md, "Versions"): a
+/// provider component built against the released `qhub:provider@0.1.0` and never
+/// rebuilt (tests/fixtures/frozen-oidc/) installs and signs people in.
+#[test]
+fn the_released_provider_contract_still_runs_a_plugin_built_against_it() {
+    device_flow_through_fixture("frozen-oidc", "qhub:provider/oauth-provider-plugin@0.1.0");
+}
+
+/// The same for a component built before `qhub:provider` existed, against the
+/// provider world of `qhub:plugin@0.1.0` (tests/fixtures/legacy-oidc/): loaded
+/// through the host's adapter.
+#[test]
+fn a_plugin_built_against_the_first_published_contract_still_signs_people_in() {
+    device_flow_through_fixture("legacy-oidc", "qhub:plugin/oauth-provider-plugin@0.1.0");
 }
 
 #[test]

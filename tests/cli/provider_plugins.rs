@@ -110,8 +110,11 @@ fn a_provider_built_against_an_unknown_contract_version_is_refused() {
             3,
             "was built against qhub:provider/oauth-provider-plugin@0.9.0, which this qhub does not load",
         )
-        .fails(3, "(it loads qhub:provider/oauth-provider-plugin@0.1.0)")
-        .fails(3, "hint: rebuild the plugin against a supported version");
+        .fails(
+            3,
+            "(it loads qhub:plugin/oauth-provider-plugin@0.1.0, qhub:provider/oauth-provider-plugin@0.1.0)",
+        )
+        .fails(3, "rebuild the plugin with a qhub-provider-sdk for one of those");
 }
 
 #[test]

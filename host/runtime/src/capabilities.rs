@@ -18,7 +18,7 @@ use crate::bindings::{backend, core};
 use crate::forward::BackendInstance;
 use crate::http::HttpAccess;
 use crate::provider::ProviderService;
-use crate::provider::versions::v0_1;
+use crate::provider::versions::{legacy, v0_1};
 use crate::runtime::State;
 use crate::sql::Database;
 
@@ -67,6 +67,14 @@ pub(crate) fn link_account_core(linker: &mut Linker<State>) -> wasmtime::Result<
     core::qhub::plugin::store::add_to_linker::<State, HasSelf<Store>>(linker, |s| &mut s.store)?;
     core::qhub::plugin::oauth::add_to_linker::<State, HasSelf<OAuth>>(linker, |s| &mut s.oauth)?;
     core::qhub::provider::config::add_to_linker::<State, HasSelf<Config>>(linker, |s| &mut s.config)
+}
+
+/// Links the world `qhub:plugin/oauth-provider-plugin@0.1.0` of plugins built
+/// before `qhub:provider` existed: its `http` and `config`, adapted
+/// (`crate::http`, `crate::forward`).
+pub(crate) fn link_provider_legacy(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    legacy::qhub::plugin::http::add_to_linker::<State, HasSelf<Http>>(linker, |s| &mut s.http)?;
+    legacy::qhub::plugin::config::add_to_linker::<State, HasSelf<Config>>(linker, |s| &mut s.config)
 }
 
 /// Links the world `qhub:provider/oauth-provider-plugin@0.1.0`: `http` and

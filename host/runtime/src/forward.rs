@@ -81,6 +81,14 @@ impl core::qhub::provider::config::Host for capabilities::Config {
     }
 }
 
+/// The `config` of [`legacy`](crate::provider::versions::legacy) provider plugins:
+/// the same function.
+impl crate::provider::versions::legacy::qhub::plugin::config::Host for capabilities::Config {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.keys.get(&key).cloned())
+    }
+}
+
 // `types` declares records only; its (empty) host side is linked with `store`.
 impl core::qhub::plugin::types::Host for capabilities::Store {}
 impl core::qhub::plugin::types::Host for capabilities::Sql {}

@@ -29,6 +29,7 @@ use url::Url;
 use crate::bindings::http::{self as wit, HttpError, Method};
 use crate::engine::Limits;
 use crate::grants::{AllowList, Destination};
+use crate::provider::versions::legacy::qhub::plugin::http as legacy;
 
 /// How many redirects one request may follow.
 pub const MAX_REDIRECTS: usize = 5;
@@ -209,6 +210,44 @@ impl wit::Host for crate::capabilities::Http {
             .clone()
             .ok_or_else(|| wasmtime::format_err!("no network access is granted to this plugin"))?;
         Ok(access.send(request).await)
+    }
+}
+
+/// The `http` of [`legacy`](crate::provider::versions::legacy) provider plugins:
+/// the same records under the old package's names.
+impl crate::provider::versions::legacy::qhub::plugin::http::Host for crate::capabilities::Http {
+    async fn send(
+        &mut self,
+        request: legacy::Request,
+    ) -> wasmtime::Result<Result<legacy::Response, legacy::HttpError>> {
+        let method = match request.method {
+            legacy::Method::Get => Method::Get,
+            legacy::Method::Post => Method::Post,
+            legacy::Method::Put => Method::Put,
+            legacy::Method::Patch => Method::Patch,
+            legacy::Method::Delete => Method::Delete,
+            legacy::Method::Head => Method::Head,
+        };
+        let request = wit::Request {
+            method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+        };
+        let answer = wit::Host::send(self, request).await?;
+        Ok(answer
+            .map(|r| legacy::Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            })
+            .map_err(|e| match e {
+                HttpError::Denied(m) => legacy::HttpError::Denied(m),
+                HttpError::InvalidUrl(m) => legacy::HttpError::InvalidUrl(m),
+                HttpError::Timeout => legacy::HttpError::Timeout,
+                HttpError::TooLarge(cap) => legacy::HttpError::TooLarge(cap),
+                HttpError::Transport(m) => legacy::HttpError::Transport(m),
+            }))
     }
 }
 

@@ -20,7 +20,8 @@ pub use crate::bindings::exports::qhub::provider::oauth_provider::Guest;
 /// that implements [`Provider`](crate::Provider); `$user_agent` (a `&'static str`,
 /// `"qhub-oauth-example/0.1.0"`) is sent as `user-agent` on every request.
 ///
-/// Call it once, at the root of the plugin's `cdylib` crate:
+/// Call it once, at the root of the plugin's `cdylib` crate (a second call
+/// would export the same symbols twice, which the linker refuses):
 ///
 /// ```text
 /// struct Example;
@@ -30,27 +31,32 @@ pub use crate::bindings::exports::qhub::provider::oauth_provider::Guest;
 #[macro_export]
 macro_rules! export_provider {
     ($provider:ty, $user_agent:expr) => {
-        // The canonical ABI's entry points that `export_bindings!` writes are
-        // `unsafe`; they are generated, and nothing hand-written is.
-        #[allow(unsafe_code)]
+        // The names inside are the macro's own (`__Qhub...`), so a plugin's types,
+        // even one called `Component`, never clash with them. The canonical ABI
+        // entry points that `export_bindings!` writes are unsafe code generated
+        // outside the plugin's crate: a plugin that denies or forbids unsafe code
+        // compiles.
         const _: () = {
             use $crate::glue as __glue;
 
-            struct Component;
+            /// Names a non-`'static` user agent here, not deep in the glue.
+            const __QHUB_USER_AGENT: &str = $user_agent;
 
-            impl __glue::Guest for Component {
+            struct __QhubProviderExport;
+
+            impl __glue::Guest for __QhubProviderExport {
                 fn describe() -> __glue::wit::Metadata {
                     __glue::describe::<$provider>()
                 }
                 fn start_device_authorization(
                     scopes: ::std::vec::Vec<::std::string::String>,
                 ) -> __glue::Answer<__glue::wit::DeviceAuthorization> {
-                    __glue::start_device_authorization::<$provider>($user_agent, scopes)
+                    __glue::start_device_authorization::<$provider>(__QHUB_USER_AGENT, scopes)
                 }
                 fn poll_device_token(
                     device_code: ::std::string::String,
                 ) -> __glue::Answer<__glue::wit::PollOutcome> {
-                    __glue::poll_device_token::<$provider>($user_agent, device_code)
+                    __glue::poll_device_token::<$provider>(__QHUB_USER_AGENT, device_code)
                 }
                 fn authorization_url(
                     redirect_uri: ::std::string::String,
@@ -59,7 +65,7 @@ macro_rules! export_provider {
                     scopes: ::std::vec::Vec<::std::string::String>,
                 ) -> __glue::Answer<::std::string::String> {
                     __glue::authorization_url::<$provider>(
-                        $user_agent,
+                        __QHUB_USER_AGENT,
                         redirect_uri,
                         state,
                         code_challenge,
@@ -72,7 +78,7 @@ macro_rules! export_provider {
                     code_verifier: ::std::string::String,
                 ) -> __glue::Answer<__glue::wit::Tokens> {
                     __glue::exchange_code::<$provider>(
-                        $user_agent,
+                        __QHUB_USER_AGENT,
                         code,
                         redirect_uri,
                         code_verifier,
@@ -81,11 +87,11 @@ macro_rules! export_provider {
                 fn fetch_identity(
                     tokens: __glue::wit::Tokens,
                 ) -> __glue::Answer<__glue::wit::Identity> {
-                    __glue::fetch_identity::<$provider>($user_agent, tokens)
+                    __glue::fetch_identity::<$provider>(__QHUB_USER_AGENT, tokens)
                 }
             }
 
-            $crate::bindings::export_bindings! { Component with_types_in $crate::bindings }
+            $crate::bindings::export_bindings! { __QhubProviderExport with_types_in $crate::bindings }
         };
     };
 }

@@ -22,12 +22,13 @@ use crate::home::{Home, providers_error};
 use crate::output;
 
 /// Whether a plugin may be installed for `world`. The account core is part of qhub
-/// itself, so only providers (the public `qhub:provider` package, of any version:
-/// installing then checks that this qhub loads that version) and storage backends
-/// (`qhub:plugin/store-backend`) come from outside.
+/// itself, so only providers (a world this qhub loads, or any version of the public
+/// `qhub:provider` package: installing then says which versions it loads) and
+/// storage backends (`qhub:plugin/store-backend`) come from outside.
 fn installable(manifest: &Manifest) -> bool {
     let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
     manifest.world == format!("{package}/store-backend@{version}")
+        || PROVIDER_WORLDS.contains(&manifest.world.as_str())
         || (manifest.world_name() == "oauth-provider-plugin"
             && manifest.package().starts_with("qhub:provider@"))
 }
@@ -393,13 +394,13 @@ fn print_table(rows: &[PluginJson]) {
     outln!(
         "{}",
         output::header(&format!(
-            "{:<16} {:<8} {:<40} {:<9} SHA256",
+            "{:<16} {:<8} {:<41} {:<9} SHA256",
             "NAME", "VERSION", "WORLD", "SOURCE"
         ))
     );
     for p in rows {
         outln!(
-            "{:<16} {:<8} {:<40} {:<9} {}",
+            "{:<16} {:<8} {:<41} {:<9} {}",
             p.name,
             p.version,
             p.world,
