@@ -403,6 +403,11 @@ on_every_host! {
             Some(r#"{"email": "ada@example.com"}"#),
         );
         assert_eq!((status, &err["error"]["code"]), (422, &json!("invalid-input")), "{err}");
+        // Two Content-Type headers (the Workers runtime joins them with a comma) are
+        // refused alike, rather than one of them read.
+        let two_types = [("content-type", "application/json"), ("content-type", "text/plain")];
+        let (status, _, err) = server.http_with("POST", "/v1/sessions", &two_types, Some(&login));
+        assert_eq!((status, &err["error"]["message"]), (400, &json!("send one Content-Type header, not several")), "{err}");
         let lowercase = format!("bearer {token}");
         let (status, _, me) = server.http_with("GET", "/v1/me", &[("authorization", &lowercase)], None);
         assert_eq!((status, &me["email"]), (200, &json!(ada.as_str())), "{me}");

@@ -228,8 +228,19 @@ impl Call<'_> {
     /// not JSON, 422 when it is JSON of another shape (a missing field, a string
     /// where a number belongs).
     fn json<T: DeserializeOwned>(&self) -> Result<T, Refusal> {
-        let declared = self.headers("content-type").next().unwrap_or("");
-        let mime = declared
+        let mut declared = self.headers("content-type");
+        let first = declared.next().unwrap_or("");
+        // Two Content-Type headers, or two that the Workers runtime joined with a
+        // comma (RFC 9110 section 5.3; a media type has no comma outside a quoted
+        // parameter): which one the sender meant is unknown, so neither is picked,
+        // and every host answers the same.
+        if declared.next().is_some() || first.contains(',') {
+            return Err(Refusal::new(
+                "invalid-input",
+                "send one Content-Type header, not several",
+            ));
+        }
+        let mime = first
             .split(';')
             .next()
             .unwrap_or("")
@@ -602,6 +613,11 @@ mod tests {
         };
         assert_eq!(login(&[], r#"{"email":"a","password":"b"}"#).0, 415);
         assert_eq!(login(&[("content-type", "text/plain")], "{}").0, 415);
+        let twice = [JSON, ("content-type", "text/plain")];
+        let (status, code, _) = login(&twice, "{}");
+        assert_eq!((status, code.as_str()), (400, "invalid-input"));
+        let joined = [("content-type", "application/json, application/json")];
+        assert_eq!(login(&joined, "{}").0, 400);
         assert_eq!(login(&[JSON], "{not json").0, 400);
         assert_eq!(login(&[JSON], r#"{"email":"a@b.c"}"#).0, 422);
         assert_eq!(login(&[JSON], r#"{"email":1,"password":"x"}"#).0, 422);
