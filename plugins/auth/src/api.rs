@@ -205,16 +205,18 @@ impl Call<'_> {
                 "send one Authorization header, not several",
             ));
         }
-        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
-        let token = token.trim();
-        // A token never holds a comma (RFC 6750's b64token), but two headers that a
-        // proxy or the Workers runtime joined into one do.
-        if token.contains(',') {
+        // Two headers that a proxy or the Workers runtime joined into one (RFC 9110
+        // section 5.3) read `Bearer a, Bearer b`: every part is a credential of its
+        // own. A token with a comma but no second scheme is one malformed token,
+        // refused as any invalid token is (401, RFC 6750 section 3.1).
+        if value.contains(',') && value.split(',').all(is_credentials) {
             return Err(Refusal::new(
                 "invalid-input",
                 "send one Authorization header, not several",
             ));
         }
+        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+        let token = token.trim();
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
             return Err(Refusal::new(
                 "unauthenticated",
@@ -276,6 +278,15 @@ impl Call<'_> {
     fn client(&self) -> wit::ClientInfo {
         self.request.client.clone()
     }
+}
+
+/// Whether `text` has the shape of an `Authorization` value: a scheme name (an
+/// RFC 9110 token), spaces, then something.
+fn is_credentials(text: &str) -> bool {
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    text.trim().split_once(' ').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty() && scheme.chars().all(tchar) && !rest.trim().is_empty()
+    })
 }
 
 /// Every route the core answers, once.
@@ -659,6 +670,11 @@ mod tests {
         assert_eq!(call(&twice), Err((400, "invalid-input")));
         let joined = [("authorization", "Bearer a, Bearer b")];
         assert_eq!(call(&joined), Err((400, "invalid-input")));
+        let joined = [("authorization", "Bearer a,Basic b")];
+        assert_eq!(call(&joined), Err((400, "invalid-input")));
+        // A comma inside one token is a malformed token, not a second header.
+        assert_eq!(call(&[("authorization", "Bearer a,b")]), Ok("a,b".into()));
+        assert_eq!(call(&[("authorization", "Bearer a, b")]), Ok("a, b".into()));
     }
 
     #[test]
