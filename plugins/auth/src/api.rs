@@ -280,12 +280,20 @@ impl Call<'_> {
     }
 }
 
-/// Whether `text` has the shape of an `Authorization` value: a scheme name (an
-/// RFC 9110 token), spaces, then something.
+/// Whether `text` is an `Authorization` value of the form every token QHub
+/// issues has: a scheme name (an RFC 9110 token), spaces, then a token68
+/// (RFC 9110 section 11.2: letters, digits, `-._~+/`, then `=` padding).
 fn is_credentials(text: &str) -> bool {
     let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let token68 = |t: &str| {
+        let body = t.trim_end_matches('=');
+        !body.is_empty()
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~+/".contains(c))
+    };
     text.trim().split_once(' ').is_some_and(|(scheme, rest)| {
-        !scheme.is_empty() && scheme.chars().all(tchar) && !rest.trim().is_empty()
+        !scheme.is_empty() && scheme.chars().all(tchar) && token68(rest.trim())
     })
 }
 
@@ -675,6 +683,10 @@ mod tests {
         // A comma inside one token is a malformed token, not a second header.
         assert_eq!(call(&[("authorization", "Bearer a,b")]), Ok("a,b".into()));
         assert_eq!(call(&[("authorization", "Bearer a, b")]), Ok("a, b".into()));
+        assert_eq!(
+            call(&[("authorization", "Bearer a, b c{")]),
+            Ok("a, b c{".into())
+        );
     }
 
     #[test]
