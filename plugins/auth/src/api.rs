@@ -246,10 +246,20 @@ impl Call<'_> {
             )
             .with_status(415));
         }
-        serde_json::from_slice(&self.request.body).map_err(|e| {
+        let body = &self.request.body;
+        let value = serde_json::from_slice(body).map_err(|e| {
             let status = if e.is_data() { 422 } else { 400 };
             Refusal::new("invalid-input", format!("malformed JSON body: {e}")).with_status(status)
-        })
+        })?;
+        // serde reads a struct from a JSON array as well (`[null]` as
+        // `{"display_name": null}`); every body openapi.json documents is an object.
+        let first = body.iter().find(|b| !b" \t\n\r".contains(b));
+        if first != Some(&b'{') {
+            return Err(
+                Refusal::new("invalid-input", "the body must be a JSON object").with_status(422),
+            );
+        }
+        Ok(value)
     }
 
     /// The body as text (a preference's value, which the core validates).
@@ -646,6 +656,9 @@ mod tests {
         );
         let huge = "x".repeat(qhub_api::MAX_BODY_BYTES + 1);
         assert_eq!(login(&[JSON], &huge).0, 413);
+        // A struct is never read from an array, which serde would otherwise do.
+        assert_eq!(login(&[JSON], r#"["a@b.c", "password"]"#).0, 422);
+        assert_eq!(login(&[JSON], "[").0, 400);
         let job = r#"{"source":"OPENQASM 2.0;","shots":1.5}"#;
         assert_eq!(refused(&request("POST", "/v1/jobs", &[JSON], job)).0, 422);
     }
