@@ -128,8 +128,11 @@ fn sign_up(server: &Server, name: &str) -> String {
 /// (none: anonymous); what it printed when it found a failure.
 fn run(server: &Server, token: Option<&str>, extra: &[&str]) -> Result<(), String> {
     let workdir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cli/schemathesis.toml");
     let mut command = Command::new(schemathesis());
     command
+        .arg("--config-file")
+        .arg(config)
         .arg("run")
         .arg(format!(
             "{}/v1/openapi.json",
@@ -149,7 +152,7 @@ fn run(server: &Server, token: Option<&str>, extra: &[&str]) -> Result<(), Strin
         .args(["--workers", "1"])
         .arg("--no-color")
         .args(extra)
-        // Its configuration file, if any, and reports stay out of the repository.
+        // Its caches and reports stay out of the repository.
         .current_dir(workdir.path());
     if let Some(token) = token {
         command.args(["--header", &format!("Authorization: Bearer {token}")]);
