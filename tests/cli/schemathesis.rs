@@ -216,10 +216,11 @@ fn finds_no_failure(server: &Server) {
     assert!(reports.is_empty(), "{}", reports.join("\n"));
 }
 
-/// `qhub serve` on SQLite.
+/// `qhub serve` on PostgreSQL, the stricter of the two SQL families about text
+/// (it refuses NUL); the Worker's D1 is SQLite.
 #[test]
 fn serve() {
-    finds_no_failure(&Server::start(Qhub::new()));
+    finds_no_failure(&Server::start(Qhub::postgres()));
 }
 
 /// A Worker of its own: the anonymous run's failed sign-ins lock the client
