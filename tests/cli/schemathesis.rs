@@ -35,43 +35,41 @@ fn schemathesis() -> &'static Path {
     ST.get_or_init(|| install().unwrap_or_else(|e| panic!("{e}")))
 }
 
-/// Creates `target/ci-tools/schemathesis` (a virtual environment) and installs
-/// [`VERSION`] into it, unless it holds that version already. Concurrent test
+/// Creates `target/ci-tools/schemathesis` (a virtual environment) with
+/// [`VERSION`] in it, unless it holds that version already; an environment with
+/// another version, or a broken one, is made again from nothing. Concurrent test
 /// processes wait for one another on a lock file.
 fn install() -> Result<PathBuf, String> {
     let tools = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../ci-tools");
     std::fs::create_dir_all(&tools)
         .map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
     let lock_path = tools.join(".schemathesis.lock");
-    let lock = std::fs::File::create(&lock_path)
+    let _lock = std::fs::File::create(&lock_path)
         .and_then(|lock| lock.lock().map(|()| lock))
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let venv = tools.join("schemathesis");
     let python = venv.join("bin/python");
-    if installed_version(&python).as_deref() != Some(VERSION) {
-        if !python.exists() {
-            let created = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .map_err(|e| {
-                    format!(
-                        "cannot run python3: {e}\nhint: install Python 3 with its venv module \
-                         (apt-get install python3 python3-venv); schemathesis comes from PyPI"
-                    )
-                })?;
-            if !created.success() {
-                // A half-made environment would be taken for a made one next time.
-                let _ = std::fs::remove_dir_all(&venv);
-                return Err(format!(
-                    "cannot create a Python virtual environment in {} ({created})\n\
-                     hint: install the venv module (apt-get install python3-venv)",
-                    venv.display()
-                ));
-            }
-        }
-        let package = format!("schemathesis=={VERSION}");
-        let installed = Command::new(&python)
+    let st = venv.join("bin/st");
+    if installed_version(&python).as_deref() == Some(VERSION) {
+        return Ok(st);
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)
+            .map_err(|e| format!("cannot remove {}: {e}", venv.display()))?;
+    }
+    let created = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| {
+            format!(
+                "cannot run python3: {e}\nhint: install Python 3 with its venv module \
+                 (apt-get install python3 python3-venv); schemathesis comes from PyPI"
+            )
+        })?;
+    let package = format!("schemathesis=={VERSION}");
+    let installed = created.success().then(|| {
+        Command::new(&python)
             .args([
                 "-m",
                 "pip",
@@ -81,25 +79,31 @@ fn install() -> Result<PathBuf, String> {
             ])
             .arg(&package)
             .status()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-        if !installed.success() {
-            return Err(format!(
-                "cannot install {package} from PyPI into {} ({installed})\n\
-                 hint: PyPI must be reachable; `{} -m pip install {package}` shows why",
-                venv.display(),
-                python.display()
-            ));
-        }
-        let found = installed_version(&python);
-        if found.as_deref() != Some(VERSION) {
-            return Err(format!(
+    });
+    let failure = match installed {
+        None => format!(
+            "cannot create a Python virtual environment in {} ({created})\n\
+             hint: install the venv module (apt-get install python3-venv)",
+            venv.display()
+        ),
+        Some(Err(e)) => format!("cannot run {}: {e}", python.display()),
+        Some(Ok(status)) if !status.success() => format!(
+            "cannot install {package} from PyPI into {} ({status})\n\
+             hint: PyPI must be reachable; `python3 -m pip install {package}` in a \
+             virtual environment shows why",
+            venv.display()
+        ),
+        Some(Ok(_)) => match installed_version(&python) {
+            Some(found) if found == VERSION => return Ok(st),
+            found => format!(
                 "{} holds schemathesis {found:?} after installing {package}",
                 venv.display()
-            ));
-        }
-    }
-    drop(lock);
-    Ok(venv.join("bin/st"))
+            ),
+        },
+    };
+    // Nothing half-made is left for the next run to find.
+    let _ = std::fs::remove_dir_all(&venv);
+    Err(failure)
 }
 
 /// The version of schemathesis `python` imports, if any.
@@ -173,9 +177,13 @@ fn run(server: &Server, token: Option<&str>, extra: &[&str]) -> Result<(), Strin
     Err(report)
 }
 
-/// The runs against `server` (anonymous, with a session, with an API key; each
-/// credential an account of its own), then one verdict with every report.
-fn finds_no_failure(server: &Server) {
+/// Installs schemathesis (first, so that a machine without Python fails at once),
+/// starts a server, then runs schemathesis against it (anonymous, with a session,
+/// with an API key; each credential an account of its own) and gives one verdict
+/// with every report.
+fn finds_no_failure(start: impl FnOnce() -> Server) {
+    schemathesis();
+    let server = &start();
     let session = sign_up(server, "session");
     let owner = sign_up(server, "key-owner");
     let (status, key) = server.http(
@@ -220,12 +228,12 @@ fn finds_no_failure(server: &Server) {
 /// (it refuses NUL); the Worker's D1 is SQLite.
 #[test]
 fn serve() {
-    finds_no_failure(&Server::start(Qhub::postgres()));
+    finds_no_failure(|| Server::start(Qhub::postgres()));
 }
 
 /// A Worker of its own: the anonymous run's failed sign-ins lock the client
 /// address, which the shared Worker's other scenarios use too.
 #[test]
 fn worker() {
-    finds_no_failure(&Server::worker());
+    finds_no_failure(Server::worker);
 }
