@@ -20,7 +20,7 @@ const VERSION: &str = "4.32.5";
 /// Test cases per operation in the fuzzing phase (the coverage phase derives its
 /// own from the schema; the stateful one is bounded by it too): enough for every
 /// operation to see valid and invalid bodies, parameters and credentials, few
-/// enough that both hosts' runs take about a minute and a half on two cores.
+/// enough that both hosts' runs take 1.5 to 2.5 minutes on two cores.
 const MAX_EXAMPLES: &str = "50";
 
 /// The operations (`operationId` in openapi.json) after which the session that
