@@ -20,6 +20,7 @@ mod plugins;
 mod progress;
 mod provider_plugins;
 mod races;
+mod schemathesis;
 mod server;
 mod sessions;
 mod settings;

@@ -10,7 +10,7 @@ pub mod core_config;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The OpenAPI 3.1 document served at `/v1/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -304,6 +304,7 @@ pub struct Usage {
 pub struct JobRequest {
     /// OpenQASM 2 or 3 source.
     pub source: String,
+    #[serde(deserialize_with = "integer")]
     pub shots: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
@@ -444,7 +445,11 @@ pub struct CreateApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Seconds until the key expires; absent for no expiry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_integer"
+    )]
     pub expires_in: Option<u64>,
 }
 
@@ -479,6 +484,35 @@ pub struct ErrorDetail {
     pub code: String,
     /// A lowercase sentence fragment, safe to show.
     pub message: String,
+}
+
+/// A JSON number the OpenAPI document calls an `integer`. JSON Schema counts any
+/// number with a zero fractional part as one (JSON Schema 2020-12, Validation
+/// section 6.1.1), so `10.0` and `1e3` are read as 10 and 1000 rather than refused
+/// as a float; `1.5`, a negative number and one out of `T`'s range are refused.
+fn integer<'de, D: Deserializer<'de>, T: TryFrom<u64>>(deserializer: D) -> Result<T, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f))
+            .map(|f| f as u64)
+    });
+    whole.and_then(|n| T::try_from(n).ok()).ok_or_else(|| {
+        serde::de::Error::invalid_value(
+            serde::de::Unexpected::Other(&format!("the number {number}")),
+            &"a whole number in range",
+        )
+    })
+}
+
+/// [`integer`] for an optional field (`null` as absent).
+fn optional_integer<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole<T: TryFrom<u64>>(#[serde(deserialize_with = "integer")] T);
+    Ok(Option::<Whole<T>>::deserialize(deserializer)?.map(|Whole(n)| n))
 }
 
 /// Milliseconds since the epoch as RFC 3339 UTC (`2026-11-26T05:28:50Z`).
@@ -602,6 +636,31 @@ mod tests {
         ] {
             assert_eq!(status_of(code), status, "{code}");
         }
+    }
+
+    /// What the OpenAPI document calls an integer, as JSON Schema does.
+    #[test]
+    fn integers_may_be_written_with_a_zero_fraction() {
+        let shots = |json: &str| {
+            serde_json::from_str::<JobRequest>(&format!(r#"{{"source":"s","shots":{json}}}"#))
+                .map(|job| job.shots)
+                .map_err(|e| e.is_data())
+        };
+        assert_eq!(shots("10"), Ok(10));
+        assert_eq!(shots("10.0"), Ok(10));
+        assert_eq!(shots("1e3"), Ok(1000));
+        for refused in ["1.5", "-1", "-1.0", "4294967296", "1e30", "\"1\"", "null"] {
+            assert_eq!(shots(refused), Err(true), "{refused}");
+        }
+        let expires = |json: &str| {
+            serde_json::from_str::<CreateApiKey>(json)
+                .map(|key| key.expires_in)
+                .map_err(|e| e.is_data())
+        };
+        assert_eq!(expires(r#"{"name":"k"}"#), Ok(None));
+        assert_eq!(expires(r#"{"name":"k","expires_in":null}"#), Ok(None));
+        assert_eq!(expires(r#"{"name":"k","expires_in":60.0}"#), Ok(Some(60)));
+        assert_eq!(expires(r#"{"name":"k","expires_in":0.5}"#), Err(true));
     }
 
     #[test]

@@ -205,16 +205,18 @@ impl Call<'_> {
                 "send one Authorization header, not several",
             ));
         }
-        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
-        let token = token.trim();
-        // A token never holds a comma (RFC 6750's b64token), but two headers that a
-        // proxy or the Workers runtime joined into one do.
-        if token.contains(',') {
+        // Two headers that a proxy or the Workers runtime joined into one (RFC 9110
+        // section 5.3) read `Bearer a, Bearer b`: every part is a credential of its
+        // own. A token with a comma but no second scheme is one malformed token,
+        // refused as any invalid token is (401, RFC 6750 section 3.1).
+        if value.contains(',') && value.split(',').all(is_credentials) {
             return Err(Refusal::new(
                 "invalid-input",
                 "send one Authorization header, not several",
             ));
         }
+        let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+        let token = token.trim();
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
             return Err(Refusal::new(
                 "unauthenticated",
@@ -255,10 +257,20 @@ impl Call<'_> {
             )
             .with_status(415));
         }
-        serde_json::from_slice(&self.request.body).map_err(|e| {
+        let body = &self.request.body;
+        let value = serde_json::from_slice(body).map_err(|e| {
             let status = if e.is_data() { 422 } else { 400 };
             Refusal::new("invalid-input", format!("malformed JSON body: {e}")).with_status(status)
-        })
+        })?;
+        // serde reads a struct from a JSON array as well (`[null]` as
+        // `{"display_name": null}`); every body openapi.json documents is an object.
+        let first = body.iter().find(|b| !b" \t\n\r".contains(b));
+        if first != Some(&b'{') {
+            return Err(
+                Refusal::new("invalid-input", "the body must be a JSON object").with_status(422),
+            );
+        }
+        Ok(value)
     }
 
     /// The body as text (a preference's value, which the core validates).
@@ -287,6 +299,23 @@ impl Call<'_> {
     fn client(&self) -> wit::ClientInfo {
         self.request.client.clone()
     }
+}
+
+/// Whether `text` is an `Authorization` value of the form every token QHub
+/// issues has: a scheme name (an RFC 9110 token), spaces, then a token68
+/// (RFC 9110 section 11.2: letters, digits, `-._~+/`, then `=` padding).
+fn is_credentials(text: &str) -> bool {
+    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let token68 = |t: &str| {
+        let body = t.trim_end_matches('=');
+        !body.is_empty()
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~+/".contains(c))
+    };
+    text.trim().split_once(' ').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty() && scheme.chars().all(tchar) && token68(rest.trim())
+    })
 }
 
 /// Every route the core answers, once.
@@ -627,6 +656,9 @@ mod tests {
         );
         let huge = "x".repeat(qhub_api::MAX_BODY_BYTES + 1);
         assert_eq!(login(&[JSON], &huge).0, 413);
+        // A struct is never read from an array, which serde would otherwise do.
+        assert_eq!(login(&[JSON], r#"["a@b.c", "password"]"#).0, 422);
+        assert_eq!(login(&[JSON], "[").0, 400);
         let job = r#"{"source":"OPENQASM 2.0;","shots":1.5}"#;
         assert_eq!(refused(&request("POST", "/v1/jobs", &[JSON], job)).0, 422);
     }
@@ -659,6 +691,15 @@ mod tests {
         assert_eq!(call(&twice), Err((400, "invalid-input")));
         let joined = [("authorization", "Bearer a, Bearer b")];
         assert_eq!(call(&joined), Err((400, "invalid-input")));
+        let joined = [("authorization", "Bearer a,Basic b")];
+        assert_eq!(call(&joined), Err((400, "invalid-input")));
+        // A comma inside one token is a malformed token, not a second header.
+        assert_eq!(call(&[("authorization", "Bearer a,b")]), Ok("a,b".into()));
+        assert_eq!(call(&[("authorization", "Bearer a, b")]), Ok("a, b".into()));
+        assert_eq!(
+            call(&[("authorization", "Bearer a, b c{")]),
+            Ok("a, b c{".into())
+        );
     }
 
     #[test]
