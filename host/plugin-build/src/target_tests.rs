@@ -4,17 +4,30 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use super::*;
+
+/// Held by each test from writing its fake tools to its last run of them. A
+/// script being written is open for writing; a process another test forks at
+/// that moment inherits that descriptor until it execs, and running the script
+/// meanwhile fails with "Text file busy" (ETXTBSY). These are the only tests of
+/// this crate that start processes, so taking turns among them rules that out.
+static TOOLS: Mutex<()> = Mutex::new(());
 
 /// A directory holding a fake `rustc` whose target library lives in `lib/`, and
 /// a fake `rustup` that creates it (or fails, when `rustup_fails`).
 struct Fakes {
     dir: tempfile::TempDir,
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl Fakes {
     fn new(rustup_fails: bool) -> Fakes {
+        // A test that failed while holding the lock poisons it; the next may go on.
+        let turn = TOOLS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = tempfile::tempdir().expect("a temporary directory");
         let root = dir.path().display().to_string();
         script(
@@ -28,7 +41,7 @@ impl Fakes {
             format!("#!/bin/sh\necho \"$@\" > '{root}/rustup-args'\nmkdir -p '{root}/lib'\n")
         };
         script(&dir.path().join("rustup"), &rustup);
-        Fakes { dir }
+        Fakes { dir, _turn: turn }
     }
 
     fn path(&self, name: &str) -> PathBuf {
