@@ -14,6 +14,7 @@
 //!   builds without this repository.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -26,6 +27,8 @@ const CARGO_MEMBER: &str = include_str!("../templates/oauth-provider/Cargo.membe
 const CARGO_STANDALONE: &str =
     include_str!("../templates/oauth-provider/Cargo.standalone.toml.tmpl");
 const SDK_CARGO: &str = include_str!("../templates/oauth-provider/sdk.Cargo.toml.tmpl");
+const MANIFEST: &str = include_str!("../templates/oauth-provider/manifest.toml.tmpl");
+const BUILD_SH: &str = include_str!("../templates/oauth-provider/build.sh.tmpl");
 
 /// Where the scaffold goes, and which layout that implies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +160,27 @@ impl Scaffold {
         format!("qhub-plugin-{}", self.name)
     }
 
+    /// Where the plugin's `hosts` are written.
+    fn hosts_file(&self) -> &'static str {
+        match self.layout {
+            Layout::Member => "Cargo.toml",
+            Layout::Standalone => "manifest.toml",
+        }
+    }
+
+    /// The command that builds the component with its manifest, as the README
+    /// shows it.
+    fn build_command(&self) -> &'static str {
+        match self.layout {
+            Layout::Member => {
+                "cargo xtask build-plugins                           # from QHub's root: component and manifest"
+            }
+            Layout::Standalone => {
+                "./build.sh                                          # component and manifest, in dist/"
+            }
+        }
+    }
+
     fn render(&self, template: &str) -> String {
         let build_notes = match self.layout {
             Layout::Member => format!(
@@ -167,25 +191,22 @@ impl Scaffold {
                 name = self.name
             ),
             Layout::Standalone => format!(
-                "The component is `target/wasm32-wasip2/release/{file}.wasm`. QHub installs a\n\
-                 component together with its manifest, `{name}.plugin.toml`, beside it:\n\n\
-                 ```toml\n\
-                 name = \"{name}\"\n\
-                 version = \"0.1.0\"\n\
-                 world = \"qhub:provider/oauth-provider-plugin@0.1.0\"\n\
-                 sha256 = \"...\"   # sha256sum {name}.wasm\n\
-                 hosts = [\"https://auth.example.com:443\"]\n\
-                 ```\n\n\
-                 then `qhub plugins install {name}.plugin.toml`. `qhub-provider-sdk/` is a\n\
+                "`./build.sh` builds the component and writes it, with its manifest, into\n\
+                 `dist/`: `dist/{name}.wasm` and `dist/{name}.plugin.toml`, which is\n\
+                 `manifest.toml` (name, world, the hosts the plugin asks for) plus the\n\
+                 component's SHA-256. Install with\n\
+                 `qhub plugins install dist/{name}.plugin.toml`. `qhub-provider-sdk/` is a\n\
                  copy of QHub's provider SDK for `qhub:provider@0.1.0`, a contract that never\n\
                  changes: QHub keeps loading components built against it.",
-                name = self.name,
-                file = self.package().replace('-', "_")
+                name = self.name
             ),
         };
         template
             .replace("{{name}}", &self.name)
             .replace("{{package}}", &self.package())
+            .replace("{{file}}", &self.package().replace('-', "_"))
+            .replace("{{hosts_file}}", self.hosts_file())
+            .replace("{{build_command}}", self.build_command())
             .replace("{{build_notes}}", &build_notes)
     }
 
@@ -229,7 +250,12 @@ impl Scaffold {
             &self.dir.join("rust-toolchain.toml"),
             "[toolchain]\nchannel = \"stable\"\ntargets = [\"wasm32-wasip2\"]\nprofile = \"minimal\"\n",
         )?;
-        write(&self.dir.join(".gitignore"), "/target\n")?;
+        write(&self.dir.join(".gitignore"), "/target\n/dist\n")?;
+        write(&self.dir.join("manifest.toml"), &self.render(MANIFEST))?;
+        let build = self.dir.join("build.sh");
+        write(&build, &self.render(BUILD_SH))?;
+        fs::set_permissions(&build, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make {} executable", build.display()))?;
         Ok(())
     }
 }
@@ -310,7 +336,10 @@ fn print_next_steps(root: &Path, scaffold: &Scaffold) {
         scaffold.package()
     );
     println!("\nnext steps:");
-    println!("  1. fill in the TODOs in {dir}/src/lib.rs and the hosts in {dir}/Cargo.toml");
+    println!(
+        "  1. fill in the TODOs in {dir}/src/lib.rs and the hosts in {dir}/{}",
+        scaffold.hosts_file()
+    );
     match scaffold.layout {
         Layout::Member => {
             println!("  2. test:     cargo test -p {}", scaffold.package());
@@ -319,11 +348,8 @@ fn print_next_steps(root: &Path, scaffold: &Scaffold) {
         }
         Layout::Standalone => {
             println!("  2. test:     cd {dir} && cargo test");
-            println!("  3. build:    cargo build --release --target wasm32-wasip2");
-            println!(
-                "  4. install:  write {name}.plugin.toml beside the .wasm (see {dir}/README.md),"
-            );
-            println!("               then qhub plugins install {name}.plugin.toml");
+            println!("  3. build:    {dir}/build.sh");
+            println!("  4. install:  qhub plugins install {dir}/dist/{name}.plugin.toml");
         }
     }
     println!("  5. grant its hosts in QHUB_HOME/providers.toml:");

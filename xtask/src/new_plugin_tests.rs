@@ -132,6 +132,8 @@ fn a_standalone_scaffold_builds_a_component_and_passes_its_test() {
         "qhub-provider-sdk/wit/oauth-provider.wit",
         "qhub-provider-sdk/wit/world.wit",
         "qhub-provider-sdk/src/lib.rs",
+        "manifest.toml",
+        "build.sh",
     ] {
         assert!(dir.join(file).is_file(), "{file}");
     }
@@ -146,8 +148,8 @@ fn a_standalone_scaffold_builds_a_component_and_passes_its_test() {
     assert!(formatted.success(), "the generated lib.rs is rustfmt-clean");
 
     let target = root.join("target/scaffold-test");
-    let cargo = |extra: &[&str]| {
-        let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let run = |program: &str, extra: &[&str]| {
+        let mut cmd = Command::new(program);
         cmd.current_dir(&dir)
             .args(extra)
             .env("CARGO_TARGET_DIR", &target);
@@ -167,12 +169,22 @@ fn a_standalone_scaffold_builds_a_component_and_passes_its_test() {
         let status = cmd.status().unwrap();
         assert!(
             status.success(),
-            "cargo {extra:?} in {} failed",
+            "{program} {extra:?} in {} failed",
             dir.display()
         );
     };
-    cargo(&["test", "--quiet"]);
-    cargo(&["build", "--quiet", "--release", "--target", "wasm32-wasip2"]);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(&cargo, &["test", "--quiet"]);
+    // What the README and the next steps say: the component and its manifest, in dist/.
+    run("./build.sh", &[]);
+
+    let manifest = fs::read_to_string(dir.join("dist/oauth-example.plugin.toml")).unwrap();
+    let manifest = qhub_plugin_build::Manifest::parse(&manifest).unwrap();
+    let built = fs::read(dir.join("dist/oauth-example.wasm")).unwrap();
+    assert_eq!(manifest.name, "oauth-example");
+    assert_eq!(manifest.world, "qhub:provider/oauth-provider-plugin@0.1.0");
+    assert_eq!(manifest.sha256, qhub_plugin_build::sha256_hex(&built));
+    assert_eq!(manifest.hosts, ["https://auth.example.com:443"]);
 
     let wasm =
         fs::read(target.join("wasm32-wasip2/release/qhub_plugin_oauth_example.wasm")).unwrap();
