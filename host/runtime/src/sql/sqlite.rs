@@ -67,14 +67,42 @@ fn on_disk(url: &str) -> bool {
             .any(|param| param == "mode=memory" || param == "mode=ro")
 }
 
+/// How long opening a database may wait for another process that holds it
+/// locked, as long as the busy timeout a statement waits.
+const OPEN_PATIENCE: Duration = Duration::from_secs(10);
+
 async fn connect(options: SqliteConnectOptions) -> Result<Database> {
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(|e| Error::Database(e.to_string()))?;
-    Ok(Database::Sqlite(pool))
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await;
+        match opened {
+            Ok(pool) => return Ok(Database::Sqlite(pool)),
+            // Opening runs `PRAGMA journal_mode = WAL`, which needs the file to
+            // itself; while another process opens the same fresh file (servers
+            // started together), SQLite may answer SQLITE_BUSY at once rather than
+            // through the busy handler. Such a refusal passes: open again.
+            Err(err) if is_busy(&err) && started.elapsed() < OPEN_PATIENCE => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            Err(err) => return Err(Error::Database(err.to_string())),
+        }
+    }
+}
+
+/// SQLITE_BUSY, with any of its extended codes (the primary code is the low byte).
+fn is_busy(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    db.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 pub(super) async fn batch(
