@@ -7,10 +7,6 @@ use sha2::{Digest, Sha256};
 /// storage backends, built together with QHub and free to change with it.
 pub const WIT_PACKAGE: &str = "qhub:plugin@0.1.0";
 
-/// The public WIT package third parties build provider plugins against
-/// (`wit/deps/qhub-provider@0.1.0/`), released and frozen.
-pub const PROVIDER_PACKAGE: &str = "qhub:provider@0.1.0";
-
 /// What a host needs to know about a plugin before loading it.
 ///
 /// Written as TOML beside the component (`NAME.plugin.toml`). The host checks

@@ -50,7 +50,7 @@ pub use grants::{AllowList, Destination};
 pub use http::MAX_REDIRECTS;
 pub use load::{LoadLimits, MAX_CALLS_LIMIT};
 pub use provider::{PROVIDER_WORLDS, ProviderCallError, ProviderService};
-pub use qhub_plugin_build::{Manifest, PROVIDER_PACKAGE, WIT_PACKAGE, sha256_hex};
+pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};
 pub use runtime::{CompileEvent, LoadedPlugin, Runtime};
 pub use sql::{Database, Dialect, MigrationStatus, MigrationStep};
 pub use store::{StoreInstance, StoreService};
