@@ -68,6 +68,12 @@ impl Manifest {
         }
     }
 
+    /// `"name" version`, as every host's messages name the plugin
+    /// (`"oauth-oidc" 0.1.0`).
+    pub fn label(&self) -> String {
+        format!("{:?} {}", self.name, self.version)
+    }
+
     /// The world's short name: `store-backend` for `qhub:plugin/store-backend@0.1.0`.
     pub fn world_name(&self) -> &str {
         let after_slash = self.world.rsplit('/').next().unwrap_or(&self.world);

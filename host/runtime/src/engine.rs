@@ -46,8 +46,8 @@ impl Default for Limits {
             memory_bytes: 128 << 20,
             stderr_bytes: 8 << 10,
             provider_call_timeout: Duration::from_secs(30),
-            http_timeout: Duration::from_secs(10),
-            http_body_bytes: 1 << 20,
+            http_timeout: qhub_provider_policy::DEFAULT_TIMEOUT,
+            http_body_bytes: qhub_provider_policy::DEFAULT_BODY_BYTES,
         }
     }
 }

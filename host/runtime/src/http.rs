@@ -1,16 +1,9 @@
 //! The host's `http` import: outbound requests for provider plugins, sent with
-//! reqwest only to origins on the plugin's [`AllowList`] (manifest ∩ grant).
-//!
-//! What it guarantees, request by request:
-//! - the URL is parsed (scheme, host, port; no credentials in it) and its origin must
-//!   be on the allow-list, or the answer is `denied` naming the plugin and the origin;
-//! - redirects are not followed by reqwest: the host follows at most
-//!   [`MAX_REDIRECTS`] itself, checking every hop against the same allow-list, and
-//!   drops `authorization` and `cookie` when a hop changes origin;
-//! - the response body is streamed and abandoned past [`Limits::http_body_bytes`]
-//!   (`too-large`), so a plugin cannot make the host buffer without bound;
-//! - the whole exchange, redirects and body included, must finish within
-//!   [`Limits::http_timeout`] (`timeout`).
+//! reqwest hop by hop as qhub-provider-policy's [`Exchange`] admits them, the rules
+//! the Worker's provider gateway applies too: the allow-list (manifest ∩ grant) on
+//! every hop, redirects followed by the policy (reqwest follows none), credentials
+//! dropped across origins, the body capped at [`Limits::http_body_bytes`] as it
+//! streams, the whole exchange within [`Limits::http_timeout`].
 //!
 //! Nothing here logs a request body, a header value or a URL's path or query: they
 //! carry client secrets, codes and tokens. Only the origin, method and status are
@@ -22,17 +15,13 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method as ReqwestMethod, StatusCode};
-use url::Url;
+use qhub_provider_policy::exchange::Method as PolicyMethod;
+use qhub_provider_policy::{AllowList, BodyLimit, Exchange, HttpError as PolicyError};
+use reqwest::header;
 
 use crate::bindings::http::{self as wit, HttpError, Method};
 use crate::engine::Limits;
-use crate::grants::{AllowList, Destination};
 use crate::provider::versions::legacy::qhub::plugin::http as legacy;
-
-/// How many redirects one request may follow.
-pub const MAX_REDIRECTS: usize = 5;
 
 /// One plugin's network access: its allow-list and the client that sends for it.
 #[derive(Debug)]
@@ -53,7 +42,7 @@ impl HttpAccess {
     ) -> Result<HttpAccess, reqwest::Error> {
         install_crypto_provider();
         let client = reqwest::Client::builder()
-            // Every hop must pass the allow-list, so redirects are ours to follow.
+            // Every hop must pass the allow-list, so redirects are the policy's.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(HttpAccess {
@@ -73,109 +62,42 @@ impl HttpAccess {
     }
 
     async fn exchange(&self, request: wit::Request) -> Result<wit::Response, HttpError> {
-        let mut url =
-            Url::parse(&request.url).map_err(|e| HttpError::InvalidUrl(format!("{e}")))?;
-        let mut method = reqwest_method(request.method);
-        let mut headers = self.headers(request.headers)?;
-        let mut body = request.body;
-        let mut from: Option<Destination> = None;
-        let mut hops = 0;
+        let mut exchange = Exchange::start(
+            &self.plugin,
+            &self.allow,
+            policy_method(request.method),
+            &request.url,
+            request.headers,
+            request.body,
+        )
+        .map_err(wit_error)?;
         loop {
-            let dest = self.admit(&url, from.as_ref())?;
             let mut builder = self
                 .client
-                .request(method.clone(), url.clone())
-                .headers(headers.clone());
-            if let Some(body) = &body {
+                .request(exchange.method.clone(), exchange.url.as_str())
+                .headers(exchange.headers.clone());
+            if let Some(body) = &exchange.body {
                 builder = builder.body(body.clone());
             }
             let response = builder.send().await.map_err(transport)?;
-            let status = response.status();
-            tracing::debug!(plugin = %self.plugin, %method, origin = %dest, status = status.as_u16(), "plugin http request");
-
-            let location = response.headers().get(header::LOCATION);
-            let follow = is_followed(status) && hops < MAX_REDIRECTS;
-            let (true, Some(location)) = (follow, location) else {
+            let status = response.status().as_u16();
+            tracing::debug!(plugin = %self.plugin, method = %exchange.method, origin = %exchange.destination(), status, "plugin http request");
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .map(|l| l.as_bytes());
+            if !exchange.redirected(status, location).map_err(wit_error)? {
                 return self.collect(response).await;
-            };
-            let next = location
-                .to_str()
-                .ok()
-                .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| {
-                    HttpError::Transport(format!(
-                        "{dest} answered {status} with an invalid location header"
-                    ))
-                })?;
-            // RFC 9110 section 15.4: 303 turns into a GET; so do 301 and 302 after a
-            // POST, as every browser does. 307 and 308 repeat the request as it was.
-            let to_get = (status == StatusCode::SEE_OTHER && method != ReqwestMethod::HEAD)
-                || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
-                    && method == ReqwestMethod::POST);
-            if to_get {
-                method = ReqwestMethod::GET;
-                body = None;
-                headers.remove(header::CONTENT_TYPE);
-                headers.remove(header::CONTENT_LENGTH);
             }
-            // Credentials meant for one origin must not travel to another, even an
-            // allowed one (reqwest's own redirect policy does the same).
-            if Destination::of_url(&next).ok().as_ref() != Some(&dest) {
-                headers.remove(header::AUTHORIZATION);
-                headers.remove(header::COOKIE);
-                headers.remove(header::PROXY_AUTHORIZATION);
-            }
-            from = Some(dest);
-            url = next;
-            hops += 1;
         }
-    }
-
-    /// The origin of `url`, if the plugin may reach it.
-    fn admit(&self, url: &Url, from: Option<&Destination>) -> Result<Destination, HttpError> {
-        let dest = Destination::of_url(url).map_err(|e| HttpError::InvalidUrl(e.reason))?;
-        self.allow.check(&dest).map_err(|refusal| {
-            let via = from
-                .map(|f| format!(" (redirected from {f})"))
-                .unwrap_or_default();
-            HttpError::Denied(format!(
-                "plugin {} may not reach {dest}: {refusal}{via}",
-                self.plugin
-            ))
-        })?;
-        Ok(dest)
-    }
-
-    /// The plugin's headers, as given. `host` is refused: the connection goes to the
-    /// URL's host, and a different `host` header would reach a virtual host nobody
-    /// granted.
-    fn headers(&self, given: Vec<(String, String)>) -> Result<HeaderMap, HttpError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in given {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                HttpError::Transport(format!("invalid request header name {name:?}"))
-            })?;
-            if name == header::HOST {
-                return Err(HttpError::Denied(format!(
-                    "plugin {} may not set the host header; the URL decides the host",
-                    self.plugin
-                )));
-            }
-            // The value is never echoed: it may well be a secret.
-            let value = HeaderValue::from_str(&value).map_err(|_| {
-                HttpError::Transport(format!("invalid value for request header {name}"))
-            })?;
-            headers.append(name, value);
-        }
-        Ok(headers)
     }
 
     /// Reads the final response, stopping as soon as the body passes the cap.
     async fn collect(&self, mut response: reqwest::Response) -> Result<wit::Response, HttpError> {
-        let cap = self.body_cap;
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(HttpError::TooLarge(cap));
-        }
+        let mut limit = BodyLimit::new(self.body_cap);
+        limit
+            .declared(response.content_length())
+            .map_err(wit_error)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -187,9 +109,7 @@ impl HttpAccess {
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if (body.len() + chunk.len()) as u64 > cap {
-                return Err(HttpError::TooLarge(cap));
-            }
+            limit.read(chunk.len()).map_err(wit_error)?;
             body.extend_from_slice(&chunk);
         }
         Ok(wit::Response {
@@ -251,27 +171,24 @@ impl crate::provider::versions::legacy::qhub::plugin::http::Host for crate::capa
     }
 }
 
-/// The redirect statuses that carry a `location` to follow. 300 (a choice) and 304
-/// (not modified) are answers, not redirects.
-fn is_followed(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::MOVED_PERMANENTLY
-            | StatusCode::FOUND
-            | StatusCode::SEE_OTHER
-            | StatusCode::TEMPORARY_REDIRECT
-            | StatusCode::PERMANENT_REDIRECT
-    )
+fn policy_method(method: Method) -> PolicyMethod {
+    match method {
+        Method::Get => PolicyMethod::GET,
+        Method::Post => PolicyMethod::POST,
+        Method::Put => PolicyMethod::PUT,
+        Method::Patch => PolicyMethod::PATCH,
+        Method::Delete => PolicyMethod::DELETE,
+        Method::Head => PolicyMethod::HEAD,
+    }
 }
 
-fn reqwest_method(method: Method) -> ReqwestMethod {
-    match method {
-        Method::Get => ReqwestMethod::GET,
-        Method::Post => ReqwestMethod::POST,
-        Method::Put => ReqwestMethod::PUT,
-        Method::Patch => ReqwestMethod::PATCH,
-        Method::Delete => ReqwestMethod::DELETE,
-        Method::Head => ReqwestMethod::HEAD,
+fn wit_error(err: PolicyError) -> HttpError {
+    match err {
+        PolicyError::Denied(m) => HttpError::Denied(m),
+        PolicyError::InvalidUrl(m) => HttpError::InvalidUrl(m),
+        PolicyError::Timeout => HttpError::Timeout,
+        PolicyError::TooLarge(cap) => HttpError::TooLarge(cap),
+        PolicyError::Transport(m) => HttpError::Transport(m),
     }
 }
 

@@ -7,7 +7,7 @@
 //! - a fresh store per call, with memory limits, no ambient capabilities, and the
 //!   imports its world asks for: `sql` for backends ([`sql`]), `config` and a
 //!   forwarded `store` for the account core ([`forward`]); `http`, allow-listed by
-//!   manifest ∩ grant ([`grants`]), for OAuth providers ([`ProviderService`]);
+//!   manifest ∩ grant ([`grants`], from qhub-provider-policy), for OAuth providers ([`ProviderService`]);
 //! - errors that name the plugin at fault ([`PluginFault`]);
 //! - for servers, load shedding before any plugin runs ([`LoadLimits`]).
 
@@ -20,12 +20,10 @@ mod engine;
 mod error;
 mod forward;
 pub mod fsutil;
-pub mod grants;
 mod http;
 mod load;
 mod oauth;
 mod provider;
-pub mod providers;
 mod runtime;
 pub mod sql;
 mod store;
@@ -46,11 +44,14 @@ pub use cache::{CompileStep, Origin};
 pub use codes::{code_from_name, code_name};
 pub use engine::{Allocation, EPOCH_TICK, Limits, POOL_INSTANCES, RuntimeConfig};
 pub use error::{Error, PluginFault, Result};
-pub use grants::{AllowList, Destination};
-pub use http::MAX_REDIRECTS;
 pub use load::{LoadLimits, MAX_CALLS_LIMIT};
 pub use provider::{PROVIDER_WORLDS, ProviderCallError, ProviderService};
 pub use qhub_plugin_build::{Manifest, WIT_PACKAGE, sha256_hex};
+/// Origins, grants and allow-lists (qhub-provider-policy, shared with the Worker).
+pub use qhub_provider_policy::origin as grants;
+/// The operator's provider configuration (qhub-provider-policy, shared with the Worker).
+pub use qhub_provider_policy::providers;
+pub use qhub_provider_policy::{AllowList, Destination, MAX_REDIRECTS};
 pub use runtime::{CompileEvent, LoadedPlugin, Runtime};
 pub use sql::{Database, Dialect, MigrationStatus, MigrationStep};
 pub use store::{StoreInstance, StoreService};

@@ -63,12 +63,8 @@ pub struct LoadedPlugin {
 impl LoadedPlugin {
     /// `name version`, as errors name the plugin.
     pub fn label(&self) -> String {
-        label(&self.manifest)
+        self.manifest.label()
     }
-}
-
-fn label(manifest: &Manifest) -> String {
-    format!("{:?} {}", manifest.name, manifest.version)
 }
 
 impl Runtime {
@@ -187,7 +183,7 @@ impl Runtime {
             message: e.to_string(),
         })?;
         let load_err = |message: String| Error::Load {
-            plugin: label(&manifest),
+            plugin: manifest.label(),
             message,
         };
         if check {

@@ -1,57 +1,92 @@
-// The Worker's allow-list must admit exactly what the native host's does
-// (host/runtime/src/grants.rs): manifest patterns ∩ exact grants, per origin.
-// Run by `node --test`, from the qhub-worker-build crate's tests.
+// The gateway's `fetch` import performs one hop as given: no redirect followed,
+// the body read only up to the limit, the deadline kept, failures as `fetch-error`.
+// The rules themselves (allow-list, redirects, caps) are qhub-provider-policy's,
+// tested in Rust. Run by `node --test`, from the qhub-worker-build crate's tests.
 
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { test } from 'node:test';
 
-import { allowList, httpImport, OriginError, parseOrigin } from './http.js';
+import { fetchImport } from './http.js';
 
-const CASES = [
-  // [manifest, grant, url, expected refusal (null: allowed)]
-  [['https://github.com:443'], ['https://github.com'], 'https://github.com/login', null],
-  [['https://github.com:443'], ['https://github.com:443'], 'https://github.com:443/x', null],
-  [['https://github.com:443'], [], 'https://github.com/', 'not granted'],
-  [['https://github.com:443'], ['https://github.com'], 'http://github.com/', 'not requested in its manifest'],
-  [['https://github.com:443'], ['https://github.com'], 'https://github.com:8443/', 'not requested in its manifest'],
-  [['https://github.com:443'], ['https://GitHub.COM'], 'https://github.com/', null],
-  [['https://*:443'], ['https://idp.example.com'], 'https://idp.example.com/.well-known', null],
-  [['https://*:443'], ['https://idp.example.com'], 'https://evil.example.com/', 'not granted'],
-  [['http://127.0.0.1:*'], ['http://127.0.0.1:8080'], 'http://127.0.0.1:8080/token', null],
-  [['http://127.0.0.1:*'], ['http://127.0.0.1:8080'], 'http://127.0.0.1:9090/', 'not granted'],
-  [['http://[::1]:*'], ['http://[::1]:8080'], 'http://[::1]:8080/', null],
-  [['https://api.github.com:443'], ['https://github.com'], 'https://github.com/', 'not requested in its manifest'],
-];
+/** A server on a free loopback port; `handler(request, response)`. */
+async function serve(handler) {
+  const server = createServer(handler);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}`, close: () => server.closeAllConnections() || server.close() };
+}
 
-test('the allow-list is manifest ∩ grant, origin by origin', () => {
-  for (const [manifest, grant, url, expected] of CASES) {
-    const parsed = new URL(url);
-    const dest = {
-      scheme: parsed.protocol.replace(':', ''),
-      host: parsed.hostname,
-      port: parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port),
-    };
-    assert.equal(allowList(manifest, grant).refusal(dest), expected, `${manifest} / ${grant} / ${url}`);
-  }
-});
-
-test('grants name exact origins; malformed entries are refused', () => {
-  for (const bad of ['https://*', 'http://127.0.0.1:*', 'https://*.example.com', 'https://u:p@host', 'ftp://host', 'host:443', 'https://host/path', 'https://host:99999']) {
-    assert.throws(() => parseOrigin(bad, false), OriginError, bad);
-  }
-  assert.throws(() => parseOrigin('https://*.example.com', true), OriginError);
-  assert.deepEqual(parseOrigin('https://*:443', true), { scheme: 'https', host: null, port: 443 });
-});
-
-test('a request the allow-list refuses is denied, naming the plugin and the origin', async () => {
-  const send = httpImport('"oauth-oidc" 0.1.0', allowList(['https://*:443'], ['https://idp.example.com'])).send;
-  const request = (url) => ({ method: 'get', url, headers: [], body: undefined });
-  await assert.rejects(send(request('https://evil.example.com/x?code=secret')), (err) => {
-    assert.equal(err.payload.tag, 'denied');
-    assert.match(err.payload.val, /"oauth-oidc" 0\.1\.0 may not reach https:\/\/evil\.example\.com:443: not granted/);
-    assert.doesNotMatch(err.payload.val, /secret/);
-    return true;
+test('a redirect is answered, not followed', async () => {
+  const server = await serve((req, res) => {
+    res.writeHead(302, { location: '/elsewhere' }).end();
   });
-  await assert.rejects(send(request('https://user:pw@idp.example.com/')), (err) => err.payload.tag === 'invalid-url');
-  await assert.rejects(send(request('file:///etc/passwd')), (err) => err.payload.tag === 'invalid-url');
+  try {
+    const answer = await fetchImport().send('GET', `${server.url}/start`, [], undefined, 100n, 5000);
+    assert.equal(answer.status, 302);
+    assert.deepEqual(
+      answer.headers.filter(([name]) => name === 'location'),
+      [['location', '/elsewhere']],
+    );
+  } finally {
+    server.close();
+  }
+});
+
+test('method, headers and body go out as given', async () => {
+  const server = await serve((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => res.end(`${req.method} ${req.headers['x-probe']} ${body}`));
+  });
+  try {
+    const answer = await fetchImport().send(
+      'POST',
+      server.url,
+      [['x-probe', 'yes']],
+      new TextEncoder().encode('payload'),
+      100n,
+      5000,
+    );
+    assert.equal(answer.status, 200);
+    assert.equal(new TextDecoder().decode(answer.body), 'POST yes payload');
+  } finally {
+    server.close();
+  }
+});
+
+test('the body is read only up to the limit', async () => {
+  const server = await serve((req, res) => {
+    res.write('x'.repeat(64 * 1024));
+    // Never ends: reading past the limit would hang the test.
+  });
+  try {
+    const answer = await fetchImport().send('GET', server.url, [], undefined, 1001n, 5000);
+    assert.equal(answer.body.byteLength, 1001);
+  } finally {
+    server.close();
+  }
+});
+
+test('a peer that does not answer in time is a timeout', async () => {
+  const server = await serve(() => {});
+  try {
+    await assert.rejects(fetchImport().send('GET', server.url, [], undefined, 100n, 200), (err) => {
+      assert.deepEqual(err.payload, { tag: 'timeout' });
+      return true;
+    });
+  } finally {
+    server.close();
+  }
+});
+
+test('a connection that fails is a transport error naming no URL', async () => {
+  await assert.rejects(
+    fetchImport().send('GET', 'http://127.0.0.1:1/path?code=s3cret', [], undefined, 100n, 5000),
+    (err) => {
+      assert.equal(err.payload.tag, 'transport');
+      assert.ok(!err.payload.val.includes('s3cret'), err.payload.val);
+      return true;
+    },
+  );
 });

@@ -1,8 +1,9 @@
 // QHub's Cloudflare Worker host: the same account-core and store-d1 components the
 // native host runs (transpiled by jco, see `cargo xtask build-worker`), wired
 // together here, with D1 behind the store's `sql` import, and the OAuth provider
-// plugins (oauth.js) behind the core's `oauth` import, each with the allow-listed
-// `http` import (http.js). Every request goes to the core's HTTP API (`api.handle`:
+// plugins (oauth.js) behind the core's `oauth` import, each with the `http` of a
+// provider gateway component, which applies the native host's outbound rules over
+// one plain `fetch` per hop (http.js). Every request goes to the core's HTTP API (`api.handle`:
 // routes, validation, JSON and error bodies, the OAuth sign-in sequence), except
 // `GET /v1/plugins`, which only this host can answer; every rule lives in the
 // components.
@@ -27,8 +28,8 @@ const internal = (message) => new ApiError('internal', message, 500);
 const MAX_BODY_BYTES = 1024 * 1024;
 
 
-/** `plugin "auth" 0.1.0`, as errors name a plugin. */
-const label = (plugin) => `plugin ${JSON.stringify(plugin.manifest.name)} ${plugin.manifest.version}`;
+/** `plugin "auth" 0.1.0`, as errors name a plugin on every host. */
+const label = (plugin) => `plugin ${plugin.manifest.label}`;
 
 /** The account core's configuration, from the Worker's secrets and variables. */
 function coreConfig(env) {

@@ -28,6 +28,12 @@ pub const PLUGINS: &[&str] = &["auth", "store-d1"];
 /// /v1/plugins` lists them after the core and its backend, on either host.
 pub const PROVIDER_PLUGINS: &[&str] = &["oauth-oidc", "oauth-github"];
 
+/// The component that gives provider plugins their `http` in the Worker, with the
+/// native host's rules (qhub-provider-policy, which native hosts link instead). It
+/// is part of this host, like the native host's `http` import, so `GET /v1/plugins`
+/// does not list it.
+pub const PROVIDER_GATEWAY: &str = "provider-gateway";
+
 /// Why the Worker could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -75,6 +81,8 @@ pub enum BuildError {
 pub struct BundledPlugin {
     pub name: String,
     pub version: String,
+    /// `"name" version`, as messages name the plugin on every host.
+    pub label: String,
     pub world: String,
     /// SHA-256 of the component file that was transpiled: the same bytes, and so
     /// the same hash, as the native host loads.
@@ -136,11 +144,12 @@ pub fn build_reporting(
     }
     let wit_dir = root.join("wit");
     let mut plugins = Vec::new();
-    let total = PLUGINS.len() + PROVIDER_PLUGINS.len();
+    let total = PLUGINS.len() + PROVIDER_PLUGINS.len() + 1;
     for (index, (name, provider)) in PLUGINS
         .iter()
         .map(|n| (n, false))
         .chain(PROVIDER_PLUGINS.iter().map(|n| (n, true)))
+        .chain([(&PROVIDER_GATEWAY, false)])
         .enumerate()
     {
         progress(Transpiling {
@@ -163,6 +172,7 @@ pub fn build_reporting(
         let target = gen_dir.join(name);
         transpile(&jco, name, &component, &target, &imports, &exports)?;
         plugins.push(BundledPlugin {
+            label: manifest.label(),
             name: manifest.name.clone(),
             version: manifest.version.clone(),
             world: manifest.world.clone(),
@@ -310,6 +320,7 @@ fn plugins_js(plugins: &[BundledPlugin]) -> String {
     let mut imports = String::new();
     let mut entries = String::new();
     let mut providers = String::new();
+    let mut gateway = String::from("undefined");
     for plugin in plugins {
         let name = &plugin.name;
         let key = js_key(name);
@@ -329,12 +340,15 @@ fn plugins_js(plugins: &[BundledPlugin]) -> String {
             "world": plugin.world,
             "sha256": plugin.sha256,
             "hosts": plugin.hosts,
+            "label": plugin.label,
         });
         let entry = format!(
             "{{\n    manifest: {manifest},\n    instantiate: {key}Instantiate,\n    modules: {{ {modules}}},\n  }},\n"
         );
         if plugin.provider {
             providers.push_str(&format!("  {name:?}: {entry}"));
+        } else if name == PROVIDER_GATEWAY {
+            gateway = entry.trim_end().trim_end_matches(',').to_owned();
         } else {
             entries.push_str(&format!("  {key}: {entry}"));
         }
@@ -345,6 +359,8 @@ fn plugins_js(plugins: &[BundledPlugin]) -> String {
          export const PLUGINS = {{\n{entries}}};\n\n\
          /** The OAuth provider plugins, by name (listed by `GET /v1/plugins` after `PLUGINS`). */\n\
          export const PROVIDER_PLUGINS = {{\n{providers}}};\n\n\
+         /** The provider gateway: the `http` of provider plugins, with the native host's rules. */\n\
+         export const PROVIDER_GATEWAY = {gateway};\n\n\
          /** The account core's configuration keys and rules (`qhub_api::core_config`). */\n\
          export const CORE_CONFIG = {};\n",
         core_config_js()
@@ -389,6 +405,7 @@ mod tests {
     #[test]
     fn plugins_js_imports_every_core_module_statically() {
         let plugin = |name: &str| BundledPlugin {
+            label: format!("{name:?} 0.1.0"),
             name: name.into(),
             version: "0.1.0".into(),
             world: "qhub:plugin/x@0.1.0".into(),
@@ -399,7 +416,12 @@ mod tests {
         };
         let mut oidc = plugin("oauth-oidc");
         oidc.hosts = vec!["https://*:443".into()];
-        let js = plugins_js(&[plugin("auth"), plugin("store-d1"), oidc]);
+        let js = plugins_js(&[
+            plugin("auth"),
+            plugin("store-d1"),
+            oidc,
+            plugin("provider-gateway"),
+        ]);
         assert_eq!(js_key("store-d1"), "storeD1");
         assert!(
             js.contains(r#""fromEnvironment":[["QHUB_QUOTA_MONTHLY_JOBS","quota-monthly-jobs"]"#),
@@ -417,5 +439,17 @@ mod tests {
         assert!(core.contains("  storeD1: {") && !core.contains("  \"oauth-oidc\": {"));
         assert!(providers.contains("  \"oauth-oidc\": {"));
         assert!(providers.contains("\"hosts\":[\"https://*:443\"]"));
+        // The gateway is the host's own: neither a core plugin nor a provider.
+        let (providers, gateway) = providers
+            .split_once("export const PROVIDER_GATEWAY = ")
+            .unwrap();
+        assert!(
+            !providers.contains("\"provider-gateway\": {") && !core.contains("providerGateway: {")
+        );
+        assert!(
+            gateway.starts_with("{\n    manifest: {")
+                && gateway.contains("providerGatewayInstantiate"),
+            "{gateway}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Which functions jco must treat as asynchronous, read from the WIT package with
 //! `wit-parser` so the list can never drift from the contract: a world's imports
-//! of `sql`, `store`, `http` or `oauth` wait for I/O in JavaScript (a promise), and
+//! of `sql`, `store`, `http`, `oauth` or `fetch` wait for I/O in JavaScript (a promise), and
 //! so all its exports return promises too.
 
 use std::path::Path;
@@ -10,9 +10,10 @@ use wit_parser::{Resolve, WorldItem};
 use crate::BuildError;
 
 /// Imports whose host implementation waits for I/O (D1, a backend that waits for
-/// D1, the network, a provider plugin that reaches the network): they are
+/// D1, the network, a provider plugin that reaches the network, the gateway's one
+/// `fetch`): they are
 /// asynchronous in JavaScript.
-const ASYNC_IMPORTS: &[&str] = &["sql", "store", "http", "oauth"];
+const ASYNC_IMPORTS: &[&str] = &["sql", "store", "http", "oauth", "fetch"];
 
 /// For a world of the package in `wit_dir` or of one of its `deps/` (a short name,
 /// `account-core`, or a qualified one, `qhub:provider/oauth-provider-plugin@0.1.0`):
@@ -90,6 +91,13 @@ mod tests {
             async_functions(&wit, "qhub:provider/oauth-provider-plugin@0.1.0").unwrap();
         assert_eq!(imports, ["qhub:provider/http@0.1.0#send"]);
         assert!(exports.contains(&"qhub:provider/oauth-provider@0.1.0#fetch-identity".to_owned()));
+        let (imports, exports) = async_functions(&wit, "provider-gateway").unwrap();
+        assert_eq!(imports, ["qhub:plugin/fetch@0.1.0#send"]);
+        assert!(
+            exports.contains(&"qhub:provider/http@0.1.0#send".to_owned()),
+            "{exports:?}"
+        );
+        assert!(exports.contains(&"qhub:plugin/gateway@0.1.0#allow".to_owned()));
         let (imports, _) = async_functions(&wit, "qhub:plugin/store-backend@0.1.0").unwrap();
         assert_eq!(imports.len(), 2, "{imports:?}");
         assert!(async_functions(&wit, "no-such-world").is_err());

@@ -19,9 +19,9 @@ use crate::bindings::oauth_provider::{
 };
 use crate::engine;
 use crate::error::{Error, PluginFault, Result};
-use crate::grants::{AllowList, Destination};
 use crate::http::HttpAccess;
 use crate::runtime::{LoadedPlugin, Runtime, State};
+use qhub_provider_policy::{AllowList, AllowListError, Destination, ProviderFailure};
 
 pub use versions::SUPPORTED as PROVIDER_WORLDS;
 
@@ -72,14 +72,16 @@ impl From<PluginFault> for ProviderCallError {
     }
 }
 
-/// A `provider-error` as a lowercase fragment.
+/// A `provider-error` as a lowercase fragment, worded by qhub-provider-policy as
+/// in every host.
 fn describe(error: &ProviderError) -> String {
     match error {
-        ProviderError::NotSupported => "this provider does not offer that flow".into(),
-        ProviderError::Misconfigured(what) => format!("misconfigured: {what}"),
-        ProviderError::Http(what) => format!("http: {what}"),
-        ProviderError::Protocol(what) => format!("protocol violation by the provider: {what}"),
+        ProviderError::NotSupported => ProviderFailure::NotSupported,
+        ProviderError::Misconfigured(what) => ProviderFailure::Misconfigured(what),
+        ProviderError::Http(what) => ProviderFailure::Http(what),
+        ProviderError::Protocol(what) => ProviderFailure::Protocol(what),
     }
+    .describe()
 }
 
 /// A provider plugin, its configuration and its network access.
@@ -126,21 +128,15 @@ impl ProviderService {
                 plugin.manifest.world_name()
             )));
         }
-        let allow = AllowList::new(&plugin.manifest.hosts, grant).map_err(|e| {
-            if plugin.manifest.hosts.contains(&e.text) {
-                load_err(format!("its manifest requests a malformed origin {e}"))
-            } else {
-                Error::Grant(format!(
-                    "the grant for plugin {} has a malformed origin {e}",
-                    plugin.label()
-                ))
-            }
-        })?;
-        for ignored in allow.ignored() {
-            tracing::warn!(
-                plugin = %plugin.manifest.name,
-                "granted origin {ignored} is not requested in the plugin's manifest; it stays unreachable"
-            );
+        let allow =
+            AllowList::for_plugin(&plugin.label(), &plugin.manifest.hosts, grant).map_err(|e| {
+                match e {
+                    AllowListError::Manifest(message) => load_err(message),
+                    AllowListError::Grant(message) => Error::Grant(message),
+                }
+            })?;
+        for warning in allow.warnings() {
+            tracing::warn!(plugin = %plugin.manifest.name, "{warning}");
         }
         let http = HttpAccess::new(plugin.label(), allow.clone(), runtime.limits())
             .map_err(|e| Error::Engine(format!("cannot create the HTTP client: {e}")))?;

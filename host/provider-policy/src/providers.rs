@@ -1,11 +1,12 @@
-//! The operator's OAuth provider configuration: `providers.toml`, with config values
-//! overridable from the environment (`QHUB_PROVIDER_<NAME>_<KEY>`).
+//! The operator's OAuth provider configuration: which providers exist, the plugin
+//! each runs, the origins granted to it and its config values, overridable from the
+//! environment (`QHUB_PROVIDER_<NAME>_<KEY>`).
 //!
-//! It lives in the runtime, not in the CLI, because every host that runs provider
-//! plugins needs the same reading of it: the CLI (`qhub plugins inspect`, `qhub login
-//! --provider`) and the HTTP server (`qhub serve`, whose crate depends on the runtime,
-//! not on the CLI). Where the file is (`QHUB_HOME`, `QHUB_PROVIDERS`) stays the
-//! CLI's business; this module only reads a path and an environment it is given.
+//! Every host reads it the same way, through this module: natively from
+//! `providers.toml` ([`ProvidersConfig::load`], feature `toml`), in the Worker from
+//! the variable `QHUB_PROVIDERS`, the same tables as JSON
+//! ([`ProvidersConfig::from_json`]). Where the file is (`QHUB_HOME`,
+//! `QHUB_PROVIDERS`) is the host's business.
 //!
 //! ```toml
 //! [providers.github]            # the NAME used in `qhub login --provider NAME`
@@ -14,13 +15,18 @@
 //! [providers.github.config]
 //! client-id = "Iv1.0123456789abcdef"
 //! ```
+//!
+//! ```json
+//! {"github": {"plugin": "oauth-github", "grant": ["https://github.com:443"],
+//!             "config": {"client-id": "Iv1.0123456789abcdef"}}}
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::grants::parse_grant;
+use crate::origin::parse_grant;
 
 /// The prefix of the environment variables that set provider config values.
 pub const ENV_PREFIX: &str = "QHUB_PROVIDER_";
@@ -31,6 +37,9 @@ pub struct ProvidersConfig {
     /// The file read; `None` when there was none.
     pub path: Option<PathBuf>,
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// What the operator should be told, though nothing failed: a
+    /// `QHUB_PROVIDER_*` variable that no provider claims, say. The host logs them.
+    pub warnings: Vec<String>,
 }
 
 /// One `[providers.NAME]` table, environment overrides applied.
@@ -68,6 +77,7 @@ pub struct ProvidersError {
     pub hint: Option<String>,
 }
 
+#[cfg(feature = "toml")]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -105,13 +115,22 @@ impl Scalar {
     }
 }
 
+#[cfg(feature = "toml")]
 const FORMAT_HINT: &str = "each provider is a [providers.NAME] table with plugin = \"PLUGIN\", \
      grant = [\"https://host:443\", ...] and an optional [providers.NAME.config] table of strings";
+
+/// The Worker's form: one JSON object of providers.
+const JSON_HINT: &str = "QHUB_PROVIDERS is a JSON object {\"NAME\": {\"plugin\": \"oauth-oidc\", \
+     \"grant\": [\"https://host:443\"], \"config\": {\"issuer\": \"...\", \"client-id\": \"...\"}}}";
+
+/// Where the Worker's configuration comes from, as its errors name it.
+pub const JSON_SOURCE: &str = "QHUB_PROVIDERS";
 
 impl ProvidersConfig {
     /// Reads `path`. A missing file means no providers, unless `required` (the
     /// operator named the file explicitly). `env` is the process environment (or a
     /// test's stand-in); only `QHUB_PROVIDER_*` variables are looked at.
+    #[cfg(feature = "toml")]
     pub fn load(
         path: &Path,
         required: bool,
@@ -132,9 +151,48 @@ impl ProvidersConfig {
         }
     }
 
-    /// Parses the file's text (`path` is for messages) and applies `env`.
+    /// Parses providers.toml's text (`path` is for messages) and applies `env`.
+    #[cfg(feature = "toml")]
     pub fn parse(
         text: &str,
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<ProvidersConfig, ProvidersError> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| format!("line {}: ", text[..span.start].matches('\n').count() + 1))
+                .unwrap_or_default();
+            ProvidersError {
+                path: path.to_owned(),
+                message: format!("{line}{}", e.message().trim_end()),
+                hint: Some(FORMAT_HINT.into()),
+            }
+        })?;
+        Self::from_raw(file.providers, path, env)
+    }
+
+    /// Parses the Worker's `QHUB_PROVIDERS` (a JSON object of providers, each as
+    /// a `[providers.NAME]` table of providers.toml) and applies `env`. Empty text
+    /// is no providers.
+    pub fn from_json(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<ProvidersConfig, ProvidersError> {
+        let path = Path::new(JSON_SOURCE);
+        if text.trim().is_empty() {
+            return Ok(ProvidersConfig::default());
+        }
+        let providers = serde_json::from_str(text).map_err(|e| ProvidersError {
+            path: path.to_owned(),
+            message: format!("line {}: {e}", e.line()),
+            hint: Some(JSON_HINT.into()),
+        })?;
+        Self::from_raw(providers, path, env)
+    }
+
+    fn from_raw(
+        raw: BTreeMap<String, RawProvider>,
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<ProvidersConfig, ProvidersError> {
@@ -143,19 +201,8 @@ impl ProvidersConfig {
             message,
             hint,
         };
-        let file: File = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| format!("line {}: ", text[..span.start].matches('\n').count() + 1))
-                .unwrap_or_default();
-            fail(
-                format!("{line}{}", e.message().trim_end()),
-                Some(FORMAT_HINT.into()),
-            )
-        })?;
-
         let mut providers = BTreeMap::new();
-        for (name, raw) in file.providers {
+        for (name, raw) in raw {
             if !valid_name(&name) {
                 return Err(fail(
                     format!("provider name {name:?} is not lowercase letters, digits and dashes"),
@@ -195,6 +242,7 @@ impl ProvidersConfig {
         let mut config = ProvidersConfig {
             path: Some(path.to_owned()),
             providers,
+            warnings: Vec::new(),
         };
         config.apply_env(env);
         Ok(config)
@@ -226,9 +274,13 @@ impl ProvidersConfig {
                     provider.config.insert(key.clone(), value);
                     provider.from_env.insert(key);
                 }
-                None => tracing::warn!(
-                    "{variable} matches no provider in providers.toml; it is ignored"
-                ),
+                None => self.warnings.push(format!(
+                    "{variable} matches no provider in {}; it is ignored",
+                    self.path
+                        .as_deref()
+                        .and_then(Path::file_name)
+                        .map_or("the provider configuration".into(), |f| f.to_string_lossy())
+                )),
             }
         }
     }
@@ -300,33 +352,18 @@ pub fn env_name(provider: &str) -> String {
     provider.to_ascii_uppercase().replace('-', "_")
 }
 
-/// The candidate closest to `name` by edit distance, if close enough to be a typo.
+/// The candidate closest to `name` by edit distance (Levenshtein, by characters),
+/// if close enough to be a typo: at most a third of its length, and at least 2.
 pub fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(2);
     candidates
-        .map(|c| (edit_distance(name, c), c))
+        .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance, by characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "toml"))]
 mod tests {
     use super::*;
 
@@ -458,10 +495,72 @@ config = { issuer = "https://login.example.com", client-id = "qhub", retries = 3
     }
 
     #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("oauth-githb", "oauth-github"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    fn only_near_names_are_suggested() {
         assert_eq!(nearest("zzz", ["oauth-github"].into_iter()), None);
+        assert_eq!(
+            nearest("oauth-oicd", ["oauth-github", "oauth-oidc"].into_iter()),
+            Some("oauth-oidc")
+        );
+    }
+}
+
+/// The Worker's JSON form: the same rules as providers.toml.
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<ProvidersConfig, ProvidersError> {
+        ProvidersConfig::from_json(
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn reads_providers_and_applies_the_environment() {
+        let config = parse(
+            r#"{"corp-sso": {"plugin": "oauth-oidc", "grant": ["https://login.example.com"],
+                "config": {"issuer": "https://login.example.com", "retries": 3, "strict": true}}}"#,
+            &[
+                ("QHUB_PROVIDER_CORP_SSO_CLIENT_ID", "qhub"),
+                ("QHUB_PROVIDER_NOBODY_X", "y"),
+            ],
+        )
+        .unwrap();
+        let sso = config.get("corp-sso").unwrap();
+        assert_eq!(sso.plugin, "oauth-oidc");
+        assert_eq!(sso.config["retries"], "3");
+        assert_eq!(sso.config["strict"], "true");
+        assert_eq!(sso.config["client-id"], "qhub");
+        assert_eq!(
+            config.warnings,
+            ["QHUB_PROVIDER_NOBODY_X matches no provider in QHUB_PROVIDERS; it is ignored"]
+        );
+        assert!(parse("", &[]).unwrap().providers.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_show_the_form() {
+        for (text, message) in [
+            ("{", "QHUB_PROVIDERS: line 1: EOF while parsing"),
+            (
+                "[]",
+                "QHUB_PROVIDERS: line 1: invalid type: sequence, expected a map",
+            ),
+            (
+                r#"{"a": {"plugin": "p", "grants": []}}"#,
+                "unknown field `grants`",
+            ),
+            (r#"{"a": {"grant": []}}"#, "missing field `plugin`"),
+            (r#"{"A": {"plugin": "p"}}"#, "provider name \"A\""),
+            (
+                r#"{"a": {"plugin": "p", "grant": ["https://*:443"]}}"#,
+                "grant entry \"https://*:443\"",
+            ),
+        ] {
+            let err = parse(text, &[]).unwrap_err();
+            assert!(err.to_string().contains(message), "{text}: {err}");
+            assert!(err.hint.is_some(), "{text}: {err}");
+        }
     }
 }

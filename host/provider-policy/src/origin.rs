@@ -276,6 +276,45 @@ impl AllowList {
     pub fn ignored(&self) -> &[Destination] {
         &self.ignored
     }
+
+    /// What the operator should be told about this list: one line per granted
+    /// origin the manifest does not request (a typo in the grant, most likely).
+    pub fn warnings(&self) -> impl Iterator<Item = String> + '_ {
+        self.ignored.iter().map(|dest| {
+            format!("granted origin {dest} is not requested in the plugin's manifest; it stays unreachable")
+        })
+    }
+
+    /// The allow-list of the plugin labelled `plugin` (`"oauth-oidc" 0.1.0`), its
+    /// manifest's `hosts` and the operator's `grant`, with an error that says which
+    /// of the two is malformed.
+    pub fn for_plugin(
+        plugin: &str,
+        manifest: &[String],
+        grant: &[String],
+    ) -> Result<AllowList, AllowListError> {
+        AllowList::new(manifest, grant).map_err(|e| {
+            if manifest.contains(&e.text) {
+                AllowListError::Manifest(format!("its manifest requests a malformed origin {e}"))
+            } else {
+                AllowListError::Grant(format!(
+                    "the grant for plugin {plugin} has a malformed origin {e}"
+                ))
+            }
+        })
+    }
+}
+
+/// Why [`AllowList::for_plugin`] failed: the plugin is broken, or the operator's
+/// grant is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllowListError {
+    /// The plugin's manifest has an origin that does not parse.
+    #[error("{0}")]
+    Manifest(String),
+    /// A grant entry does not parse, or has a wildcard.
+    #[error("{0}")]
+    Grant(String),
 }
 
 #[cfg(test)]
