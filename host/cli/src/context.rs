@@ -5,23 +5,17 @@
 //! the environment or the active login say (see [`crate::target`]); operator
 //! commands (`serve`, `migrate`) use only `--database` / `DATABASE_URL`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use qhub_runtime::{
-    AccountService, Allocation, Database, Dialect, Limits, LoadedPlugin, Runtime, RuntimeConfig,
-};
+use qhub_host::{DatabaseAt, Host};
+use qhub_runtime::{AccountService, Allocation, Database, Dialect};
 
 use crate::backend::{self, Backend};
 use crate::exit::{CliError, CliResult, Exit};
 use crate::home::{Home, Login};
 use crate::target::{Choice, Source, Target};
 
-use qhub_api::core_config::{self, EMBEDDED_ISSUER};
-
-/// What a `d1://` database needs, for errors about its URL or token.
-const D1_SETUP_HINT: &str = "use --database d1://ACCOUNT_ID/DATABASE_ID (ids from `wrangler d1 list`) and set \
-     CLOUDFLARE_API_TOKEN to an API token with D1 edit permission on that account, see .env.example";
+use qhub_api::core_config::EMBEDDED_ISSUER;
 
 #[derive(Debug)]
 pub struct Context {
@@ -43,22 +37,17 @@ impl Context {
 
     /// Opens the operator commands' database (not yet migrated).
     pub async fn database(&self) -> CliResult<Database> {
-        self.database_at(self.database.as_deref()).await
+        let path = self.home.database_path();
+        let at = location(self.database.as_deref(), &path);
+        Ok(self.host().database(at).await?)
     }
 
-    /// Opens the database `url` names, or the embedded one (not yet migrated).
-    pub async fn database_at(&self, url: Option<&str>) -> CliResult<Database> {
-        let Some(url) = url else {
-            self.home.ensure()?;
-            let path = self.home.database_path();
-            return Database::open_sqlite(&path).await.map_err(|e| {
-                CliError::internal(format!("cannot open the database {}: {e}", path.display()))
-                    .with_hint("check that QHUB_HOME is writable, or point QHUB_HOME elsewhere")
-            });
-        };
-        Database::connect(url)
-            .await
-            .map_err(|e| database_error(Some(url), e))
+    /// The host wiring over `QHUB_HOME`, drawing its progress on a terminal.
+    pub fn host(&self) -> Host {
+        Host::new(
+            self.home.places(),
+            Arc::new(crate::progress::Terminal::default()),
+        )
     }
 
     /// A runtime error from opening or migrating the operator commands' database,
@@ -80,45 +69,14 @@ impl Context {
 /// A runtime error from opening or migrating the database `url` names (`None`:
 /// the embedded one), as the user sees it.
 pub fn database_error(url: Option<&str>, err: qhub_runtime::Error) -> CliError {
-    let is_d1 = url.is_some_and(qhub_runtime::sql::d1::is_d1_url);
-    match err {
-        qhub_runtime::Error::Unavailable(_) => CliError::new(Exit::Unavailable, err.to_string()),
-        qhub_runtime::Error::MissingDatabase(name) => {
-            let hint = match url.and_then(|u| url::Url::parse(u).ok()) {
-                Some(parsed) => {
-                    let mut command = String::from("createdb");
-                    if let Some(host) = parsed.host_str() {
-                        command.push_str(&format!(" -h {host}"));
-                    }
-                    if let Some(port) = parsed.port() {
-                        command.push_str(&format!(" -p {port}"));
-                    }
-                    if !parsed.username().is_empty() {
-                        command.push_str(&format!(" -U {}", parsed.username()));
-                    }
-                    format!(
-                        "create it with `{command} {name}`, or fix the name in --database / DATABASE_URL"
-                    )
-                }
-                None => "create it (`createdb NAME`), or fix the name in --database / DATABASE_URL"
-                    .into(),
-            };
-            CliError::new(
-                Exit::Unavailable,
-                format!("the database {name:?} does not exist on the PostgreSQL server"),
-            )
-            .with_hint(hint)
-        }
-        qhub_runtime::Error::InvalidUrl(message) if is_d1 => {
-            CliError::new(Exit::Usage, message).with_hint(D1_SETUP_HINT)
-        }
-        qhub_runtime::Error::InvalidUrl(message) => CliError::new(Exit::Usage, message)
-            .with_hint("e.g. --database sqlite:qhub.db or --database postgres://USER@HOST/DB"),
-        // Wrong credentials, as a refused password is.
-        qhub_runtime::Error::Unauthorized(_) => {
-            CliError::new(Exit::Refused, err.to_string()).with_hint(D1_SETUP_HINT)
-        }
-        other => CliError::internal(other.to_string()),
+    qhub_host::Error::database(url, err).into()
+}
+
+/// Where the database `url` names is (`None`: the embedded file at `embedded`).
+fn location<'a>(url: Option<&'a str>, embedded: &'a std::path::Path) -> DatabaseAt<'a> {
+    match url {
+        Some(url) => DatabaseAt::Url(url),
+        None => DatabaseAt::File(embedded),
     }
 }
 
@@ -262,36 +220,12 @@ impl Context {
         issuer: &str,
         allocation: Allocation,
     ) -> CliResult<AccountService> {
-        let db = self.database_at(url).await?;
-        let progress = crate::progress::Migrations::new();
-        let applied = db
-            .migrate_with(&|step| progress.step(step))
-            .await
-            .map_err(|e| database_error(url, e))?;
-        progress.finish(applied.len(), true);
-        let runtime = Arc::new(
-            Runtime::new(RuntimeConfig {
-                cache_dir: Some(self.home.cache_dir()),
-                limits: Limits::default(),
-                allocation,
-            })
-            .map_err(crate::home::runtime_error)?,
-        );
-        crate::progress::watch_compiles(&runtime);
-        let core = load_embedded(&runtime, "auth")?;
-        let backend = load_embedded(&runtime, db.dialect().backend_plugin())?;
-        let mut config = BTreeMap::from([
-            (core_config::JWT_SECRET.to_owned(), jwt_secret),
-            (core_config::ISSUER.to_owned(), issuer.to_owned()),
-        ]);
-        // Operator settings the core reads; it validates them and owns the defaults.
-        for (variable, key) in core_config::FROM_ENVIRONMENT {
-            if let Some(value) = std::env::var(variable).ok().filter(|v| !v.is_empty()) {
-                config.insert((*key).to_owned(), value);
-            }
-        }
-        AccountService::new(runtime, core, backend, db, config)
-            .map_err(|e| CliError::internal(e.to_string()))
+        let path = self.home.database_path();
+        let at = location(url, &path);
+        Ok(self
+            .host()
+            .account_service(at, jwt_secret, issuer, allocation)
+            .await?)
     }
 }
 
@@ -309,17 +243,4 @@ fn token_from_env_hint() -> Option<String> {
          an API key from `qhub keys create`"
             .to_owned()
     })
-}
-
-fn load_embedded(runtime: &Runtime, name: &str) -> CliResult<LoadedPlugin> {
-    let embedded = qhub_bundled::EMBEDDED
-        .iter()
-        .find(|p| qhub_runtime::Manifest::parse(p.manifest).is_ok_and(|m| m.name == name))
-        .ok_or_else(|| {
-            CliError::internal(format!("this qhub was built without the {name:?} plugin"))
-        })?;
-    // Built with its manifest into this binary: see `Runtime::load_built`.
-    runtime
-        .load_built(embedded.manifest, embedded.component)
-        .map_err(|e| CliError::internal(e.to_string()))
 }

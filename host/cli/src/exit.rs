@@ -92,6 +92,21 @@ impl From<ServiceError> for CliError {
     }
 }
 
+impl From<qhub_host::Error> for CliError {
+    fn from(err: qhub_host::Error) -> Self {
+        let exit = match err.kind {
+            qhub_host::Kind::Internal => Exit::Error,
+            qhub_host::Kind::Usage => Exit::Usage,
+            qhub_host::Kind::Refused => Exit::Refused,
+            qhub_host::Kind::Unavailable => Exit::Unavailable,
+        };
+        CliError {
+            hint: err.hint,
+            ..CliError::new(exit, err.message)
+        }
+    }
+}
+
 impl From<qhub_client::ClientError> for CliError {
     fn from(err: qhub_client::ClientError) -> Self {
         use qhub_client::ClientError;

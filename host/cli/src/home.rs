@@ -8,7 +8,7 @@
 //! `config.toml`) that they may read or write or that another user
 //! owns, is refused with the `chmod` that fixes it (see `qhub_runtime::fsutil`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -161,11 +161,7 @@ impl Home {
     }
 
     fn unusable(&self, err: std::io::Error) -> CliError {
-        if let Some(found) = qhub_runtime::fsutil::insecure(&err) {
-            return insecure_error(found);
-        }
-        CliError::internal(format!("cannot use {}: {err}", self.dir.display()))
-            .with_hint("set QHUB_HOME to a writable directory")
+        qhub_host::Error::unusable(&self.dir, &err).into()
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -209,12 +205,16 @@ impl Home {
         }
     }
 
-    /// Reads the provider configuration, `QHUB_PROVIDER_<NAME>_<KEY>` overrides
-    /// applied. Plugin names are not checked here (see `commands::plugins::providers`).
-    pub fn load_providers(&self) -> CliResult<qhub_runtime::providers::ProvidersConfig> {
-        let (path, required) = self.providers_path();
-        qhub_runtime::providers::ProvidersConfig::load(&path, required, std::env::vars())
-            .map_err(providers_error)
+    /// The files the host wiring reads here: installed plugins, the compiled
+    /// cache and the provider configuration.
+    pub fn places(&self) -> qhub_host::Places {
+        let (providers_file, providers_required) = self.providers_path();
+        qhub_host::Places {
+            plugins_dir: self.plugins_dir(),
+            cache_dir: self.cache_dir(),
+            providers_file,
+            providers_required,
+        }
     }
 
     /// The embedded mode's JWT signing secret, created on first use (mode 0600).
@@ -251,7 +251,7 @@ impl Home {
     /// Reads `config.toml`; a missing file is the empty config. A file or a
     /// `QHUB_HOME` that other users may read or change is refused.
     pub fn load_config(&self) -> CliResult<Config> {
-        check_dir(&self.dir)?;
+        qhub_host::check_dir(&self.dir)?;
         let path = self.config_path();
         let invalid = |e: &dyn std::fmt::Display| {
             CliError::internal(format!("{} is not valid: {e}", path.display()))
@@ -281,43 +281,5 @@ impl Home {
         );
         qhub_runtime::fsutil::write_private(&self.config_path(), text.as_bytes())
             .map_err(|e| self.unusable(e))
-    }
-}
-
-/// Refuses an existing directory that other users may write to, or that another
-/// user owns; a missing one is fine (there is nothing in it to trust).
-pub fn check_dir(dir: &Path) -> CliResult<()> {
-    match std::fs::metadata(dir) {
-        Ok(meta) => qhub_runtime::fsutil::check_private_dir(dir, &meta)
-            .map_err(|found| insecure_error(&found)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(err) => Err(
-            CliError::internal(format!("cannot use {}: {err}", dir.display()))
-                .with_hint("set QHUB_HOME to a writable directory"),
-        ),
-    }
-}
-
-/// A file or directory qhub refuses to trust with a secret, with the command that
-/// fixes it. Exit code 1, as for any unusable `QHUB_HOME`.
-pub fn insecure_error(found: &qhub_runtime::fsutil::Insecure) -> CliError {
-    CliError::internal(found.to_string()).with_hint(found.hint())
-}
-
-/// A failure to set up the plugin runtime, as the user sees it.
-pub fn runtime_error(err: qhub_runtime::Error) -> CliError {
-    match err {
-        qhub_runtime::Error::Insecure(found) => insecure_error(&found),
-        other => CliError::internal(other.to_string()),
-    }
-}
-
-/// A provider configuration problem as the user sees it, with its hint.
-pub fn providers_error(err: qhub_runtime::providers::ProvidersError) -> CliError {
-    let hint = err.hint.clone();
-    let err = CliError::internal(err.to_string());
-    match hint {
-        Some(hint) => err.with_hint(hint),
-        None => err,
     }
 }

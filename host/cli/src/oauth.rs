@@ -34,8 +34,9 @@ pub async fn flows(ctx: &Context, provider: &str) -> CliResult<Backend> {
     let Some(service) = backend.service() else {
         return Ok(backend);
     };
-    let plugin =
-        crate::commands::plugins::provider_service(&ctx.home, service.runtime().clone(), provider)?;
+    let plugin = ctx
+        .host()
+        .provider_service(service.runtime().clone(), provider)?;
     let providers = std::collections::BTreeMap::from([(provider.to_owned(), plugin)]);
     Ok(Backend::in_process(
         service.clone().with_providers(providers),

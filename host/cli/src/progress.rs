@@ -4,7 +4,7 @@
 //! Drawn with indicatif, and only when stderr is a terminal: a pipe, a file or a
 //! test sees nothing at all. The runtime only reports events
 //! ([`Runtime::on_compile`], [`qhub_runtime::Database::migrate_with`]); drawing
-//! them is this module's business.
+//! them is this module's business ([`Terminal`] is what the host wiring shows).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -84,6 +84,28 @@ impl Migrations {
         } else {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// What the host wiring shows on a terminal ([`qhub_host::Observer`]): each
+/// runtime's compiles, and the migrations a command applies on its way (a line
+/// left saying how many).
+#[derive(Debug, Default)]
+pub struct Terminal {
+    migrations: Migrations,
+}
+
+impl qhub_host::Observer for Terminal {
+    fn runtime(&self, runtime: &Runtime) {
+        watch_compiles(runtime);
+    }
+
+    fn migration(&self, step: MigrationStep<'_>) {
+        self.migrations.step(step);
+    }
+
+    fn migrated(&self, applied: usize) {
+        self.migrations.finish(applied, true);
     }
 }
 

@@ -2,36 +2,22 @@
 //! in `QHUB_HOME/plugins`, or run by a server), what each may reach, and
 //! installing and removing plugins.
 //!
-//! The catalogue functions here ([`catalog`], [`find`], [`load`], [`providers`],
-//! [`provider_service`]) are also what other commands use to resolve a plugin or a
-//! provider by name.
+//! The catalogue itself (which plugins there are, and the providers built over
+//! them) is the host wiring's: see `qhub_host::Host`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use qhub_runtime::providers::{ProviderConfig, ProvidersConfig, nearest};
+use qhub_host::{Entry, Source, installable};
+use qhub_runtime::providers::ProviderConfig;
 use qhub_runtime::{
-    Allocation, AllowList, Limits, LoadedPlugin, Manifest, PROVIDER_WORLDS, ProviderService,
-    Runtime, RuntimeConfig, WIT_PACKAGE, sha256_hex,
+    Allocation, AllowList, Manifest, PROVIDER_WORLDS, Runtime, WIT_PACKAGE, sha256_hex,
 };
 use serde::Serialize;
 
 use crate::context::Context;
 use crate::exit::{CliError, CliResult, Exit};
-use crate::home::{Home, providers_error};
 use crate::output;
-
-/// Whether a plugin may be installed for `world`. The account core is part of qhub
-/// itself, so only providers (a world this qhub loads, or any version of the public
-/// `qhub:provider` package: installing then says which versions it loads) and
-/// storage backends (`qhub:plugin/store-backend`) come from outside.
-fn installable(manifest: &Manifest) -> bool {
-    let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
-    manifest.world == format!("{package}/store-backend@{version}")
-        || PROVIDER_WORLDS.contains(&manifest.world.as_str())
-        || (manifest.world_name() == "oauth-provider-plugin"
-            && manifest.package().starts_with("qhub:provider@"))
-}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -91,235 +77,10 @@ impl Command {
     }
 }
 
-/// Where a plugin comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// Built with qhub and embedded in the binary.
-    Embedded,
-    /// Installed with `qhub plugins install` into `QHUB_HOME/plugins`.
-    Installed,
-    /// Run by the server `plugins list` asked (remote mode).
-    Server,
-}
-
-impl Source {
-    fn as_str(self) -> &'static str {
-        match self {
-            Source::Embedded => "embedded",
-            Source::Installed => "installed",
-            Source::Server => "server",
-        }
-    }
-}
-
-/// A plugin qhub knows, not yet loaded.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub manifest: Manifest,
-    pub source: Source,
-    /// The manifest as written (the runtime parses it again when loading).
-    manifest_toml: String,
-    component: Component,
-}
-
-#[derive(Debug, Clone)]
-enum Component {
-    Embedded(&'static [u8]),
-    /// The installed `.wasm` file.
-    File(PathBuf),
-}
-
-impl Entry {
-    /// The installed component's path; `None` for an embedded plugin.
-    pub fn path(&self) -> Option<&Path> {
-        match &self.component {
-            Component::Embedded(_) => None,
-            Component::File(path) => Some(path),
-        }
-    }
-}
-
-/// Every plugin: the embedded ones in build order, then the installed ones by name.
-pub fn catalog(home: &Home) -> CliResult<Vec<Entry>> {
-    let mut entries = qhub_bundled::EMBEDDED
-        .iter()
-        .map(|p| {
-            let manifest =
-                Manifest::parse(p.manifest).map_err(|e| CliError::internal(e.to_string()))?;
-            Ok(Entry {
-                manifest,
-                source: Source::Embedded,
-                manifest_toml: p.manifest.to_owned(),
-                component: Component::Embedded(p.component),
-            })
-        })
-        .collect::<CliResult<Vec<_>>>()?;
-    entries.extend(installed(home)?);
-    Ok(entries)
-}
-
-/// The plugins in `QHUB_HOME/plugins`, by name.
-fn installed(home: &Home) -> CliResult<Vec<Entry>> {
-    let dir = home.plugins_dir();
-    // Code others could plant is not run.
-    crate::home::check_dir(&dir)?;
-    let listing = match std::fs::read_dir(&dir) {
-        Ok(listing) => listing,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(CliError::internal(format!(
-                "cannot read {}: {err}",
-                dir.display()
-            )));
-        }
-    };
-    let mut entries = Vec::new();
-    for item in listing.flatten() {
-        let path = item.path();
-        let Some(stem) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".plugin.toml"))
-        else {
-            continue;
-        };
-        let broken = |why: String| {
-            CliError::internal(format!("installed plugin {}: {why}", path.display())).with_hint(
-                format!(
-                    "reinstall it with `qhub plugins install PATH --force`, or delete {stem}.* from {}",
-                    dir.display()
-                ),
-            )
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| broken(e.to_string()))?;
-        let manifest = Manifest::parse(&text).map_err(|e| broken(e.to_string()))?;
-        if manifest.name != stem {
-            return Err(broken(format!(
-                "the manifest names the plugin {:?}",
-                manifest.name
-            )));
-        }
-        entries.push(Entry {
-            component: Component::File(dir.join(format!("{stem}.wasm"))),
-            manifest,
-            source: Source::Installed,
-            manifest_toml: text,
-        });
-    }
-    entries.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
-    Ok(entries)
-}
-
-/// The manifests of the OAuth provider plugins this qhub can run (embedded, then
-/// installed), which `qhub serve` lists at `GET /v1/plugins`.
-pub fn provider_plugins(home: &Home) -> CliResult<Vec<Manifest>> {
-    let world = "oauth-provider-plugin@";
-    Ok(catalog(home)?
-        .into_iter()
-        .filter(|e| e.manifest.world.contains(&format!("/{world}")))
-        .map(|e| e.manifest)
-        .collect())
-}
-
-/// The plugin called `name`, or a usage error suggesting the nearest name.
-pub fn find(home: &Home, name: &str) -> CliResult<Entry> {
-    let entries = catalog(home)?;
-    if let Some(entry) = entries.iter().find(|e| e.manifest.name == name) {
-        return Ok(entry.clone());
-    }
-    let hint = match nearest(name, entries.iter().map(|e| e.manifest.name.as_str())) {
-        Some(near) => format!("did you mean {near:?}? `qhub plugins list` shows them all"),
-        None => {
-            "`qhub plugins list` shows the plugins; `qhub plugins install PATH` adds one".into()
-        }
-    };
-    Err(CliError::new(Exit::Usage, format!("no plugin named {name:?}")).with_hint(hint))
-}
-
-/// Loads `entry` (verified against its manifest, compiled through the cache).
-pub fn load(runtime: &Runtime, entry: &Entry) -> CliResult<LoadedPlugin> {
-    let loaded = match &entry.component {
-        // Built with its manifest into this binary: see `Runtime::load_built`.
-        Component::Embedded(bytes) => runtime.load_built(&entry.manifest_toml, bytes),
-        Component::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                CliError::internal(format!("cannot read {}: {e}", path.display()))
-                    .with_hint("reinstall the plugin with `qhub plugins install PATH --force`")
-            })?;
-            runtime.load(&entry.manifest_toml, &bytes)
-        }
-    };
-    loaded.map_err(|e| CliError::internal(e.to_string()))
-}
-
-/// The provider configuration, every provider's plugin checked to exist.
-pub fn providers(home: &Home) -> CliResult<ProvidersConfig> {
-    let config = home.load_providers()?;
-    let entries = catalog(home)?;
-    let known: Vec<&str> = entries.iter().map(|e| e.manifest.name.as_str()).collect();
-    config.check_plugins(&known).map_err(providers_error)?;
-    Ok(config)
-}
-
-/// The provider `name` of providers.toml, ready to call: its plugin loaded (through
-/// the cache), its config (environment overrides applied) and its grant.
-pub fn provider_service(
-    home: &Home,
-    runtime: Arc<Runtime>,
-    name: &str,
-) -> CliResult<ProviderService> {
-    let config = providers(home)?;
-    let provider = config.get(name).map_err(|e| {
-        let hint = e.hint.clone();
-        let err = CliError::new(Exit::Usage, e.to_string());
-        match hint {
-            Some(hint) => err.with_hint(hint),
-            None => err,
-        }
-    })?;
-    build_service(home, runtime, provider)
-}
-
-/// Every provider of providers.toml, ready to call (`qhub serve` offers them all).
-pub fn provider_services(
-    home: &Home,
-    runtime: Arc<Runtime>,
-) -> CliResult<std::collections::BTreeMap<String, ProviderService>> {
-    let config = providers(home)?;
-    config
-        .providers
-        .values()
-        .map(|provider| {
-            let service = build_service(home, runtime.clone(), provider)?;
-            Ok((provider.name.clone(), service))
-        })
-        .collect()
-}
-
-fn build_service(
-    home: &Home,
-    runtime: Arc<Runtime>,
-    provider: &ProviderConfig,
-) -> CliResult<ProviderService> {
-    let plugin = load(&runtime, &find(home, &provider.plugin)?)?;
-    ProviderService::new(runtime, plugin, provider.config.clone(), &provider.grant).map_err(|e| {
-        CliError::internal(format!("provider {:?}: {e}", provider.name))
-            .with_hint("check its plugin and grant in providers.toml")
-    })
-}
-
 /// A runtime for commands that load plugins here, caching compiled code in QHUB_HOME.
-pub fn runtime(home: &Home) -> CliResult<Arc<Runtime>> {
-    home.ensure()?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(home.cache_dir()),
-        limits: Limits::default(),
-        allocation: Allocation::OnDemand,
-    })
-    .map_err(crate::home::runtime_error)?;
-    crate::progress::watch_compiles(&runtime);
-    Ok(Arc::new(runtime))
+fn runtime(ctx: &Context) -> CliResult<Arc<Runtime>> {
+    ctx.home.ensure()?;
+    Ok(ctx.host().runtime(Allocation::OnDemand)?)
 }
 
 #[derive(Debug, Serialize)]
@@ -329,7 +90,8 @@ struct PluginJson {
     world: String,
     sha256: String,
     hosts: Vec<String>,
-    source: Source,
+    /// `embedded`, `installed`, or `server` (remote mode).
+    source: &'static str,
     /// The server's URL, for source `server` (remote mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     server: Option<String>,
@@ -344,14 +106,14 @@ impl From<&Entry> for PluginJson {
             world: m.world.clone(),
             sha256: m.sha256.clone(),
             hosts: m.hosts.clone(),
-            source: entry.source,
+            source: entry.source.as_str(),
             server: None,
         }
     }
 }
 
 fn list(ctx: &Context) -> CliResult {
-    let entries = catalog(&ctx.home)?;
+    let entries = ctx.host().catalog()?;
     if ctx.json {
         let rows: Vec<PluginJson> = entries.iter().map(PluginJson::from).collect();
         output::json(&rows);
@@ -377,7 +139,7 @@ async fn list_remote(ctx: &Context, server: &str) -> CliResult {
             world: p.world,
             sha256: p.sha256,
             hosts: Vec::new(),
-            source: Source::Server,
+            source: "server",
             server: Some(server.clone()),
         })
         .collect();
@@ -404,7 +166,7 @@ fn print_table(rows: &[PluginJson]) {
             p.name,
             p.version,
             p.world,
-            p.source.as_str(),
+            p.source,
             p.sha256
         );
     }
@@ -414,7 +176,7 @@ fn print_table(rows: &[PluginJson]) {
 /// never leaves a manifest vouching for a missing component. Refuses an embedded
 /// name, and a plugin a provider of providers.toml still uses.
 fn remove(ctx: &Context, name: &str) -> CliResult {
-    let entry = find(&ctx.home, name)?;
+    let entry = ctx.host().find(name)?;
     if entry.source == Source::Embedded {
         return Err(CliError::new(
             Exit::Refused,
@@ -422,7 +184,7 @@ fn remove(ctx: &Context, name: &str) -> CliResult {
         )
         .with_hint("only plugins installed with `qhub plugins install` can be removed; `qhub plugins list` shows the source of each"));
     }
-    let config = ctx.home.load_providers()?;
+    let config = ctx.host().load_providers()?;
     let users: Vec<String> = config.using(name).map(|p| p.name.clone()).collect();
     if !users.is_empty() {
         return Err(CliError::new(
@@ -484,16 +246,17 @@ struct InspectJson {
 }
 
 fn inspect(ctx: &Context, name: &str) -> CliResult {
-    let entry = find(&ctx.home, name)?;
-    let config = providers(&ctx.home)?;
+    let entry = ctx.host().find(name)?;
+    let host = ctx.host();
+    let config = host.providers()?;
     let mut grants = Vec::new();
     // Each provider is built as a host would build it, so inspect also proves that
     // the component still matches its manifest and that the provider can be wired.
     let users: Vec<&ProviderConfig> = config.using(name).collect();
     if !users.is_empty() {
-        let runtime = runtime(&ctx.home)?;
+        let runtime = runtime(ctx)?;
         for provider in &users {
-            build_service(&ctx.home, runtime.clone(), provider)?;
+            host.build_service(runtime.clone(), provider)?;
         }
     }
     for provider in users {
@@ -665,7 +428,9 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
         )));
     }
 
-    let existing = catalog(&ctx.home)?
+    let existing = ctx
+        .host()
+        .catalog()?
         .into_iter()
         .find(|e| e.manifest.name == manifest.name);
     match existing.map(|e| e.source) {
@@ -683,7 +448,7 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
 
     // Compiling through the cache proves the bytes are a component and means no
     // later command compiles it again; linking it proves it fits its world.
-    let runtime = runtime(&ctx.home)?;
+    let runtime = runtime(ctx)?;
     let loaded = runtime
         .load(&manifest_toml, &bytes)
         .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
@@ -705,7 +470,7 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
         manifest_toml.as_bytes(),
     )?;
 
-    let entry = find(&ctx.home, &manifest.name)?;
+    let entry = ctx.host().find(&manifest.name)?;
     if ctx.json {
         output::json(&PluginJson::from(&entry));
         return Ok(());

@@ -124,7 +124,8 @@ impl Args {
         } else {
             outln!("qhub serve: listening on http://{addr} (Ctrl-C to stop)");
         }
-        let providers = super::plugins::provider_services(&ctx.home, service.runtime().clone())?;
+        let host = ctx.host();
+        let providers = host.provider_services(service.runtime().clone())?;
         for (name, provider) in &providers {
             let plugin = &provider.plugin().manifest;
             tracing::info!(provider = %name, plugin = %plugin.name, version = %plugin.version, "OAuth provider");
@@ -136,7 +137,7 @@ impl Args {
         let runtime = service.runtime().clone();
         let service = service
             .with_providers(providers)
-            .with_provider_plugins(super::plugins::provider_plugins(&ctx.home)?);
+            .with_provider_plugins(host.provider_plugins()?);
         let router = qhub_server::router(service);
         let served = qhub_server::serve(listener, router, shutdown).await;
         // However serving ended, sign-ins whose clients left still end as the core
