@@ -444,6 +444,61 @@ fn a_host_the_operator_did_not_grant_is_denied_and_named_by_the_worker() {
         .fails(5, &origin(oidc.issuer()));
 }
 
+/// A server that answers every request with a redirect to `location`, as an
+/// issuer could to steer a provider plugin somewhere it was not granted.
+fn redirecting_server(location: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = String::new();
+            let mut reader = BufReader::new(&stream);
+            while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+            let answer = format!(
+                "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
+        }
+    });
+    url
+}
+
+/// The outbound rules are one crate on every host (natively linked, in the
+/// Worker the provider gateway component): a redirect to an origin the operator
+/// did not grant is refused on both, with the same words, naming the hop.
+#[test]
+fn a_redirect_to_an_origin_not_granted_is_refused_alike_by_the_server_and_the_worker() {
+    let issuer = redirecting_server("http://127.0.0.1:1/elsewhere");
+    let providers = serde_json::json!({
+        "oidc": {
+            "plugin": "oauth-oidc",
+            "grant": [issuer.clone()],
+            "config": { "issuer": issuer.clone(), "client-id": OIDC_CLIENT_ID },
+        }
+    });
+    let host = Qhub::new();
+    let toml = format!(
+        "[providers.oidc]\nplugin = \"oauth-oidc\"\ngrant = [{issuer:?}]\n\
+         [providers.oidc.config]\nissuer = {issuer:?}\nclient-id = {OIDC_CLIENT_ID:?}\n"
+    );
+    std::fs::write(host.path("providers.toml"), toml).unwrap();
+    let native = Server::start(host);
+    let worker = Server::worker_with(&[("QHUB_PROVIDERS", &providers.to_string())]);
+    let expected =
+        format!("may not reach http://127.0.0.1:1: not granted (redirected from {issuer})");
+    for server in [&native, &worker] {
+        let (status, body) = server.http("POST", "/v1/oauth/oidc/device", Some("{}"), None);
+        assert_eq!(status, 503, "{}: {body}", server.url);
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("plugin \"oauth-oidc\" 0.1.0: http: "),
+            "{message}"
+        );
+        assert!(message.contains(&expected), "{}: {message}", server.url);
+    }
+}
+
 /// Each OAuth call holds a core instance and a provider instance at once: a flood
 /// of them is served or shed (503 with `Retry-After`), never failed, and every
 /// request gets one of those answers.

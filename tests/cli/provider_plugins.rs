@@ -225,6 +225,22 @@ fn inspect_explains_mistakes_in_names_and_in_providers_toml() {
         .fails(1, "providers.toml: line 3: unknown field `grants`")
         .fails(1, "hint: each provider is a [providers.NAME] table");
 
+    // A variable no provider claims is a warning, not an error: it may belong to
+    // a provider configured elsewhere, but it may also be a typo.
+    write("[providers.local]\nplugin = \"test-http\"\n");
+    let run = qhub.run_with(
+        &["plugins", "inspect", "test-http"],
+        None,
+        &[("QHUB_PROVIDER_LOCLA_CLIENT_ID", "x")],
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains(
+            "QHUB_PROVIDER_LOCLA_CLIENT_ID matches no provider in providers.toml; it is ignored"
+        ),
+        "{run:#?}"
+    );
+
     // QHUB_PROVIDERS names the file; then it must exist.
     let missing = qhub.path("elsewhere.toml");
     qhub.run_with(

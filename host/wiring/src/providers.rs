@@ -12,14 +12,19 @@ use crate::host::Host;
 
 impl Host {
     /// Reads the provider configuration, `QHUB_PROVIDER_<NAME>_<KEY>` overrides
-    /// applied. Plugin names are not checked here (see [`Host::providers`]).
+    /// applied, and logs its warnings (a variable no provider claims). Plugin
+    /// names are not checked here (see [`Host::providers`]).
     pub fn load_providers(&self) -> Result<ProvidersConfig> {
         let places = &self.places;
-        Ok(ProvidersConfig::load(
+        let config = ProvidersConfig::load(
             &places.providers_file,
             places.providers_required,
             std::env::vars(),
-        )?)
+        )?;
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+        Ok(config)
     }
 
     /// The provider configuration, every provider's plugin checked to exist.
