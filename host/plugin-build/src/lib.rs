@@ -14,5 +14,5 @@ mod frozen_tests;
 pub use build::{
     BuildError, Built, Compiled, PluginCrate, build, build_reporting, discover, leaks_into_child,
 };
-pub use manifest::{Manifest, ManifestError, WIT_PACKAGE, sha256_hex};
+pub use manifest::{Manifest, ManifestError, PROVIDER_WORLD_NAME, WIT_PACKAGE, sha256_hex};
 pub use target::{TargetError, TargetStatus, ensure_target};

@@ -7,6 +7,10 @@ use sha2::{Digest, Sha256};
 /// storage backends, built together with QHub and free to change with it.
 pub const WIT_PACKAGE: &str = "qhub:plugin@0.1.0";
 
+/// The short name of the world OAuth provider plugins are built against, in every
+/// version of the contract.
+pub const PROVIDER_WORLD_NAME: &str = "oauth-provider-plugin";
+
 /// What a host needs to know about a plugin before loading it.
 ///
 /// Written as TOML beside the component (`NAME.plugin.toml`). The host checks
@@ -72,6 +76,13 @@ impl Manifest {
     /// (`"oauth-oidc" 0.1.0`).
     pub fn label(&self) -> String {
         format!("{:?} {}", self.name, self.version)
+    }
+
+    /// Whether the plugin is an OAuth provider: its world is
+    /// [`PROVIDER_WORLD_NAME`], of any package and version (the public
+    /// `qhub:provider`, or the contract as QHub 0.1.0 first published it).
+    pub fn is_provider(&self) -> bool {
+        self.world_name() == PROVIDER_WORLD_NAME
     }
 
     /// The world's short name: `store-backend` for `qhub:plugin/store-backend@0.1.0`.

@@ -82,6 +82,14 @@ impl<'a> Exchange<'a> {
     ) -> Result<Exchange<'a>, HttpError> {
         let url = Url::parse(url).map_err(|e| HttpError::InvalidUrl(e.to_string()))?;
         let headers = request_headers(plugin, headers)?;
+        // Natively a body would be sent with a GET; `fetch` refuses it. Neither is
+        // meant: an empty body is dropped, any other refused, alike on every host.
+        let body = body.filter(|b| !b.is_empty());
+        if body.is_some() && (method == Method::GET || method == Method::HEAD) {
+            return Err(HttpError::Transport(format!(
+                "a {method} request has no body"
+            )));
+        }
         let destination = admit(plugin, allow, &url, None)?;
         Ok(Exchange {
             plugin,
@@ -98,6 +106,13 @@ impl<'a> Exchange<'a> {
     /// The origin of the hop to send.
     pub fn destination(&self) -> &Destination {
         &self.destination
+    }
+
+    /// Whether a redirect answered to the current hop would be followed (fewer
+    /// than [`MAX_REDIRECTS`] so far): a host need not read the body of a
+    /// redirect it hands back to [`Self::redirected`] then.
+    pub fn follows_redirects(&self) -> bool {
+        self.redirects < MAX_REDIRECTS
     }
 
     /// Takes the answer to the current hop (its status and `location` header):
@@ -127,6 +142,15 @@ impl<'a> Exchange<'a> {
             self.body = None;
             self.headers.remove(header::CONTENT_TYPE);
             self.headers.remove(header::CONTENT_LENGTH);
+        }
+        // Nor the body, which for a token request holds the client secret, the
+        // code and its verifier: 307 and 308 would repeat it as it was.
+        if next_destination != self.destination && self.body.is_some() {
+            return Err(HttpError::Denied(format!(
+                "plugin {} may not send its request body on to {next_destination} \
+                 (a {status} redirect from {})",
+                self.plugin, self.destination
+            )));
         }
         // Credentials meant for one origin must not travel to another, even an
         // allowed one.
@@ -177,6 +201,11 @@ fn request_headers(plugin: &str, given: Vec<(String, String)>) -> Result<HeaderM
                 "plugin {plugin} may not set the host header; the URL decides the host"
             )));
         }
+        if HOST_FRAMED.contains(&name) {
+            return Err(HttpError::Denied(format!(
+                "plugin {plugin} may not set the {name} header; the host frames the request"
+            )));
+        }
         // The value is never echoed: it may well be a secret.
         let value = HeaderValue::from_str(&value).map_err(|_| {
             HttpError::Transport(format!("invalid value for request header {name}"))
@@ -185,6 +214,20 @@ fn request_headers(plugin: &str, given: Vec<(String, String)>) -> Result<HeaderM
     }
     Ok(headers)
 }
+
+/// Headers that frame the request or the connection (RFC 9110 section 7.6.1,
+/// RFC 9112 section 6): the host's HTTP client sets them, and one a plugin set
+/// would be honoured by one client and ignored by another.
+const HOST_FRAMED: [HeaderName; 8] = [
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::CONNECTION,
+    header::TE,
+    header::UPGRADE,
+    header::EXPECT,
+    header::TRAILER,
+    HeaderName::from_static("keep-alive"),
+];
 
 /// The redirect statuses that carry a `location` to follow. 300 (a choice) and 304
 /// (not modified) are answers, not redirects.
@@ -206,10 +249,23 @@ impl BodyLimit {
         BodyLimit { cap, read: 0 }
     }
 
-    /// The response's `content-length`, if it declared one: over the cap is
-    /// refused before any byte is read.
-    pub fn declared(&self, content_length: Option<u64>) -> Result<(), HttpError> {
-        match content_length {
+    /// The response's `content-length` header, if it has one: over the cap is
+    /// refused before any byte is read. The answers that have no body whatever
+    /// their `content-length` says (to a HEAD, 1xx, 204, 304: RFC 9110 section
+    /// 8.6) are not refused; a value that is not a number is left to the reads.
+    pub fn declared(
+        &self,
+        method: &Method,
+        status: u16,
+        content_length: Option<&[u8]>,
+    ) -> Result<(), HttpError> {
+        if *method == Method::HEAD || status < 200 || status == 204 || status == 304 {
+            return Ok(());
+        }
+        let length = content_length
+            .and_then(|l| std::str::from_utf8(l).ok())
+            .and_then(|l| l.trim().parse::<u64>().ok());
+        match length {
             Some(length) if length > self.cap => Err(HttpError::TooLarge(self.cap)),
             _ => Ok(()),
         }
@@ -253,7 +309,8 @@ mod tests {
             ("authorization".to_owned(), "Bearer secret".to_owned()),
             ("content-type".to_owned(), "application/json".to_owned()),
         ];
-        Exchange::start(PLUGIN, allow, method, url, headers, Some(b"{}".to_vec()))
+        let body = (method != Method::GET && method != Method::HEAD).then(|| b"{}".to_vec());
+        Exchange::start(PLUGIN, allow, method, url, headers, body)
     }
 
     #[test]
@@ -338,6 +395,66 @@ mod tests {
     }
 
     #[test]
+    fn a_body_never_follows_a_redirect_to_another_origin() {
+        let allow = allow();
+        for status in [307, 308] {
+            let mut exchange = start(&allow, Method::POST, "https://a.example/token").unwrap();
+            let refused = exchange
+                .redirected(status, Some(b"https://b.example/token"))
+                .unwrap_err();
+            assert_eq!(
+                refused,
+                HttpError::Denied(format!(
+                    "plugin {PLUGIN} may not send its request body on to https://b.example:443 \
+                     (a {status} redirect from https://a.example:443)"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn framing_headers_and_bodies_on_get_are_refused() {
+        let allow = allow();
+        for name in [
+            "Content-Length",
+            "transfer-encoding",
+            "Connection",
+            "keep-alive",
+            "expect",
+        ] {
+            let refused = Exchange::start(
+                PLUGIN,
+                &allow,
+                Method::POST,
+                "https://a.example/",
+                vec![(name.into(), "1".into())],
+                None,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&refused, HttpError::Denied(m) if m.contains("the host frames the request")),
+                "{name}: {refused:?}"
+            );
+        }
+        let get = |body: &[u8]| {
+            Exchange::start(
+                PLUGIN,
+                &allow,
+                Method::GET,
+                "https://a.example/",
+                vec![],
+                Some(body.to_vec()),
+            )
+            .map(|e| e.body)
+        };
+        assert_eq!(get(b""), Ok(None), "an empty body is dropped");
+        assert_eq!(
+            get(b"x"),
+            Err(HttpError::Transport("a GET request has no body".into()))
+        );
+    }
+
+    #[test]
     fn see_other_and_post_redirects_turn_into_get() {
         let allow = allow();
         for (method, status, expected) in [
@@ -353,7 +470,8 @@ mod tests {
             assert_eq!(exchange.redirected(status, Some(b"/next")), Ok(true));
             assert_eq!(exchange.method, expected, "{method} {status}");
             let to_get = expected == Method::GET && method != Method::GET;
-            assert_eq!(exchange.body.is_none(), to_get, "{method} {status}");
+            let bodiless = to_get || method == Method::HEAD;
+            assert_eq!(exchange.body.is_none(), bodiless, "{method} {status}");
             assert_eq!(!exchange.headers.contains_key(header::CONTENT_TYPE), to_get);
         }
     }
@@ -391,9 +509,18 @@ mod tests {
     #[test]
     fn bodies_over_the_cap_are_refused_as_they_stream() {
         let mut limit = BodyLimit::new(10);
-        assert_eq!(limit.declared(Some(11)), Err(HttpError::TooLarge(10)));
-        assert_eq!(limit.declared(Some(10)), Ok(()));
-        assert_eq!(limit.declared(None), Ok(()));
+        let get = Method::GET;
+        assert_eq!(
+            limit.declared(&get, 200, Some(b"11")),
+            Err(HttpError::TooLarge(10))
+        );
+        assert_eq!(limit.declared(&get, 200, Some(b" 10 ")), Ok(()));
+        assert_eq!(limit.declared(&get, 200, None), Ok(()));
+        assert_eq!(limit.declared(&get, 200, Some(b"ten")), Ok(()));
+        // No body follows, whatever the length says.
+        assert_eq!(limit.declared(&Method::HEAD, 200, Some(b"11")), Ok(()));
+        assert_eq!(limit.declared(&get, 304, Some(b"11")), Ok(()));
+        assert_eq!(limit.declared(&get, 204, Some(b"11")), Ok(()));
         assert_eq!(limit.read(6), Ok(()));
         assert_eq!(limit.read(4), Ok(()));
         assert_eq!(limit.read(1), Err(HttpError::TooLarge(10)));

@@ -87,18 +87,23 @@ impl HttpAccess {
                 .get(header::LOCATION)
                 .map(|l| l.as_bytes());
             if !exchange.redirected(status, location).map_err(wit_error)? {
-                return self.collect(response).await;
+                return self.collect(&exchange.method, response).await;
             }
         }
     }
 
     /// Reads the final response, stopping as soon as the body passes the cap.
-    async fn collect(&self, mut response: reqwest::Response) -> Result<wit::Response, HttpError> {
+    async fn collect(
+        &self,
+        method: &PolicyMethod,
+        mut response: reqwest::Response,
+    ) -> Result<wit::Response, HttpError> {
         let mut limit = BodyLimit::new(self.body_cap);
-        limit
-            .declared(response.content_length())
-            .map_err(wit_error)?;
         let status = response.status().as_u16();
+        let declared = response.headers().get(header::CONTENT_LENGTH);
+        limit
+            .declared(method, status, declared.map(|l| l.as_bytes()))
+            .map_err(wit_error)?;
         let headers = response
             .headers()
             .iter()

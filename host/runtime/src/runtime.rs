@@ -224,7 +224,7 @@ impl Runtime {
     /// this, so a component that cannot work is refused then, not at first use.
     pub fn check_world(&self, plugin: &LoadedPlugin) -> Result<()> {
         use crate::bindings::{backend, core};
-        if plugin.manifest.world_name() == "oauth-provider-plugin" {
+        if plugin.manifest.is_provider() {
             // The public world, of whichever version the plugin was built against.
             return crate::provider::versions::link(self, plugin).map(drop);
         }

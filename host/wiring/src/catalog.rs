@@ -18,8 +18,7 @@ pub fn installable(manifest: &Manifest) -> bool {
     let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
     manifest.world == format!("{package}/store-backend@{version}")
         || PROVIDER_WORLDS.contains(&manifest.world.as_str())
-        || (manifest.world_name() == "oauth-provider-plugin"
-            && manifest.package().starts_with("qhub:provider@"))
+        || (manifest.is_provider() && manifest.package().starts_with("qhub:provider@"))
 }
 
 /// Where a plugin comes from.
@@ -176,11 +175,10 @@ impl Host {
     /// The manifests of the OAuth provider plugins this host can run (embedded,
     /// then installed), which a server lists at `GET /v1/plugins`.
     pub fn provider_plugins(&self) -> Result<Vec<Manifest>> {
-        let world = "oauth-provider-plugin@";
         Ok(self
             .catalog()?
             .into_iter()
-            .filter(|e| e.manifest.world.contains(&format!("/{world}")))
+            .filter(|e| e.manifest.is_provider())
             .map(|e| e.manifest)
             .collect())
     }

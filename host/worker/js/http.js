@@ -14,6 +14,9 @@ class FetchFailure extends Error {
   }
 }
 
+/** The statuses of a redirect the gateway follows (RFC 9110 section 15.4). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 /** The body, read until `limit` bytes are in hand (the rest is not read). */
 async function readAtMost(response, limit) {
   const chunks = [];
@@ -41,7 +44,7 @@ async function readAtMost(response, limit) {
 /** The `qhub:plugin/fetch` import. */
 export function fetchImport() {
   return {
-    async send(method, url, headers, body, readAtMost_, timeoutMs) {
+    async send(method, url, headers, body, readAtMost_, skipRedirectBody, timeoutMs) {
       const controller = new AbortController();
       let timer;
       const expired = new Promise((_, reject) => {
@@ -58,7 +61,8 @@ export function fetchImport() {
           redirect: 'manual',
           signal: controller.signal,
         });
-        const limit = Number(readAtMost_);
+        const redirect = REDIRECTS.has(response.status) && response.headers.has('location');
+        const limit = skipRedirectBody && redirect ? 0 : Number(readAtMost_);
         return { status: response.status, headers: [...response.headers], body: await readAtMost(response, limit) };
       };
       try {

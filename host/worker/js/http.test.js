@@ -17,17 +17,20 @@ async function serve(handler) {
   return { url: `http://127.0.0.1:${port}`, close: () => server.closeAllConnections() || server.close() };
 }
 
-test('a redirect is answered, not followed', async () => {
+test('a redirect is answered, not followed, its body read only when asked', async () => {
   const server = await serve((req, res) => {
-    res.writeHead(302, { location: '/elsewhere' }).end();
+    res.writeHead(302, { location: '/elsewhere' }).end('moved');
   });
   try {
-    const answer = await fetchImport().send('GET', `${server.url}/start`, [], undefined, 100n, 5000);
+    const answer = await fetchImport().send('GET', `${server.url}/start`, [], undefined, 100n, true, 5000);
     assert.equal(answer.status, 302);
     assert.deepEqual(
       answer.headers.filter(([name]) => name === 'location'),
       [['location', '/elsewhere']],
     );
+    assert.equal(answer.body.byteLength, 0);
+    const last = await fetchImport().send('GET', `${server.url}/start`, [], undefined, 100n, false, 5000);
+    assert.equal(new TextDecoder().decode(last.body), 'moved');
   } finally {
     server.close();
   }
@@ -46,6 +49,7 @@ test('method, headers and body go out as given', async () => {
       [['x-probe', 'yes']],
       new TextEncoder().encode('payload'),
       100n,
+      true,
       5000,
     );
     assert.equal(answer.status, 200);
@@ -61,7 +65,7 @@ test('the body is read only up to the limit', async () => {
     // Never ends: reading past the limit would hang the test.
   });
   try {
-    const answer = await fetchImport().send('GET', server.url, [], undefined, 1001n, 5000);
+    const answer = await fetchImport().send('GET', server.url, [], undefined, 1001n, true, 5000);
     assert.equal(answer.body.byteLength, 1001);
   } finally {
     server.close();
@@ -71,7 +75,7 @@ test('the body is read only up to the limit', async () => {
 test('a peer that does not answer in time is a timeout', async () => {
   const server = await serve(() => {});
   try {
-    await assert.rejects(fetchImport().send('GET', server.url, [], undefined, 100n, 200), (err) => {
+    await assert.rejects(fetchImport().send('GET', server.url, [], undefined, 100n, true, 200), (err) => {
       assert.deepEqual(err.payload, { tag: 'timeout' });
       return true;
     });
@@ -82,7 +86,7 @@ test('a peer that does not answer in time is a timeout', async () => {
 
 test('a connection that fails is a transport error naming no URL', async () => {
   await assert.rejects(
-    fetchImport().send('GET', 'http://127.0.0.1:1/path?code=s3cret', [], undefined, 100n, 5000),
+    fetchImport().send('GET', 'http://127.0.0.1:1/path?code=s3cret', [], undefined, 100n, true, 5000),
     (err) => {
       assert.equal(err.payload.tag, 'transport');
       assert.ok(!err.payload.val.includes('s3cret'), err.payload.val);

@@ -48,7 +48,11 @@ const PROVIDER_ERRORS = ['not-supported', 'misconfigured', 'http', 'protocol'];
 async function loadProviders(env, instantiate) {
   const given = env.QHUB_PROVIDERS ?? '';
   const text = typeof given === 'string' ? given : JSON.stringify(given);
-  const vars = Object.entries(env).filter(([, value]) => typeof value === 'string');
+  // Only the variables that can set provider values: the Worker's other secrets
+  // (JWT_SECRET) stay out of the gateway.
+  const vars = Object.entries(env).filter(
+    ([name, value]) => name.startsWith('QHUB_PROVIDER_') && typeof value === 'string',
+  );
   let configuration;
   try {
     configuration = await (await gateway(instantiate)).gateway.configure(text, vars, PLUGIN_LIST);

@@ -166,6 +166,7 @@ impl http::Guest for Gateway {
                 &headers,
                 exchange.body.as_deref(),
                 DEFAULT_BODY_BYTES + 1,
+                exchange.follows_redirects(),
                 millis(remaining),
             )
             .map_err(|e| match e {
@@ -180,10 +181,9 @@ impl http::Guest for Gateway {
                 continue;
             }
             let mut limit = BodyLimit::new(DEFAULT_BODY_BYTES);
+            let declared = header(&fetched.headers, "content-length").map(str::as_bytes);
             limit
-                .declared(
-                    header(&fetched.headers, "content-length").and_then(|l| l.trim().parse().ok()),
-                )
+                .declared(&exchange.method, fetched.status, declared)
                 .map_err(wit_error)?;
             limit.read(fetched.body.len()).map_err(wit_error)?;
             return Ok(Response {

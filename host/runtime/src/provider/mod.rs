@@ -122,7 +122,7 @@ impl ProviderService {
             plugin: plugin.label(),
             message,
         };
-        if plugin.manifest.world_name() != "oauth-provider-plugin" {
+        if !plugin.manifest.is_provider() {
             return Err(load_err(format!(
                 "is a {} plugin, not an OAuth provider (oauth-provider-plugin)",
                 plugin.manifest.world_name()
