@@ -66,17 +66,23 @@ impl Destination {
     /// other schemes, URLs without a host, and credentials in the URL (which would
     /// otherwise leave the plugin in clear text and bypass header rules).
     pub fn of_url(url: &Url) -> Result<Destination, OriginError> {
+        // The error names the URL's scheme and host only: its credentials, path
+        // and query may hold secrets (codes, tokens), and errors reach logs.
+        let shown = match url.host_str() {
+            Some(host) => format!("{}://{host}", url.scheme()),
+            None => format!("{}:", url.scheme()),
+        };
         let scheme = Scheme::parse(url.scheme())
-            .ok_or_else(|| OriginError::new(url.as_str(), "only http and https are allowed"))?;
+            .ok_or_else(|| OriginError::new(&shown, "only http and https are allowed"))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(OriginError::new(
-                url.as_str(),
+                &shown,
                 "credentials in the URL are not allowed; send them in a header",
             ));
         }
         let host = url
             .host()
-            .ok_or_else(|| OriginError::new(url.as_str(), "the URL has no host"))?
+            .ok_or_else(|| OriginError::new(&shown, "the URL has no host"))?
             .to_owned();
         let port = url.port().unwrap_or(scheme.default_port());
         Ok(Destination { scheme, host, port })
@@ -384,6 +390,18 @@ mod tests {
                 expected,
                 "manifest {manifest:?}, grant {grant:?}, url {url}"
             );
+        }
+    }
+
+    #[test]
+    fn a_refused_url_is_named_without_its_secrets() {
+        for url in [
+            "https://user:s3cret@api.github.com/path?code=s3cret",
+            "ftp://api.github.com/s3cret?code=s3cret",
+        ] {
+            let err = Destination::of_url(&Url::parse(url).unwrap()).unwrap_err();
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+            assert!(err.to_string().contains("api.github.com"), "{err}");
         }
     }
 
