@@ -1,12 +1,35 @@
 //! [`AccountService`]: the account core wired to a store backend and a database,
 //! called the same way by every host (CLI today, the HTTP server next).
 //!
-//! Each call gets fresh instances of both plugins (about 0.1 ms each from their
-//! `InstancePre`), so no state leaks between requests and a trap in one call
-//! cannot poison the next.
+//! A call that hashes a password, or reaches an OAuth provider, gets fresh
+//! instances of both plugins (about 0.1 ms each from their `InstancePre`), which
+//! are dropped after it. A cheap call (a token check, a listing) takes a wired
+//! pair another cheap call left idle, and gives it back once the core answered:
+//! instantiating and tearing down the two instances cost more CPU than the
+//! authenticated request itself (`cargo xtask bench`). The Worker reuses its
+//! instances too (`host/worker/js/index.js`, after hashing calls as well). Why
+//! reuse is safe:
+//! - a pair serves one call at a time: it leaves the idle list while in use;
+//! - a pair whose call failed in any way (a trap, a deadline, a backend fault, a
+//!   call cut off because its client left) is dropped, never reused, so a broken
+//!   instance never serves again;
+//! - each reuse gets a fresh deadline on both instances;
+//! - a pair that printed anything, or whose memory grew beyond
+//!   [`IDLE_MEMORY_BYTES`](crate::engine::IDLE_MEMORY_BYTES), is dropped too, so
+//!   one call's output never explains another's trap and idle pairs hold little;
+//! - the contract says plugins keep no state between calls (`docs/plugins.md`),
+//!   and the first-party ones keep none (no statics but a crypto provider
+//!   installed once; every call reads what it needs from the store), so what a
+//!   reused instance holds is freed heap, which safe Rust never reads: the
+//!   isolation this buys is the host's from the plugin, as a native server's heap
+//!   also serves every user.
+//!
+//! Hashing calls never go back: Argon2id grows an instance's memory to about
+//! 20 MiB. At most [`IDLE_INSTANCES`](crate::engine::IDLE_INSTANCES) instances
+//! are kept per runtime, on top of the pool's slots for calls in flight.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::bindings::accounts::{
     ApiKeyInfo, ClientInfo, Error as AccountError, JobRequest, NewApiKey, Profile, RegisterRequest,
@@ -25,16 +48,19 @@ use crate::runtime::{LoadedPlugin, Runtime, State};
 use crate::sql::Database;
 use crate::store::{self, StoreService};
 
-/// Runs one export of the account core in fresh instances, under the call timeout:
-/// a function of `accounts`, or of the interface `$interface` names (the accessor
-/// of the generated bindings, `qhub_plugin_identities`). The call first waits for
-/// its turn when the runtime sheds load (a cheap one; password-hashing calls go
-/// through [`AccountService::hashing`] and use the `@admitted` form).
+/// Runs one export of the account core under the call timeout: a function of
+/// `accounts`, or of the interface `$interface` names (the accessor of the
+/// generated bindings, `qhub_plugin_identities`).
+/// - `@admitted`: in fresh instances, dropped afterwards (password-hashing calls,
+///   which go through [`AccountService::hashing`]);
+/// - otherwise a cheap call: it first waits for its turn when the runtime sheds
+///   load, then runs on an idle wired pair (or fresh ones), which goes back to
+///   the idle list if the core answered (see the module's documentation).
 macro_rules! call {
     (@admitted $self:ident, $interface:ident, |$core:ident, $store:ident| $call:expr) => {{
-        let (mut store, instance) = $self.instantiate().await?;
+        let Wired { mut store, core } = $self.instantiate().await?;
         let outcome = {
-            let $core = instance.$interface();
+            let $core = core.$interface();
             let $store = &mut store;
             tokio::time::timeout($self.runtime.limits().call_timeout, $call).await
         };
@@ -48,8 +74,97 @@ macro_rules! call {
             .runtime
             .admit(ACCOUNT_CALL_INSTANCES, Cost::Cheap)
             .await?;
-        call!(@admitted $self, $interface, |$core, $store| $call)
+        let mut wired = $self.checkout().await?;
+        let outcome = {
+            let $core = wired.core.$interface();
+            let $store = &mut wired.store;
+            tokio::time::timeout($self.runtime.limits().call_timeout, $call).await
+        };
+        let answered = matches!(outcome, Ok(Ok(_)));
+        let settled = $self.settle(&wired.store, outcome);
+        if answered && wired.reusable() {
+            $self.idle.put(wired);
+        }
+        settled
     }};
+}
+
+/// An instance of the account core wired to an instance of its backend (which
+/// lives in the core's store, behind its `store` import).
+struct Wired {
+    store: wasmtime::Store<State>,
+    core: AccountCore,
+}
+
+impl Wired {
+    /// Whether both instances may serve another call (see [`State::reusable`]).
+    fn reusable(&self) -> bool {
+        let state = self.store.data();
+        state.reusable()
+            && state
+                .store
+                .backend
+                .as_deref()
+                .is_some_and(|backend| backend.instance.store.data().reusable())
+    }
+
+    /// Gives both instances a fresh deadline of `ticks` epochs from now.
+    fn rearm(&mut self, ticks: u64) {
+        self.store.set_epoch_deadline(ticks);
+        if let Some(backend) = self.store.data_mut().store.backend.as_deref_mut() {
+            backend.runtime_fault = None;
+            backend.instance.store.set_epoch_deadline(ticks);
+        }
+    }
+}
+
+/// The wired pairs a service keeps between cheap calls; each holds
+/// [`ACCOUNT_CALL_INSTANCES`] of the runtime's idle reservation.
+struct Idle {
+    runtime: Arc<Runtime>,
+    wired: Mutex<Vec<Wired>>,
+}
+
+impl Idle {
+    fn new(runtime: Arc<Runtime>) -> Arc<Idle> {
+        Arc::new(Idle {
+            runtime,
+            wired: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn take(&self) -> Option<Wired> {
+        let wired = self.lock().pop()?;
+        self.runtime.release_idle(ACCOUNT_CALL_INSTANCES);
+        Some(wired)
+    }
+
+    /// Keeps `wired` for a later call, or drops it when the runtime holds as many
+    /// idle instances as it may.
+    fn put(&self, wired: Wired) {
+        if self.runtime.reserve_idle(ACCOUNT_CALL_INSTANCES) {
+            self.lock().push(wired);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// The list; a panic while it was held (none can happen in `push`/`pop`)
+    /// leaves it valid, so a poisoned lock is taken over.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Wired>> {
+        self.wired
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for Idle {
+    fn drop(&mut self) {
+        let held = self.lock().len() as u32;
+        self.runtime.release_idle(held * ACCOUNT_CALL_INSTANCES);
+    }
 }
 
 /// Why an account operation did not succeed.
@@ -93,6 +208,14 @@ async fn handle(
     core.call_handle(store, request).await.map(Ok)
 }
 
+/// `api.check-config`, in the shape [`call!`] settles.
+async fn check_config(
+    core: &ApiGuest,
+    store: &mut wasmtime::Store<State>,
+) -> wasmtime::Result<Result<Option<String>, AccountError>> {
+    core.call_check_config(store).await.map(Ok)
+}
+
 /// The account core over one backend and database.
 #[derive(Clone)]
 pub struct AccountService {
@@ -105,6 +228,8 @@ pub struct AccountService {
     providers: Arc<BTreeMap<String, ProviderService>>,
     /// The provider plugins the host carries, for `GET /v1/plugins`.
     provider_plugins: Arc<Vec<crate::Manifest>>,
+    /// Wired pairs left by cheap calls, for the next ones.
+    idle: Arc<Idle>,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -131,6 +256,7 @@ impl AccountService {
         let core_pre = store::link(&core, &linker, AccountCorePre::new)?;
 
         Ok(AccountService {
+            idle: Idle::new(runtime.clone()),
             runtime,
             core: Arc::new(core),
             core_pre,
@@ -149,6 +275,8 @@ impl AccountService {
             .map(|(name, provider)| (name, provider.nested()))
             .collect();
         self.providers = Arc::new(nested);
+        // Pairs already idle were wired to the providers before these.
+        self.idle = Idle::new(self.runtime.clone());
         self
     }
 
@@ -220,6 +348,19 @@ impl AccountService {
         }
     }
 
+    /// The core's verdict on the configuration this service gives it (its
+    /// `api.check-config`: the JWT secret's length, the quota keys): `None` when
+    /// usable, else what is wrong, for the operator. A server asks before it
+    /// serves; the rules are the core's alone.
+    ///
+    /// # Errors
+    /// A trap or a timeout of the core ([`Error::Plugin`]).
+    pub async fn check_config(&self) -> Result<Option<String>, ServiceError> {
+        call!(self, qhub_plugin_api, |core, store| check_config(
+            core, store
+        ))
+    }
+
     /// A request whose route calls a provider plugin (`Cost::Outbound`): admitted
     /// with the provider's instance counted (its calls are not admitted again:
     /// waiting for a turn while holding one could starve), under a deadline that
@@ -235,10 +376,10 @@ impl AccountService {
             .await?;
         let limits = self.runtime.limits();
         let deadline = limits.call_timeout + 2 * limits.provider_call_timeout;
-        let (mut store, instance) = self.instantiate().await?;
+        let Wired { mut store, core } = self.instantiate().await?;
         store.set_epoch_deadline(crate::engine::deadline_ticks(deadline));
         let outcome = {
-            let core = instance.qhub_plugin_api();
+            let core = core.qhub_plugin_api();
             tokio::time::timeout(deadline, handle(core, &mut store, request)).await
         };
         if outcome.is_err() {
@@ -478,8 +619,27 @@ impl AccountService {
             .unwrap_or_else(|err| Err(ServiceError::Runtime(err)))
     }
 
+    /// How many wired pairs this service holds idle for cheap calls (each pair is
+    /// two component instances), for diagnostics and tests.
+    pub fn idle_pairs(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// An idle wired pair with a fresh deadline, or fresh instances.
+    async fn checkout(&self) -> Result<Wired, ServiceError> {
+        match self.idle.take() {
+            Some(mut wired) => {
+                wired.rearm(crate::engine::deadline_ticks(
+                    self.runtime.limits().call_timeout,
+                ));
+                Ok(wired)
+            }
+            None => self.instantiate().await,
+        }
+    }
+
     /// Fresh instances of the backend and of the core wired to it.
-    async fn instantiate(&self) -> Result<(wasmtime::Store<State>, AccountCore), ServiceError> {
+    async fn instantiate(&self) -> Result<Wired, ServiceError> {
         let backend = self.backend.instantiate().await?;
         let mut store = self.runtime.new_store(&self.core);
         let state = store.data_mut();
@@ -494,7 +654,7 @@ impl AccountService {
             .instantiate_async(&mut store)
             .await
             .map_err(|e| self.runtime.instantiation_error(store.data(), e))?;
-        Ok((store, core))
+        Ok(Wired { store, core })
     }
 
     /// Settles a finished call: a domain error stays one; a trap or a timeout becomes

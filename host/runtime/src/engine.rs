@@ -10,9 +10,25 @@ use crate::error::{Error, Result};
 /// How often the epoch advances. A plugin's deadline is a whole number of ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Component instances the pooling allocator holds at once. A server admits calls
-/// so that they never need more (see [`crate::LoadLimits`]).
+/// Component instances that calls in flight may hold at once. A server admits
+/// calls so that they never need more (see [`crate::LoadLimits`]).
 pub const POOL_INSTANCES: u32 = 200;
+
+/// Component instances kept idle between cheap account calls, across every
+/// [`crate::AccountService`] of a runtime (two per wired core and backend; see
+/// `accounts.rs`). The pooling allocator holds these on top of
+/// [`POOL_INSTANCES`], so idle instances never take a slot an admitted call
+/// needs. Sixteen pairs: as many as calls a 16-connection load keeps in flight,
+/// each holding at most [`IDLE_MEMORY_BYTES`] of memory per instance (hashing
+/// calls never go back to the pool).
+pub const IDLE_INSTANCES: u32 = 32;
+
+/// The most linear memory an instance may have grown to and still be kept idle
+/// for reuse: a token check or a listing stays well below it (about 2 MiB); a
+/// large export or body above it, and the instance is dropped after the call
+/// rather than holding that memory while idle. 32 idle instances hold at most
+/// 256 MiB this way, and much less in practice.
+pub const IDLE_MEMORY_BYTES: usize = 8 << 20;
 
 /// Limits applied to every plugin instance.
 #[derive(Debug, Clone)]
@@ -75,9 +91,9 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<Engine> {
     if config.allocation == Allocation::PoolingIfAvailable {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
-            .total_component_instances(POOL_INSTANCES)
-            .total_memories(400)
-            .total_tables(400)
+            .total_component_instances(POOL_INSTANCES + IDLE_INSTANCES)
+            .total_memories(2 * (POOL_INSTANCES + IDLE_INSTANCES))
+            .total_tables(2 * (POOL_INSTANCES + IDLE_INSTANCES))
             .max_memory_size(config.limits.memory_bytes);
         keep_pages_resident(&mut pooling);
         let mut wasm = base_config();
@@ -97,8 +113,8 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<Engine> {
 /// a password-hashing call (Argon2id's 19 MiB plus the plugin's own heap).
 pub const KEEP_RESIDENT_BYTES: usize = 32 << 20;
 
-/// Every call runs in fresh instances (no state survives a request). By default
-/// wasmtime gives a finished instance's memory back to the kernel (`madvise`), and
+/// Most calls run in fresh instances (cheap account calls may reuse an idle one,
+/// see `accounts.rs`). By default wasmtime gives a finished instance's memory back to the kernel (`madvise`), and
 /// the next instance in that slot takes a page fault for every page it touches
 /// again: for a sign-in, the ~4,900 pages of Argon2id's memory, each faulted in
 /// and zeroed by the kernel, then returned (a fifth of a sign-in's CPU, measured

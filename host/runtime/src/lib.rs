@@ -42,7 +42,10 @@ pub use bindings::oauth_provider::{
 pub use bindings::types::{JobStatus, Preference, QuantumJob};
 pub use cache::{CompileStep, Origin};
 pub use codes::{code_from_name, code_name};
-pub use engine::{Allocation, EPOCH_TICK, Limits, POOL_INSTANCES, RuntimeConfig};
+pub use engine::{
+    Allocation, EPOCH_TICK, IDLE_INSTANCES, IDLE_MEMORY_BYTES, Limits, POOL_INSTANCES,
+    RuntimeConfig,
+};
 pub use error::{Error, PluginFault, Result};
 pub use load::{LoadLimits, MAX_CALLS_LIMIT};
 pub use provider::{PROVIDER_WORLDS, ProviderCallError, ProviderService};
@@ -53,6 +56,6 @@ pub use qhub_provider_policy::origin as grants;
 pub use qhub_provider_policy::providers;
 pub use qhub_provider_policy::{AllowList, Destination, MAX_REDIRECTS};
 pub use runtime::{CompileEvent, LoadedPlugin, Runtime};
-pub use sql::{Database, Dialect, MigrationStatus, MigrationStep};
+pub use sql::{Callers, Database, Dialect, MigrationStatus, MigrationStep};
 pub use store::{StoreInstance, StoreService};
 pub use wire::plugin_info;

@@ -2,10 +2,11 @@
 //! per-call stores they run in, with their limits and capabilities.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use qhub_plugin_build::{Manifest, sha256_hex};
 use wasmtime::component::{Component, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -31,6 +32,8 @@ pub struct Runtime {
     admission: OnceLock<Admission>,
     /// Who hears of compilations (a progress display); unset: nobody.
     compile_observer: OnceLock<CompileObserver>,
+    /// Component instances held idle for reuse, at most [`engine::IDLE_INSTANCES`].
+    idle_instances: AtomicU32,
 }
 
 /// What [`Runtime::on_compile`] reports: a plugin whose compiled code was not in the
@@ -84,6 +87,7 @@ impl Runtime {
             limits: config.limits,
             admission: OnceLock::new(),
             compile_observer: OnceLock::new(),
+            idle_instances: AtomicU32::new(0),
         })
     }
 
@@ -160,6 +164,21 @@ impl Runtime {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Reserves room for `instances` more idle instances; false when the runtime
+    /// already holds [`engine::IDLE_INSTANCES`] (the instance is then dropped).
+    pub(crate) fn reserve_idle(&self, instances: u32) -> bool {
+        self.idle_instances
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held + instances <= engine::IDLE_INSTANCES).then_some(held + instances)
+            })
+            .is_ok()
+    }
+
+    /// Gives back what [`Self::reserve_idle`] reserved.
+    pub(crate) fn release_idle(&self, instances: u32) {
+        self.idle_instances.fetch_sub(instances, Ordering::AcqRel);
     }
 
     /// Loads a plugin from its manifest (TOML) and component bytes. The bytes must
@@ -274,7 +293,10 @@ impl Runtime {
             label: plugin.label(),
             wasi,
             table: ResourceTable::new(),
-            limits,
+            limits: Limiter {
+                limits,
+                peak_memory_bytes: 0,
+            },
             stderr,
             sql: capabilities::Sql::default(),
             config: capabilities::Config::default(),
@@ -315,12 +337,64 @@ impl Runtime {
     }
 }
 
+/// A store's [`StoreLimits`], remembering the largest linear memory its instances
+/// were allowed to grow to (their initial memories included), so that an
+/// instance that grew a lot is not kept idle for reuse.
+struct Limiter {
+    limits: StoreLimits,
+    peak_memory_bytes: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// The data of one plugin instance's store.
 pub struct State {
     pub(crate) label: String,
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: Limiter,
     stderr: MemoryOutputPipe,
     /// One capability per import (see [`capabilities`]), each seen only by the
     /// implementation of its own import.
@@ -329,6 +403,17 @@ pub struct State {
     pub(crate) http: capabilities::Http,
     pub(crate) store: capabilities::Store,
     pub(crate) oauth: capabilities::OAuth,
+}
+
+impl State {
+    /// Whether this store's instances may serve another call: they printed
+    /// nothing (their stderr, kept to explain a trap, would otherwise mix calls
+    /// and fill up), and no memory of theirs grew beyond
+    /// [`engine::IDLE_MEMORY_BYTES`] (an idle instance keeps what it grew).
+    pub(crate) fn reusable(&self) -> bool {
+        self.limits.peak_memory_bytes <= engine::IDLE_MEMORY_BYTES
+            && self.stderr.contents().is_empty()
+    }
 }
 
 impl std::fmt::Debug for State {
