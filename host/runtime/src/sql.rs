@@ -65,6 +65,19 @@ impl Dialect {
     }
 }
 
+/// Who calls a SQLite database, which decides how many connections its pool opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callers {
+    /// One call at a time (a CLI command): one connection. sqlx hands a finished
+    /// connection back to its pool on a task of its own; with room for more, the
+    /// next statement would open a second connection (a file open, its pragmas and
+    /// a worker thread) rather than wait for that task, as a command's first call
+    /// did right after the migration check.
+    One,
+    /// Concurrent calls (a server).
+    Many,
+}
+
 impl Database {
     /// Connects to the database a URL names. PostgreSQL pools connect lazily and
     /// reconnect by themselves, so a server outlives a database restart. A `d1://`
@@ -86,9 +99,15 @@ impl Database {
         d1::open(url, api_url, token)
     }
 
-    /// Opens (creating if missing) a SQLite database file.
+    /// Opens (creating if missing) a SQLite database file, for many callers at
+    /// once (a server).
     pub async fn open_sqlite(path: &std::path::Path) -> Result<Database> {
-        sqlite::open_path(path).await
+        sqlite::open_path(path, Callers::Many).await
+    }
+
+    /// [`Database::open_sqlite`] for `callers`.
+    pub async fn open_sqlite_for(path: &std::path::Path, callers: Callers) -> Result<Database> {
+        sqlite::open_path(path, callers).await
     }
 
     pub fn dialect(&self) -> Dialect {

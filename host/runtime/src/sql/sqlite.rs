@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments, AssertSqlSafe, Executor, Row, TypeInfo, ValueRef};
 
-use super::{Database, map_sqlx};
+use super::{Callers, Database, map_sqlx};
 use crate::bindings::sql::{ErrorKind, QueryResult, SqlError, Statement, Value};
 use crate::error::{Error, Result};
 
@@ -23,9 +23,9 @@ fn tune(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
 }
 
-pub(super) async fn open_path(path: &Path) -> Result<Database> {
+pub(super) async fn open_path(path: &Path, callers: Callers) -> Result<Database> {
     create_private(path)?;
-    connect(tune(SqliteConnectOptions::new().filename(path))).await
+    connect(tune(SqliteConnectOptions::new().filename(path)), callers).await
 }
 
 pub(super) async fn open_url(url: &str) -> Result<Database> {
@@ -34,7 +34,7 @@ pub(super) async fn open_url(url: &str) -> Result<Database> {
     if on_disk(url) {
         create_private(options.get_filename())?;
     }
-    connect(tune(options)).await
+    connect(tune(options), Callers::Many).await
 }
 
 /// Creates a missing database file, empty, with mode 0600 before SQLite opens it:
@@ -71,12 +71,25 @@ fn on_disk(url: &str) -> bool {
 /// locked, as long as the busy timeout a statement waits.
 const OPEN_PATIENCE: Duration = Duration::from_secs(10);
 
-async fn connect(options: SqliteConnectOptions) -> Result<Database> {
+/// Connections a pool for [`Callers::Many`] opens at most. SQLite runs one writer
+/// at a time; more connections only let reads proceed beside a write (WAL).
+const MAX_CONNECTIONS: u32 = 4;
+
+async fn connect(options: SqliteConnectOptions, callers: Callers) -> Result<Database> {
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(10);
+    let connections = match callers {
+        Callers::One => 1,
+        Callers::Many => MAX_CONNECTIONS,
+    };
     loop {
+        // No test query before handing out an idle connection (sqlx's default
+        // pings it): a connection to a local file does not go stale as a network
+        // one does, and each ping is a round trip to the connection's worker
+        // thread, one per statement a plugin runs.
         let opened = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(connections)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await;
