@@ -100,9 +100,13 @@ impl Server {
     }
 
     /// [`Server::worker`] with `extra` variables in the Worker's environment
-    /// (`QHUB_PROVIDERS`, say).
+    /// (`QHUB_PROVIDERS`, say), which replace the defaults of the same name.
     pub(crate) fn worker_with(extra: &[(&str, &str)]) -> Server {
-        let mut vars = WORKER_VARS.to_vec();
+        let mut vars: Vec<_> = WORKER_VARS
+            .iter()
+            .filter(|(name, _)| !extra.iter().any(|(other, _)| other == name))
+            .copied()
+            .collect();
         vars.extend_from_slice(extra);
         let process = crate::worker::start(&vars);
         Server {
@@ -110,6 +114,15 @@ impl Server {
             process: Process::Worker { _dev: process },
             domain: "example.com".to_owned(),
             _qhub: None,
+        }
+    }
+
+    /// What a Worker of its own printed so far (`console.error` included); empty
+    /// for other servers.
+    pub(crate) fn worker_log(&self) -> String {
+        match &self.process {
+            Process::Worker { _dev } => _dev.log(),
+            _ => String::new(),
         }
     }
 
@@ -623,7 +636,7 @@ fn the_worker_runs_the_components_the_native_host_runs() {
 }
 
 #[test]
-fn serve_refuses_an_empty_or_short_jwt_secret() {
+fn serve_refuses_a_configuration_the_core_refuses_before_serving() {
     let qhub = Qhub::new();
     qhub.run_with(
         &["serve", "--listen", "127.0.0.1:0"],
@@ -637,7 +650,49 @@ fn serve_refuses_an_empty_or_short_jwt_secret() {
         None,
         &[("JWT_SECRET", "too-short")],
     )
-    .fails(2, "shorter than 32 bytes");
+    .fails(
+        2,
+        "the account core refuses its configuration: jwt-secret must be at least 32 bytes",
+    )
+    .fails(2, "hint: JWT_SECRET sets jwt-secret");
+    // The quota settings are the core's rules too, checked before serving.
+    qhub.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        None,
+        &[
+            ("JWT_SECRET", JWT_SECRET),
+            ("QHUB_QUOTA_MONTHLY_JOBS", "lots"),
+        ],
+    )
+    .fails(2, "quota-monthly-jobs must be a non-negative integer");
+}
+
+#[test]
+fn the_worker_answers_misconfigured_when_the_core_refuses_its_configuration_and_logs_why() {
+    let worker = Server::worker_with(&[("JWT_SECRET", "too-short")]);
+    let body = r#"{"email": "ada@example.com", "password": "correct horse battery staple"}"#;
+    let (status, answer) = worker.http("POST", "/v1/accounts", Some(body), None);
+    assert_eq!(status, 500, "{answer}");
+    assert_eq!(answer["error"]["message"], "the server is misconfigured");
+    // wrangler writes the Worker's console to its log on its own schedule.
+    let logged = "refuses its configuration: jwt-secret must be at least 32 bytes";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut log = worker.worker_log();
+    while !log.contains(logged) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        log = worker.worker_log();
+    }
+    assert!(log.contains(logged), "{log}");
+    assert!(log.contains("hint: JWT_SECRET sets jwt-secret"), "{log}");
+    // (wrangler's own banner lists the variables; the Worker's line must not.)
+    let line = log
+        .lines()
+        .find(|line| line.contains("refuses its configuration"))
+        .unwrap();
+    assert!(
+        !line.contains("too-short"),
+        "the secret is not logged: {line}"
+    );
 }
 
 #[test]

@@ -71,6 +71,27 @@ async fn a_looping_backend_is_stopped_and_named_and_the_host_keeps_working() {
     // It was stopped by the deadline, not left to spin (generous bound: no timing test).
     assert!(started.elapsed() < Duration::from_secs(60));
 
+    // The account is made on a runtime with the default deadline: a hash on a
+    // busy machine may take longer than the 500 ms given here.
+    let registrar_runtime = common::runtime(Limits::default(), Allocation::OnDemand);
+    let registrar = AccountService::new(
+        registrar_runtime.clone(),
+        load(&registrar_runtime, "auth"),
+        load(&registrar_runtime, "store-d1"),
+        db.clone(),
+        config(),
+    )
+    .unwrap();
+    let request = RegisterRequest {
+        email: "ada@example.com".into(),
+        password: "correct horse battery staple".into(),
+        display_name: None,
+    };
+    let signed_in = registrar
+        .register(request, client("faults-test"))
+        .await
+        .unwrap();
+
     // Same runtime, same database: a healthy backend serves normally afterwards.
     let healthy = AccountService::new(
         runtime.clone(),
@@ -80,15 +101,6 @@ async fn a_looping_backend_is_stopped_and_named_and_the_host_keeps_working() {
         config(),
     )
     .unwrap();
-    let request = RegisterRequest {
-        email: "ada@example.com".into(),
-        password: "correct horse battery staple".into(),
-        display_name: None,
-    };
-    let signed_in = healthy
-        .register(request, client("faults-test"))
-        .await
-        .unwrap();
     let profile = healthy.whoami(&signed_in.token).await.unwrap();
     assert_eq!(profile.email, "ada@example.com");
 }
@@ -109,5 +121,46 @@ fn a_component_that_does_not_match_its_manifest_is_refused() {
     assert!(
         message.contains("\"store-d1\" 0.1.0") && message.contains("does not match"),
         "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_core_says_whether_it_accepts_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = common::runtime(Limits::default(), Allocation::OnDemand);
+    let db = Database::open_sqlite(&dir.path().join("qhub.db"))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let verdict = |config: &[(&str, &str)]| {
+        let service = AccountService::new(
+            runtime.clone(),
+            load(&runtime, "auth"),
+            load(&runtime, "store-d1"),
+            db.clone(),
+            config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+        .unwrap();
+        async move { service.check_config().await.unwrap() }
+    };
+    let secret = "s".repeat(32);
+    assert_eq!(verdict(&[("jwt-secret", &secret)]).await, None);
+    assert_eq!(
+        verdict(&[]).await.as_deref(),
+        Some("jwt-secret is not configured")
+    );
+    assert_eq!(
+        verdict(&[("jwt-secret", &secret[..31])]).await.as_deref(),
+        Some("jwt-secret must be at least 32 bytes")
+    );
+    let refused = verdict(&[("jwt-secret", &secret), ("quota-monthly-jobs", "lots")])
+        .await
+        .unwrap();
+    assert!(
+        refused.contains("quota-monthly-jobs must be a non-negative integer"),
+        "{refused}"
     );
 }

@@ -31,30 +31,32 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** `plugin "auth" 0.1.0`, as errors name a plugin on every host. */
 const label = (plugin) => `plugin ${plugin.manifest.label}`;
 
-/** The account core's configuration, from the Worker's secrets and variables. */
+/**
+ * The account core's configuration, from the Worker's secrets and variables. The
+ * core alone decides whether it is usable (`api.check-config`, asked once per
+ * isolate in `accountCore`).
+ */
 function coreConfig(env) {
-  const secret = env.JWT_SECRET ?? '';
-  const min = CORE_CONFIG.minJwtSecretBytes;
-  // Byte length, as the core counts it (a UTF-8 string's .length counts UTF-16 units).
-  if (new TextEncoder().encode(secret).length < min) {
-    // Logged for the operator; the client only learns that the server is misconfigured.
-    console.error(
-      secret === ''
-        ? `JWT_SECRET not set; hint: \`wrangler secret put JWT_SECRET\` (at least ${min} random bytes)`
-        : `JWT_SECRET is shorter than ${min} bytes; hint: use \`openssl rand -hex 32\``,
-    );
-    throw internal('the server is misconfigured');
-  }
-  const config = new Map([
-    [CORE_CONFIG.jwtSecret, secret],
-    [CORE_CONFIG.issuer, CORE_CONFIG.serverIssuer],
-  ]);
+  const config = new Map([[CORE_CONFIG.issuer, CORE_CONFIG.serverIssuer]]);
+  if (env.JWT_SECRET) config.set(CORE_CONFIG.jwtSecret, String(env.JWT_SECRET));
   // Operator settings the core reads; it validates them and owns the defaults.
   for (const [variable, key] of CORE_CONFIG.fromEnvironment) {
     if (env[variable]) config.set(key, String(env[variable]));
   }
   return config;
 }
+
+/** Which Worker variable or secret sets which of the core's keys, for hints. */
+const SETTINGS = [['JWT_SECRET', CORE_CONFIG.jwtSecret], ...CORE_CONFIG.fromEnvironment]
+  .map(([variable, key]) => `${variable} sets ${key}`)
+  .join(', ');
+
+/**
+ * The core's verdict on this isolate's configuration, asked once (variables and
+ * secrets do not change within an isolate): undefined until asked, then null
+ * when accepted, or what is wrong, logged once and answered as 500 from then on.
+ */
+let configVerdict;
 
 /** No filesystem, environment, arguments or network: only what the worlds import. */
 function wasiImports() {
@@ -70,6 +72,7 @@ async function instantiate(plugin, imports) {
  * them: the core's `store` import is the backend's `store` export.
  */
 async function accountCore(env) {
+  if (typeof configVerdict === 'string') throw internal('the server is misconfigured');
   const config = coreConfig(env);
   if (!env.DB) {
     console.error('no D1 binding `DB`; hint: see [[d1_databases]] in wrangler.toml');
@@ -81,6 +84,18 @@ async function accountCore(env) {
     'qhub:provider/config': { get: (key) => config.get(key) },
     'qhub:plugin/oauth': oauthImport(env, instantiate),
   });
+  if (configVerdict === undefined) {
+    const problem = await core.api.checkConfig();
+    configVerdict = problem ?? null;
+    if (problem !== undefined) {
+      // Logged for the operator; the client only learns that the server is misconfigured.
+      console.error(
+        `${label(PLUGINS.auth)} refuses its configuration: ${problem}; hint: ${SETTINGS}; ` +
+          `\`wrangler secret put JWT_SECRET\` with at least ${CORE_CONFIG.minJwtSecretBytes} random bytes`,
+      );
+      throw internal('the server is misconfigured');
+    }
+  }
   return core.api;
 }
 

@@ -252,7 +252,7 @@ fn free_port() -> Result<u16, DevError> {
         .map_err(io("cannot find a free loopback port"))
 }
 
-/// Polls `/healthz` until the Worker answers 200.
+/// Polls until the Worker's script answers (see [`healthy`]).
 fn wait_until_ready(server: &mut DevServer, port: u16) -> Result<(), DevError> {
     let started = Instant::now();
     loop {
@@ -276,14 +276,17 @@ fn wait_until_ready(server: &mut DevServer, port: u16) -> Result<(), DevError> {
     }
 }
 
-/// Whether `GET /healthz` answers 200 (plain HTTP/1.1, so polling needs no runtime;
-/// only the status line is read, as the server may keep the connection open).
+/// Whether `GET /v1/plugins` answers 200 (plain HTTP/1.1, so polling needs no
+/// runtime; only the status line is read, as the server may keep the connection
+/// open). The Worker's own script answers that route without the account core,
+/// so a Worker whose core refuses its configuration (a test of exactly that) is
+/// up too; every other route then says what is wrong.
 fn healthy(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let request = "GET /v1/plugins HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }

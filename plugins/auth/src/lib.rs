@@ -229,6 +229,15 @@ impl bindings::exports::qhub::plugin::api::Guest for Component {
     ) -> bindings::exports::qhub::plugin::api::Response {
         api::handle(request)
     }
+
+    fn check_config() -> Option<String> {
+        if let Err(err) = Tokens::from_config(config::get) {
+            return Some(err.to_string());
+        }
+        data::Limits::from_config(config::get)
+            .err()
+            .map(|err| err.to_string())
+    }
 }
 
 /// The exported `identities` interface.
@@ -258,9 +267,9 @@ impl wit_identities::Guest for Component {
     }
 }
 
-/// Builds the core from the host's configuration (read on every call: a component
-/// instance serves one call, so there is nothing to cache) and runs `flow` with the
-/// current time.
+/// Builds the core from the host's configuration (read on every call: the core
+/// keeps nothing between calls, whether or not the host reuses its instance) and
+/// runs `flow` with the current time.
 fn run<T>(
     flow: impl FnOnce(&Accounts<HostStore>, Timestamp) -> Result<T, Error>,
 ) -> Result<T, wit::Error> {
