@@ -34,3 +34,27 @@ pub const FROM_ENVIRONMENT: &[(&str, &str)] = &[
     ("QHUB_QUOTA_MONTHLY_JOBS", QUOTA_MONTHLY_JOBS),
     ("QHUB_QUOTA_MONTHLY_SHOTS", QUOTA_MONTHLY_SHOTS),
 ];
+
+/// Which operator variable sets which of the core's keys, as one line for the
+/// hint of a configuration the core refuses: "JWT_SECRET sets jwt-secret,
+/// QHUB_QUOTA_MONTHLY_JOBS sets quota-monthly-jobs, ...". The same on every host
+/// (the Worker's build writes it into its bundle).
+pub fn settings_hint() -> String {
+    std::iter::once(("JWT_SECRET", JWT_SECRET))
+        .chain(FROM_ENVIRONMENT.iter().copied())
+        .map(|(variable, key)| format!("{variable} sets {key}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_settings_hint_names_every_variable_with_its_key() {
+        assert_eq!(
+            super::settings_hint(),
+            "JWT_SECRET sets jwt-secret, QHUB_QUOTA_MONTHLY_JOBS sets quota-monthly-jobs, \
+             QHUB_QUOTA_MONTHLY_SHOTS sets quota-monthly-shots"
+        );
+    }
+}

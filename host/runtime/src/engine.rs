@@ -114,9 +114,9 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<Engine> {
 pub const KEEP_RESIDENT_BYTES: usize = 32 << 20;
 
 /// Most calls run in fresh instances (cheap account calls may reuse an idle one,
-/// see `accounts.rs`). By default wasmtime gives a finished instance's memory back to the kernel (`madvise`), and
-/// the next instance in that slot takes a page fault for every page it touches
-/// again: for a sign-in, the ~4,900 pages of Argon2id's memory, each faulted in
+/// see `accounts.rs`). By default wasmtime gives a finished instance's memory
+/// back to the kernel (`madvise`), and the next instance in that slot takes a
+/// page fault for every page it touches again: for a sign-in, the ~4,900 pages of Argon2id's memory, each faulted in
 /// and zeroed by the kernel, then returned (a fifth of a sign-in's CPU, measured
 /// with `cargo xtask bench`). With Linux's `PAGEMAP_SCAN` ioctl (6.7 and later),
 /// wasmtime instead finds the pages the instance wrote and zeroes just those in

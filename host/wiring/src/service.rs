@@ -96,7 +96,7 @@ impl Host {
         }
         let service = AccountService::new(runtime, core, backend, db.clone(), config)
             .map_err(|e| Error::internal(e.to_string()))?;
-        // Before migrating: a configuration the core refuses touches no database.
+        // Before migrating: a configuration the core refuses changes no schema.
         check_config(&service).await?;
         let applied = db
             .migrate_with(&|step| self.observer.migration(step))
@@ -120,11 +120,7 @@ async fn check_config(service: &AccountService) -> Result<()> {
     let Some(problem) = verdict else {
         return Ok(());
     };
-    let variables = std::iter::once(("JWT_SECRET", core_config::JWT_SECRET))
-        .chain(core_config::FROM_ENVIRONMENT.iter().copied())
-        .map(|(variable, key)| format!("{variable} sets {key}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let variables = core_config::settings_hint();
     Err(Error::new(
         Kind::Usage,
         format!("the account core refuses its configuration: {problem}"),

@@ -46,11 +46,6 @@ function coreConfig(env) {
   return config;
 }
 
-/** Which Worker variable or secret sets which of the core's keys, for hints. */
-const SETTINGS = [['JWT_SECRET', CORE_CONFIG.jwtSecret], ...CORE_CONFIG.fromEnvironment]
-  .map(([variable, key]) => `${variable} sets ${key}`)
-  .join(', ');
-
 /**
  * The core's verdict on this isolate's configuration, asked once (variables and
  * secrets do not change within an isolate): undefined until asked, then null
@@ -90,7 +85,7 @@ async function accountCore(env) {
     if (problem !== undefined) {
       // Logged for the operator; the client only learns that the server is misconfigured.
       console.error(
-        `${label(PLUGINS.auth)} refuses its configuration: ${problem}; hint: ${SETTINGS}; ` +
+        `${label(PLUGINS.auth)} refuses its configuration: ${problem}; hint: ${CORE_CONFIG.settingsHint}; ` +
           `\`wrangler secret put JWT_SECRET\` with at least ${CORE_CONFIG.minJwtSecretBytes} random bytes`,
       );
       throw internal('the server is misconfigured');

@@ -377,6 +377,7 @@ fn core_config_js() -> serde_json::Value {
         "minJwtSecretBytes": c::MIN_JWT_SECRET_BYTES,
         "serverIssuer": c::SERVER_ISSUER,
         "fromEnvironment": c::FROM_ENVIRONMENT,
+        "settingsHint": c::settings_hint(),
     })
 }
 
