@@ -240,14 +240,6 @@ impl Home {
         Ok(hex::encode(bytes))
     }
 
-    /// Creates `QHUB_HOME/plugins` (mode 0700) if needed.
-    pub fn ensure_plugins_dir(&self) -> CliResult<PathBuf> {
-        self.ensure()?;
-        let dir = self.plugins_dir();
-        qhub_runtime::fsutil::create_private_dir(&dir).map_err(|e| self.unusable(e))?;
-        Ok(dir)
-    }
-
     /// Reads `config.toml`; a missing file is the empty config. A file or a
     /// `QHUB_HOME` that other users may read or change is refused.
     pub fn load_config(&self) -> CliResult<Config> {

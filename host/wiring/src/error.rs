@@ -15,7 +15,8 @@ pub enum Kind {
     /// The caller asked for something that does not exist or cannot be parsed (a
     /// plugin or provider name, a database URL).
     Usage,
-    /// Wrong credentials for the database.
+    /// Understood and refused: wrong credentials for the database, or a plugin
+    /// that may not be installed or removed.
     Refused,
     /// The database cannot be reached or does not exist; retrying later may work.
     Unavailable,

@@ -2,21 +2,20 @@
 //! in `QHUB_HOME/plugins`, or run by a server), what each may reach, and
 //! installing and removing plugins.
 //!
-//! The catalogue itself (which plugins there are, and the providers built over
-//! them) is the host wiring's: see `qhub_host::Host`.
+//! The catalogue itself (which plugins there are, installing and removing them,
+//! and the providers built over them) is the host wiring's: see
+//! `qhub_host::Host`. This module only parses the arguments and prints.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use qhub_host::{Entry, Source, installable};
+use qhub_host::Entry;
 use qhub_runtime::providers::ProviderConfig;
-use qhub_runtime::{
-    Allocation, AllowList, Manifest, PROVIDER_WORLDS, Runtime, WIT_PACKAGE, sha256_hex,
-};
+use qhub_runtime::{Allocation, AllowList, Runtime};
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::exit::{CliError, CliResult, Exit};
+use crate::exit::{CliError, CliResult};
 use crate::output;
 
 #[derive(Debug, clap::Subcommand)]
@@ -172,44 +171,9 @@ fn print_table(rows: &[PluginJson]) {
     }
 }
 
-/// Removes an installed plugin: its manifest first, so that a removal cut short
-/// never leaves a manifest vouching for a missing component. Refuses an embedded
-/// name, and a plugin a provider of providers.toml still uses.
+/// Removes an installed plugin (`qhub_host::Host::remove` says what is refused).
 fn remove(ctx: &Context, name: &str) -> CliResult {
-    let entry = ctx.host().find(name)?;
-    if entry.source == Source::Embedded {
-        return Err(CliError::new(
-            Exit::Refused,
-            format!("{name:?} is embedded in qhub and cannot be removed"),
-        )
-        .with_hint("only plugins installed with `qhub plugins install` can be removed; `qhub plugins list` shows the source of each"));
-    }
-    let config = ctx.host().load_providers()?;
-    let users: Vec<String> = config.using(name).map(|p| p.name.clone()).collect();
-    if !users.is_empty() {
-        return Err(CliError::new(
-            Exit::Refused,
-            format!(
-                "plugin {name:?} is used by the provider(s) {} of providers.toml",
-                users.join(", ")
-            ),
-        )
-        .with_hint("remove those providers from providers.toml first, then remove the plugin"));
-    }
-    let dir = ctx.home.plugins_dir();
-    for file in [format!("{name}.plugin.toml"), format!("{name}.wasm")] {
-        let path = dir.join(file);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => {
-                return Err(CliError::internal(format!(
-                    "cannot remove {}: {err}",
-                    path.display()
-                )));
-            }
-        }
-    }
+    let entry = ctx.host().remove(name)?;
     if ctx.json {
         output::json(&serde_json::json!({ "removed": name }));
     } else {
@@ -217,7 +181,7 @@ fn remove(ctx: &Context, name: &str) -> CliResult {
             "removed plugin {} {} from {}",
             name,
             entry.manifest.version,
-            dir.display()
+            ctx.home.plugins_dir().display()
         );
     }
     Ok(())
@@ -347,130 +311,12 @@ fn print_list<'a>(label: &str, items: impl Iterator<Item = &'a str>, none: &str)
     }
 }
 
-/// The component and manifest files `path` designates.
-fn install_paths(path: &Path) -> CliResult<(PathBuf, PathBuf)> {
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let dir = path.parent().unwrap_or(Path::new(""));
-    if let Some(stem) = file.strip_suffix(".plugin.toml") {
-        Ok((dir.join(format!("{stem}.wasm")), path.to_path_buf()))
-    } else if let Some(stem) = file.strip_suffix(".wasm") {
-        Ok((path.to_path_buf(), dir.join(format!("{stem}.plugin.toml"))))
-    } else {
-        Err(CliError::new(
-            Exit::Usage,
-            format!("{} is neither a .wasm nor a .plugin.toml", path.display()),
-        )
-        .with_hint("pass NAME.wasm with NAME.plugin.toml beside it, as `cargo xtask build-plugins` writes them"))
-    }
-}
-
+/// Installs a plugin (`qhub_host::Host::install` says what it checks).
 fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
-    let (wasm_path, manifest_path) = install_paths(path)?;
-    let read = |file: &Path| {
-        std::fs::read(file).map_err(|e| {
-            CliError::new(Exit::Usage, format!("cannot read {}: {e}", file.display())).with_hint(
-                "pass NAME.wasm with NAME.plugin.toml beside it, as `cargo xtask build-plugins` writes them",
-            )
-        })
-    };
-    let bytes = read(&wasm_path)?;
-    let manifest_toml = String::from_utf8(read(&manifest_path)?).map_err(|_| {
-        CliError::new(
-            Exit::Refused,
-            format!("{} is not UTF-8 text", manifest_path.display()),
-        )
-    })?;
-    let manifest = Manifest::parse(&manifest_toml)
-        .map_err(|e| CliError::new(Exit::Refused, format!("{}: {e}", manifest_path.display())))?;
-    let refuse = |message: String| {
-        CliError::new(
-            Exit::Refused,
-            format!(
-                "cannot install plugin {:?} {}: {message}",
-                manifest.name, manifest.version
-            ),
-        )
-    };
-
-    let name_ok = !manifest.name.is_empty()
-        && manifest
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !name_ok {
-        return Err(refuse(
-            "a plugin name is lowercase letters, digits and dashes".into(),
-        ));
-    }
-    if !installable(&manifest) {
-        let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
-        return Err(refuse(format!(
-            "its world {} is not one qhub hosts",
-            manifest.world
-        ))
-        .with_hint(format!(
-            "qhub installs OAuth provider plugins ({}) and storage backends ({package}/store-backend@{version})",
-            PROVIDER_WORLDS.join(", ")
-        )));
-    }
-    let actual = sha256_hex(&bytes);
-    if actual != manifest.sha256 {
-        return Err(refuse(format!(
-            "{} has sha256 {actual}, but the manifest says {}",
-            wasm_path.display(),
-            manifest.sha256
-        ))
-        .with_hint("the component was altered or comes from another build; take both files from the same build"));
-    }
-    if let Err(err) = AllowList::new(&manifest.hosts, &[]) {
-        return Err(refuse(format!(
-            "its manifest requests a malformed origin {err}"
-        )));
-    }
-
-    let existing = ctx
-        .host()
-        .catalog()?
-        .into_iter()
-        .find(|e| e.manifest.name == manifest.name);
-    match existing.map(|e| e.source) {
-        Some(Source::Embedded) => {
-            return Err(refuse("an embedded plugin has that name".into()).with_hint(
-                "embedded plugin names are reserved; give the plugin another name in its manifest",
-            ));
-        }
-        Some(Source::Installed) if !force => {
-            return Err(refuse("a plugin of that name is installed already".into())
-                .with_hint("pass --force to replace it"));
-        }
-        _ => {}
-    }
-
-    // Compiling through the cache proves the bytes are a component and means no
-    // later command compiles it again; linking it proves it fits its world.
     let runtime = runtime(ctx)?;
-    let loaded = runtime
-        .load(&manifest_toml, &bytes)
-        .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
-    runtime
-        .check_world(&loaded)
-        .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
-
-    let dir = ctx.home.ensure_plugins_dir()?;
-    let write = |file: PathBuf, bytes: &[u8]| {
-        qhub_runtime::fsutil::write_private(&file, bytes).map_err(|e| {
-            CliError::internal(format!("cannot write {}: {e}", file.display()))
-                .with_hint("set QHUB_HOME to a writable directory")
-        })
-    };
-    // The component first: a manifest is only ever beside the bytes it vouches for.
-    write(dir.join(format!("{}.wasm", manifest.name)), &bytes)?;
-    write(
-        dir.join(format!("{}.plugin.toml", manifest.name)),
-        manifest_toml.as_bytes(),
-    )?;
-
-    let entry = ctx.host().find(&manifest.name)?;
+    let entry = ctx.host().install(&runtime, path, force)?;
+    let manifest = &entry.manifest;
+    let dir = ctx.home.plugins_dir();
     if ctx.json {
         output::json(&PluginJson::from(&entry));
         return Ok(());
