@@ -2,7 +2,7 @@
 //! jco into `target/worker`, then let Wrangler bundle it (dry run) to report the
 //! size Cloudflare would receive.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -18,7 +18,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
+            // Absolute: Wrangler resolves the bundle's paths against its config file,
+            // which is written inside the bundle.
+            "--out" => {
+                let dir = args.next().context("--out needs a directory")?;
+                out = std::path::absolute(dir)
+                    .with_context(|| format!("--out {dir}: cannot make the path absolute"))?;
+            }
             other => bail!("unknown option {other:?} for build-worker"),
         }
     }

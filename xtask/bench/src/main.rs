@@ -70,7 +70,10 @@ fn parse(args: &[String]) -> anyhow::Result<Task> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--qhub" => options.qhub = PathBuf::from(value(&mut args, arg)?),
-            "--worker-bundle" => worker = Some(Some(PathBuf::from(value(&mut args, arg)?))),
+            // Absolute: Wrangler resolves the bundle's paths against its config file.
+            "--worker-bundle" => {
+                worker = Some(Some(std::path::absolute(value(&mut args, arg)?)?));
+            }
             "--no-worker" => worker = Some(None),
             "--out" => options.out = PathBuf::from(value(&mut args, arg)?),
             "--seconds" => {

@@ -479,10 +479,13 @@ async fn worker(qhub: &std::path::Path, bundle: &std::path::Path) -> anyhow::Res
 }
 
 /// The repository a Worker bundle was built in (the folder above it holding
-/// `wrangler.toml`), whose D1 migrations `wrangler dev` applies.
+/// `wrangler.toml`), whose D1 migrations `wrangler dev` applies. The bundle's own
+/// `wrangler.toml` (`cargo xtask build-worker` writes one for its dry run) is not
+/// the repository's.
 fn repository_of(bundle: &std::path::Path) -> anyhow::Result<&std::path::Path> {
     bundle
         .ancestors()
+        .skip(1)
         .find(|dir| dir.join("wrangler.toml").is_file())
         .with_context(|| {
             format!(
