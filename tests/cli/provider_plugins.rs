@@ -287,3 +287,118 @@ fn remove_takes_out_an_installed_plugin_and_refuses_embedded_ones() {
             "hint: only plugins installed with `qhub plugins install`",
         );
 }
+
+/// `dir/NAME.wasm` and `dir/NAME.plugin.toml`: the built `test-http`, its manifest
+/// changed by `edit`.
+fn copy_test_http(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let manifest =
+        std::fs::read_to_string(Path::new(qhub_bundled::BUILD_DIR).join("test-http.plugin.toml"))
+            .expect("the built manifest");
+    std::fs::write(dir.join(format!("{name}.plugin.toml")), edit(manifest))
+        .expect("the manifest is written");
+    let wasm = dir.join(format!("{name}.wasm"));
+    std::fs::copy(built("test-http"), &wasm).expect("the component is copied");
+    wasm
+}
+
+/// Installs of one name started at once: exactly one wins, the others are told
+/// it is installed already, and the pair left is one build's (the checks and the
+/// writes hold the plugins directory's lock).
+#[test]
+fn installs_racing_for_one_name_leave_one_winner_and_a_whole_pair() {
+    const N: usize = 8;
+    let qhub = Qhub::new().with_own_cache();
+    // Compiled into the cache first, so the race is about the files only.
+    install_test_http(&qhub);
+    qhub.run(&["plugins", "remove", "test-http"]).ok();
+
+    let wasm = built("test-http");
+    for round in 0..6 {
+        let children: Vec<_> = (0..N)
+            .map(|_| {
+                crate::harness::spawn_piped(
+                    &mut qhub.command(&["plugins", "install", wasm.to_str().unwrap()], &[]),
+                    None,
+                )
+            })
+            .collect();
+        let runs: Vec<_> = children
+            .into_iter()
+            .map(crate::harness::Run::finish)
+            .collect();
+        let won = runs.iter().filter(|r| r.code == 0).count();
+        let refused = runs
+            .iter()
+            .filter(|r| r.code == 3 && r.stderr.contains("is installed already"))
+            .count();
+        assert_eq!((won, refused), (1, N - 1), "round {round}: {runs:#?}");
+        qhub.run(&["plugins", "inspect", "test-http"]).ok();
+        qhub.run(&["plugins", "remove", "test-http"]).ok();
+    }
+}
+
+#[test]
+fn special_files_long_names_and_multi_line_versions_are_refused_before_anything_is_written() {
+    let qhub = Qhub::new();
+    let dir = tempfile::tempdir().unwrap();
+
+    // A device as the manifest: refused without reading it (it never ends).
+    let wasm = copy_test_http(dir.path(), "zero", |m| m);
+    std::fs::remove_file(dir.path().join("zero.plugin.toml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.plugin.toml")).unwrap();
+    qhub.run(&["plugins", "install", wasm.to_str().unwrap()])
+        .fails(2, "zero.plugin.toml: not a regular file");
+
+    let wasm = copy_test_http(dir.path(), "test-http", |m| {
+        m.replace(
+            "version = \"0.1.0\"",
+            "version = \"0.1.0\\nzz-hidden 9 installed\"",
+        )
+    });
+    qhub.run(&["plugins", "install", wasm.to_str().unwrap()])
+        .fails(3, "is not a plugin version")
+        .fails(3, "hint: a version is 1 to 64 ASCII letters");
+
+    let long = "a".repeat(65);
+    let wasm = copy_test_http(dir.path(), &long, |m| {
+        m.replace("name = \"test-http\"", &format!("name = \"{long}\""))
+    });
+    qhub.run(&["plugins", "install", wasm.to_str().unwrap()])
+        .fails(3, "is not a plugin name")
+        .fails(3, "hint: a plugin name is 1 to 64 lowercase ASCII letters");
+    assert!(!qhub.path("plugins").join("test-http.plugin.toml").exists());
+}
+
+/// A plugin whose manifest broke is still removed by name, as the error's hint
+/// says, and `--force` does not swap a provider's plugin for another world's.
+#[test]
+fn a_broken_plugin_is_removed_by_name_and_a_providers_plugin_keeps_its_world() {
+    let qhub = Qhub::new();
+    install_test_http(&qhub);
+    let providers = qhub.path("providers.toml");
+    std::fs::write(&providers, "[providers.local]\nplugin = \"test-http\"\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = copy_test_http(dir.path(), "test-http", |m| {
+        m.replace(
+            "qhub:provider/oauth-provider-plugin@0.1.0",
+            "qhub:plugin/store-backend@0.1.0",
+        )
+    });
+    qhub.run(&["plugins", "install", wasm.to_str().unwrap(), "--force"])
+        .fails(
+            3,
+            "the provider(s) local of providers.toml use the installed one",
+        )
+        .fails(3, "hint: remove those providers from providers.toml first");
+    std::fs::remove_file(&providers).unwrap();
+
+    let manifest = qhub.path("plugins").join("test-http.plugin.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("garbage =\n");
+    std::fs::write(&manifest, text).unwrap();
+    qhub.run(&["plugins", "list"])
+        .fails(1, "installed plugin")
+        .fails(1, "hint: remove it with `qhub plugins remove test-http`");
+    qhub.run(&["plugins", "remove", "test-http"]).ok();
+    qhub.run(&["plugins", "list"]).ok();
+}

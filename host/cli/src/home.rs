@@ -160,6 +160,12 @@ impl Home {
         qhub_runtime::fsutil::create_private_dir(&self.dir).map_err(|e| self.unusable(e))
     }
 
+    /// Refuses the directory if other users may write to it (or another user owns
+    /// it); a missing one is fine. Unlike [`Home::ensure`], creates nothing.
+    pub fn check(&self) -> CliResult<()> {
+        Ok(qhub_host::check_dir(&self.dir)?)
+    }
+
     fn unusable(&self, err: std::io::Error) -> CliError {
         qhub_host::Error::unusable(&self.dir, &err).into()
     }

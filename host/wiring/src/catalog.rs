@@ -68,6 +68,16 @@ impl Entry {
         }
     }
 
+    /// The plugin installed in `dir` with this manifest.
+    pub(crate) fn installed(dir: &Path, manifest: Manifest, manifest_toml: String) -> Entry {
+        Entry {
+            component: Component::File(dir.join(format!("{}.wasm", manifest.name))),
+            manifest,
+            source: Source::Installed,
+            manifest_toml,
+        }
+    }
+
     /// Loads the plugin (verified against its manifest, compiled through the cache).
     pub fn load(&self, runtime: &Runtime) -> Result<LoadedPlugin> {
         let loaded = match &self.component {
@@ -100,6 +110,11 @@ fn embedded() -> Result<Vec<Entry>> {
             })
         })
         .collect()
+}
+
+/// The names of the embedded plugins, which installed plugins may not take.
+pub(crate) fn embedded_names() -> Result<Vec<String>> {
+    Ok(embedded()?.into_iter().map(|e| e.manifest.name).collect())
 }
 
 /// The embedded plugin `name`, loaded: the account core and the storage backends
@@ -147,13 +162,12 @@ impl Host {
             };
             let broken = |why: String| {
                 Error::internal(format!("installed plugin {}: {why}", path.display())).with_hint(
-                    format!(
-                        "reinstall it with `qhub plugins install PATH --force`, or delete {stem}.* from {}",
-                        dir.display()
-                    ),
+                    format!("remove it with `qhub plugins remove {stem}`, then install it again"),
                 )
             };
-            let text = std::fs::read_to_string(&path).map_err(|e| broken(e.to_string()))?;
+            let bytes = crate::install::read_capped(&path, crate::install::MAX_MANIFEST_BYTES)
+                .map_err(|e| broken(e.message))?;
+            let text = String::from_utf8(bytes).map_err(|e| broken(e.to_string()))?;
             let manifest = Manifest::parse(&text).map_err(|e| broken(e.to_string()))?;
             if manifest.name != stem {
                 return Err(broken(format!(
@@ -161,12 +175,7 @@ impl Host {
                     manifest.name
                 )));
             }
-            entries.push(Entry {
-                component: Component::File(dir.join(format!("{stem}.wasm"))),
-                manifest,
-                source: Source::Installed,
-                manifest_toml: text,
-            });
+            entries.push(Entry::installed(dir, manifest, text));
         }
         entries.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
         Ok(entries)

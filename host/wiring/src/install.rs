@@ -3,18 +3,77 @@
 //! are written and removed in, so that a manifest only ever sits beside the bytes
 //! it vouches for.
 
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use qhub_runtime::{AllowList, Manifest, PROVIDER_WORLDS, Runtime, WIT_PACKAGE, sha256_hex};
 
-use crate::catalog::{Entry, Source, installable};
+use crate::catalog::{Entry, embedded_names, installable};
 use crate::error::{Error, Kind, Result};
-use crate::host::Host;
+use crate::host::{Host, check_dir};
 
 /// How to name a plugin's files, for errors about them.
 const FILES_HINT: &str =
     "pass NAME.wasm with NAME.plugin.toml beside it, as `cargo xtask build-plugins` writes them";
+
+/// Largest manifest read, in bytes: a manifest is a few lines of TOML.
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
+
+/// Largest component installed, in bytes; the first-party plugins are under 2 MiB.
+const MAX_COMPONENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Longest plugin name, in bytes (it names files and `providers.toml` entries).
+const MAX_NAME_BYTES: usize = 64;
+
+/// Longest plugin version, in bytes.
+const MAX_VERSION_BYTES: usize = 64;
+
+/// The lock file that serialises installs and removals in the plugins directory.
+const LOCK_FILE: &str = ".lock";
+
+/// What a plugin name may be, for errors about one.
+const NAME_RULE: &str =
+    "a plugin name is 1 to 64 lowercase ASCII letters, digits and dashes, starting with a letter";
+
+/// Reads `path`, which must be a regular file (a FIFO, a device or a directory is
+/// refused before it is opened) of at most `cap` bytes.
+///
+/// # Errors
+/// [`Kind::Usage`] for a file that cannot be read or is not a regular file;
+/// [`Kind::Refused`] for one over `cap`.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let unreadable = |why: String| {
+        Error::new(
+            Kind::Usage,
+            format!("cannot read {}: {why}", path.display()),
+        )
+        .with_hint(FILES_HINT)
+    };
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(unreadable("not a regular file".into()));
+    }
+    let too_large = || {
+        Error::new(
+            Kind::Refused,
+            format!("{} is larger than {cap} bytes", path.display()),
+        )
+    };
+    if meta.len() > cap {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|file| file.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(|e| unreadable(e.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
 
 /// The component and manifest files `path` designates: `NAME.wasm` with
 /// `NAME.plugin.toml` beside it, from either of the two.
@@ -37,26 +96,58 @@ pub fn plugin_files(path: &Path) -> Result<(PathBuf, PathBuf)> {
     }
 }
 
-/// Whether `name` may name a plugin: lowercase ASCII letters, digits and dashes,
-/// as file names and `providers.toml` use it.
+/// Whether `name` may name a plugin ([`NAME_RULE`]), as file names and
+/// `providers.toml` use it.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
+    name.len() <= MAX_NAME_BYTES
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Whether `version` may be shown as a plugin's version: 1 to 64 ASCII letters,
+/// digits, dots, dashes and pluses (a semantic version, RFC-free but printable on
+/// one line).
+fn valid_version(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= MAX_VERSION_BYTES
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+}
+
+/// Holds the plugins directory's lock (an advisory lock on [`LOCK_FILE`]) until
+/// dropped, so that two installs or removals never interleave their checks and
+/// writes.
+fn lock(dir: &Path) -> Result<File> {
+    qhub_runtime::fsutil::create_private_dir(dir).map_err(|e| Error::unusable(dir, &e))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .mode(0o600)
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::unusable(&path, &e))?;
+    file.lock().map_err(|e| Error::unusable(&path, &e))?;
+    Ok(file)
 }
 
 impl Host {
     /// Installs the plugin at `path` ([`plugin_files`]) into the plugins directory,
     /// compiled once into `runtime`'s cache, and returns its catalogue entry.
     ///
-    /// Checked before anything is written: the manifest parses, the name is
-    /// lowercase letters, digits and dashes, the world is one a third party may
-    /// provide ([`installable`]), the bytes hash to the manifest's sha256, the
-    /// requested origins parse, the name is not embedded (nor installed, unless
-    /// `replace`), and the component compiles and fits its world. The component is
-    /// written first, then its manifest (each atomically, mode 0600), so a cut-short
-    /// install leaves no manifest vouching for other bytes.
+    /// Checked before anything is written: both files are regular files within
+    /// their caps, the manifest parses, the name ([`NAME_RULE`]) and version are
+    /// well-formed, the world is one a third party may provide ([`installable`]),
+    /// the bytes hash to the manifest's sha256, the requested origins parse, the
+    /// name is not embedded (nor installed, unless `replace`, and then not used by
+    /// a provider unless this is a provider plugin too), and the component
+    /// compiles and fits its world. Checks and writes hold the plugins
+    /// directory's lock. The component is written first, then its manifest (each
+    /// atomically, mode 0600), so a cut-short install leaves no manifest vouching
+    /// for other bytes.
     ///
     /// # Errors
     /// [`Kind::Usage`] for files that cannot be read; [`Kind::Refused`] for a
@@ -64,14 +155,9 @@ impl Host {
     /// cannot be written or is unsafe.
     pub fn install(&self, runtime: &Arc<Runtime>, path: &Path, replace: bool) -> Result<Entry> {
         let (wasm_path, manifest_path) = plugin_files(path)?;
-        let read = |file: &Path| {
-            std::fs::read(file).map_err(|e| {
-                Error::new(Kind::Usage, format!("cannot read {}: {e}", file.display()))
-                    .with_hint(FILES_HINT)
-            })
-        };
-        let bytes = read(&wasm_path)?;
-        let manifest_toml = String::from_utf8(read(&manifest_path)?).map_err(|_| {
+        let manifest_bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
+        let bytes = read_capped(&wasm_path, MAX_COMPONENT_BYTES)?;
+        let manifest_toml = String::from_utf8(manifest_bytes).map_err(|_| {
             Error::new(
                 Kind::Refused,
                 format!("{} is not UTF-8 text", manifest_path.display()),
@@ -90,9 +176,19 @@ impl Host {
         };
 
         if !valid_name(&manifest.name) {
-            return Err(refuse(
-                "a plugin name is lowercase letters, digits and dashes".into(),
-            ));
+            return Err(
+                refuse(format!("{:?} is not a plugin name", manifest.name)).with_hint(format!(
+                    "{NAME_RULE}; fix `name` in {}",
+                    manifest_path.display()
+                )),
+            );
+        }
+        if !valid_version(&manifest.version) {
+            return Err(refuse(format!("{:?} is not a plugin version", manifest.version))
+                .with_hint(format!(
+                    "a version is 1 to 64 ASCII letters, digits, dots, dashes and pluses (0.1.0); fix `version` in {}",
+                    manifest_path.display()
+                )));
         }
         if !installable(&manifest) {
             let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
@@ -120,21 +216,29 @@ impl Host {
             )));
         }
 
-        let existing = self
-            .catalog()?
-            .into_iter()
-            .find(|e| e.manifest.name == manifest.name);
-        match existing.map(|e| e.source) {
-            Some(Source::Embedded) => {
-                return Err(refuse("an embedded plugin has that name".into()).with_hint(
-                    "embedded plugin names are reserved; give the plugin another name in its manifest",
-                ));
-            }
-            Some(Source::Installed) if !replace => {
+        // Checked and written under the directory's lock, so that two installs of
+        // one name never both pass the checks nor leave a mixed pair.
+        let dir = &self.places.plugins_dir;
+        let _lock = lock(dir)?;
+        if embedded_names()?.contains(&manifest.name) {
+            return Err(refuse("an embedded plugin has that name".into()).with_hint(
+                "embedded plugin names are reserved; give the plugin another name in its manifest",
+            ));
+        }
+        let manifest_file = dir.join(format!("{}.plugin.toml", manifest.name));
+        if manifest_file.exists() || dir.join(format!("{}.wasm", manifest.name)).exists() {
+            if !replace {
                 return Err(refuse("a plugin of that name is installed already".into())
                     .with_hint("pass --force to replace it"));
             }
-            _ => {}
+            let users = self.users(&manifest.name)?;
+            if !users.is_empty() && !manifest.is_provider() {
+                return Err(refuse(format!(
+                    "the provider(s) {} of providers.toml use the installed one, and this is not an OAuth provider plugin",
+                    users.join(", ")
+                ))
+                .with_hint("remove those providers from providers.toml first, or install it under another name"));
+            }
         }
 
         // Compiling through the cache proves the bytes are a component and means no
@@ -146,41 +250,52 @@ impl Host {
             .check_world(&loaded)
             .map_err(|e| Error::new(Kind::Refused, e.to_string()))?;
 
-        let dir = &self.places.plugins_dir;
-        qhub_runtime::fsutil::create_private_dir(dir).map_err(|e| Error::unusable(dir, &e))?;
         let write = |file: PathBuf, bytes: &[u8]| {
             qhub_runtime::fsutil::write_private(&file, bytes)
                 .map_err(|e| Error::unusable(&file, &e))
         };
         // The component first: a manifest is only ever beside the bytes it vouches for.
         write(dir.join(format!("{}.wasm", manifest.name)), &bytes)?;
-        write(
-            dir.join(format!("{}.plugin.toml", manifest.name)),
-            manifest_toml.as_bytes(),
-        )?;
-        self.find(&manifest.name)
+        write(manifest_file, manifest_toml.as_bytes())?;
+        Ok(Entry::installed(dir, manifest, manifest_toml))
     }
 
-    /// Removes the installed plugin `name` and returns what it was: its manifest
-    /// first, so that a removal cut short never leaves a manifest vouching for a
-    /// missing component.
+    /// The providers of `providers.toml` whose plugin is `name`.
+    fn users(&self, name: &str) -> Result<Vec<String>> {
+        let config = self.load_providers()?;
+        Ok(config.using(name).map(|p| p.name.clone()).collect())
+    }
+
+    /// Removes the installed plugin `name`, found by its files, so that one whose
+    /// manifest no longer parses can be removed too; returns its name. The
+    /// manifest goes first, so that a removal cut short never leaves a manifest
+    /// vouching for a missing component.
     ///
     /// # Errors
     /// [`Kind::Usage`] for an unknown name (with the nearest one);
     /// [`Kind::Refused`] for an embedded plugin, or one a provider of
     /// `providers.toml` still uses; [`Kind::Internal`] when a file cannot be
     /// removed.
-    pub fn remove(&self, name: &str) -> Result<Entry> {
-        let entry = self.find(name)?;
-        if entry.source == Source::Embedded {
+    pub fn remove(&self, name: &str) -> Result<String> {
+        if embedded_names()?.iter().any(|n| n == name) {
             return Err(Error::new(
                 Kind::Refused,
                 format!("{name:?} is embedded in qhub and cannot be removed"),
             )
             .with_hint("only plugins installed with `qhub plugins install` can be removed; `qhub plugins list` shows the source of each"));
         }
-        let config = self.load_providers()?;
-        let users: Vec<&str> = config.using(name).map(|p| p.name.as_str()).collect();
+        let dir = &self.places.plugins_dir;
+        check_dir(dir)?;
+        let files = [format!("{name}.plugin.toml"), format!("{name}.wasm")];
+        // By its files, not its manifest: a plugin whose manifest broke can still
+        // be removed. A name that is not a plugin name has no files here.
+        if !valid_name(name) || !files.iter().any(|f| dir.join(f).exists()) {
+            // The catalogue's error: the nearest name, or how to add one.
+            self.find(name)?;
+            return Err(Error::new(Kind::Usage, format!("no plugin named {name:?}")));
+        }
+        let _lock = lock(dir)?;
+        let users = self.users(name)?;
         if !users.is_empty() {
             return Err(Error::new(
                 Kind::Refused,
@@ -193,8 +308,9 @@ impl Host {
                 "remove those providers from providers.toml first, then remove the plugin",
             ));
         }
-        let dir = &self.places.plugins_dir;
-        for file in [format!("{name}.plugin.toml"), format!("{name}.wasm")] {
+        // The manifest first: a removal cut short never leaves a manifest vouching
+        // for a missing component.
+        for file in files {
             let path = dir.join(file);
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
@@ -207,7 +323,7 @@ impl Host {
                 }
             }
         }
-        Ok(entry)
+        Ok(name.to_owned())
     }
 }
 
@@ -236,11 +352,46 @@ mod tests {
 
     #[test]
     fn plugin_names_are_lowercase_letters_digits_and_dashes() {
-        for good in ["oauth-x", "a", "store-2"] {
+        for good in ["oauth-x", "a", "store-2", &"a".repeat(64)] {
             assert!(valid_name(good), "{good}");
         }
-        for bad in ["", "Oauth", "oauth_x", "../x", "x.y", "ø"] {
+        for bad in [
+            "",
+            "Oauth",
+            "oauth_x",
+            "../x",
+            "x.y",
+            "ø",
+            "-a",
+            "2x",
+            &"a".repeat(65),
+        ] {
             assert!(!valid_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn versions_are_one_printable_word() {
+        for good in ["0.1.0", "1.0.0-rc.1+build.5"] {
+            assert!(valid_version(good), "{good}");
+        }
+        for bad in ["", "1.0\nzz-hidden", "1 0", "1.0\u{1b}[2J", &"1".repeat(65)] {
+            assert!(!valid_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_regular_files_within_the_cap_are_read() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let file = dir.path().join("a.plugin.toml");
+        std::fs::write(&file, b"12345").expect("written");
+        assert_eq!(read_capped(&file, 5).expect("within the cap"), b"12345");
+        let err = read_capped(&file, 4).expect_err("over the cap");
+        assert_eq!(err.kind, Kind::Refused);
+        let err = read_capped(dir.path(), 4).expect_err("a directory");
+        assert_eq!(err.kind, Kind::Usage);
+        assert!(err.message.ends_with("not a regular file"), "{err}");
+        let err = read_capped(Path::new("/dev/zero"), 4).expect_err("a device");
+        assert!(err.message.ends_with("not a regular file"), "{err}");
     }
 }

@@ -64,6 +64,9 @@ pub struct InstallArgs {
 
 impl Command {
     pub async fn run(self, ctx: &Context) -> CliResult {
+        // QHUB_HOME holds the plugins: one that other users may change is refused
+        // before any plugin in it is read, installed or removed.
+        ctx.home.check()?;
         match self {
             Command::List => match ctx.remote_server()? {
                 Some(server) => list_remote(ctx, &server).await,
@@ -173,14 +176,13 @@ fn print_table(rows: &[PluginJson]) {
 
 /// Removes an installed plugin (`qhub_host::Host::remove` says what is refused).
 fn remove(ctx: &Context, name: &str) -> CliResult {
-    let entry = ctx.host().remove(name)?;
+    ctx.host().remove(name)?;
     if ctx.json {
         output::json(&serde_json::json!({ "removed": name }));
     } else {
         outln!(
-            "removed plugin {} {} from {}",
+            "removed plugin {} from {}",
             name,
-            entry.manifest.version,
             ctx.home.plugins_dir().display()
         );
     }
