@@ -401,4 +401,17 @@ fn a_broken_plugin_is_removed_by_name_and_a_providers_plugin_keeps_its_world() {
         .fails(1, "hint: remove it with `qhub plugins remove test-http`");
     qhub.run(&["plugins", "remove", "test-http"]).ok();
     qhub.run(&["plugins", "list"]).ok();
+
+    // A component changed after it was installed: inspect says so, and how to fix it.
+    install_test_http(&qhub);
+    let installed = qhub.path("plugins").join("test-http.wasm");
+    let mut bytes = std::fs::read(&installed).unwrap();
+    bytes.push(0);
+    std::fs::write(&installed, bytes).unwrap();
+    qhub.run(&["plugins", "inspect", "test-http"])
+        .fails(1, "does not match the manifest's")
+        .fails(
+            1,
+            "hint: reinstall it with `qhub plugins install PATH --force`",
+        );
 }

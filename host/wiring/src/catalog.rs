@@ -88,7 +88,12 @@ impl Entry {
                     Error::internal(format!("cannot read {}: {e}", path.display()))
                         .with_hint("reinstall the plugin with `qhub plugins install PATH --force`")
                 })?;
-                runtime.load(&self.manifest_toml, &bytes)
+                return runtime.load(&self.manifest_toml, &bytes).map_err(|e| {
+                    Error::internal(e.to_string()).with_hint(format!(
+                        "reinstall it with `qhub plugins install PATH --force`, or remove it with `qhub plugins remove {}`",
+                        self.manifest.name
+                    ))
+                });
             }
         };
         loaded.map_err(|e| Error::internal(e.to_string()))

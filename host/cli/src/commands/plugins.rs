@@ -218,9 +218,12 @@ fn inspect(ctx: &Context, name: &str) -> CliResult {
     let mut grants = Vec::new();
     // Each provider is built as a host would build it, so inspect also proves that
     // the component still matches its manifest and that the provider can be wired.
+    // An installed component is loaded too (verified against its manifest), so a
+    // file that went missing or changed since it was installed is reported here.
     let users: Vec<&ProviderConfig> = config.using(name).collect();
-    if !users.is_empty() {
+    if !users.is_empty() || entry.path().is_some() {
         let runtime = runtime(ctx)?;
+        entry.load(&runtime)?;
         for provider in &users {
             host.build_service(runtime.clone(), provider)?;
         }
