@@ -359,6 +359,16 @@ fn special_files_long_names_and_multi_line_versions_are_refused_before_anything_
         .fails(3, "is not a plugin version")
         .fails(3, "hint: a version is 1 to 64 ASCII letters");
 
+    // Files named otherwise install under the manifest's name, with a note.
+    let wasm = copy_test_http(dir.path(), "renamed", |m| m);
+    let out = qhub.run(&["plugins", "install", wasm.to_str().unwrap()]);
+    assert!(out.ok().starts_with("installed test-http 0.1.0"), "{out:#?}");
+    assert!(
+        out.stderr.contains("is installed as \"test-http\", the name its manifest gives"),
+        "{out:#?}"
+    );
+    qhub.run(&["plugins", "remove", "test-http"]).ok();
+
     let long = "a".repeat(65);
     let wasm = copy_test_http(dir.path(), &long, |m| {
         m.replace("name = \"test-http\"", &format!("name = \"{long}\""))

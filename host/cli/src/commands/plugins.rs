@@ -322,6 +322,17 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
     let entry = ctx.host().install(&runtime, path, force)?;
     let manifest = &entry.manifest;
     let dir = ctx.home.plugins_dir();
+    // The manifest names the plugin, whatever its files were called: say so when
+    // they differ, since `--force` replaces by that name.
+    let (wasm, _) = qhub_host::plugin_files(path)?;
+    let stem = wasm.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if stem != manifest.name {
+        eprintln!(
+            "note: {} is installed as {:?}, the name its manifest gives",
+            wasm.display(),
+            manifest.name
+        );
+    }
     if ctx.json {
         output::json(&PluginJson::from(&entry));
         return Ok(());
