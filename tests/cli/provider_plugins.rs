@@ -335,6 +335,37 @@ fn installs_racing_for_one_name_leave_one_winner_and_a_whole_pair() {
         qhub.run(&["plugins", "inspect", "test-http"]).ok();
         qhub.run(&["plugins", "remove", "test-http"]).ok();
     }
+
+    // Replacements racing with two different components under one name: each
+    // succeeds, and the pair left is always one of them whole (inspect checks the
+    // component against its manifest's sha256).
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("test-http.wasm");
+    std::fs::copy(built("test-hang"), &other).unwrap();
+    let manifest =
+        std::fs::read_to_string(Path::new(qhub_bundled::BUILD_DIR).join("test-hang.plugin.toml"))
+            .unwrap()
+            .replace("name = \"test-hang\"", "name = \"test-http\"");
+    std::fs::write(dir.path().join("test-http.plugin.toml"), manifest).unwrap();
+    install_test_http(&qhub);
+    for round in 0..6 {
+        let children: Vec<_> = (0..N)
+            .map(|i| {
+                let source = if i % 2 == 0 { &wasm } else { &other };
+                crate::harness::spawn_piped(
+                    &mut qhub.command(
+                        &["plugins", "install", source.to_str().unwrap(), "--force"],
+                        &[],
+                    ),
+                    None,
+                )
+            })
+            .collect();
+        for run in children.into_iter().map(crate::harness::Run::finish) {
+            assert_eq!(run.code, 0, "round {round}: {run:#?}");
+        }
+        qhub.run(&["plugins", "inspect", "test-http"]).ok();
+    }
 }
 
 #[test]
@@ -355,16 +386,21 @@ fn special_files_long_names_and_multi_line_versions_are_refused_before_anything_
             "version = \"0.1.0\\nzz-hidden 9 installed\"",
         )
     });
-    qhub.run(&["plugins", "install", wasm.to_str().unwrap()])
-        .fails(3, "is not a plugin version")
+    let out = qhub.run(&["plugins", "install", wasm.to_str().unwrap()]);
+    out.fails(3, "is not a plugin version")
         .fails(3, "hint: a version is 1 to 64 ASCII letters");
+    assert!(!out.stderr.contains("\nzz-hidden"), "{out:#?}");
 
     // Files named otherwise install under the manifest's name, with a note.
     let wasm = copy_test_http(dir.path(), "renamed", |m| m);
     let out = qhub.run(&["plugins", "install", wasm.to_str().unwrap()]);
-    assert!(out.ok().starts_with("installed test-http 0.1.0"), "{out:#?}");
     assert!(
-        out.stderr.contains("is installed as \"test-http\", the name its manifest gives"),
+        out.ok().starts_with("installed test-http 0.1.0"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stderr
+            .contains("is installed as \"test-http\", the name its manifest gives"),
         "{out:#?}"
     );
     qhub.run(&["plugins", "remove", "test-http"]).ok();
@@ -376,7 +412,9 @@ fn special_files_long_names_and_multi_line_versions_are_refused_before_anything_
     qhub.run(&["plugins", "install", wasm.to_str().unwrap()])
         .fails(3, "is not a plugin name")
         .fails(3, "hint: a plugin name is 1 to 64 lowercase ASCII letters");
-    assert!(!qhub.path("plugins").join("test-http.plugin.toml").exists());
+    for file in [format!("{long}.wasm"), format!("{long}.plugin.toml")] {
+        assert!(!qhub.path("plugins").join(file).exists());
+    }
 }
 
 /// A plugin whose manifest broke is still removed by name, as the error's hint
@@ -408,7 +446,7 @@ fn a_broken_plugin_is_removed_by_name_and_a_providers_plugin_keeps_its_world() {
     std::fs::write(&manifest, text).unwrap();
     qhub.run(&["plugins", "list"])
         .fails(1, "installed plugin")
-        .fails(1, "hint: remove it with `qhub plugins remove test-http`");
+        .fails(1, "hint: reinstall it with `qhub plugins install PATH --force`, or remove it with `qhub plugins remove test-http`");
     qhub.run(&["plugins", "remove", "test-http"]).ok();
     qhub.run(&["plugins", "list"]).ok();
 

@@ -4,8 +4,7 @@
 //! Why forward on the host instead of composing the two components (`wac plug`):
 //! each plugin keeps its own store, so its own trap attribution ("plugin store-d1
 //! 0.1.0: ...") and its own deadline, and the backend is chosen at run time from
-//! the database URL (an installed third-party backend too) without a composed
-//! component per backend.
+//! the database URL without a composed component per backend.
 //!
 //! What composing would save was measured (2026-11-30, 2 cores, `auth` plugged
 //! with `store-d1` by `wac-graph` 0.12, the rest of the host unchanged):
@@ -13,14 +12,14 @@
 //!   against 205 µs forwarded (about 18% less), and an instantiation 111 µs
 //!   against 133 µs. The lift and lower of each store call on the host go, the
 //!   SQL round trip stays.
-//! - in the Worker: nothing. jco 1.35 transpiles the composition, but in JSPI
+//! - in the Worker: no gain, and slower logins. jco 1.35 transpiles the composition, but in JSPI
 //!   mode it compiles a helper module at run time, which Workers forbid; with that
 //!   helper moved to a static import, the isolate spent 5.9-6.8 ms per
 //!   authenticated request against 5.6-7.5 ms forwarded, and 79-88 ms per login
 //!   against 64-77 ms.
 //!
-//! So the Worker keeps wiring the two in JavaScript. Natively, composing at load
-//! time (so that installed backends compose too) is the candidate for the native
+//! So the Worker keeps wiring the two in JavaScript. Natively, composing (at
+//! build or load time, one composition per backend) is the candidate for the
 //! per-call cost, once a trap can still be blamed on the plugin whose code ran.
 
 use crate::bindings::core::qhub::plugin::store as store_import;

@@ -167,7 +167,9 @@ impl Host {
             };
             let broken = |why: String| {
                 Error::internal(format!("installed plugin {}: {why}", path.display())).with_hint(
-                    format!("remove it with `qhub plugins remove {stem}`, then install it again"),
+                    format!(
+                        "reinstall it with `qhub plugins install PATH --force`, or remove it with `qhub plugins remove {stem}`"
+                    ),
                 )
             };
             let bytes = crate::install::read_capped(&path, crate::install::MAX_MANIFEST_BYTES)

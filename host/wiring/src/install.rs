@@ -7,9 +7,8 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use qhub_runtime::{AllowList, Manifest, PROVIDER_WORLDS, Runtime, WIT_PACKAGE, sha256_hex};
+use qhub_runtime::{Allocation, AllowList, Manifest, PROVIDER_WORLDS, WIT_PACKAGE, sha256_hex};
 
 use crate::catalog::{Entry, embedded_names, installable};
 use crate::error::{Error, Kind, Result};
@@ -136,7 +135,7 @@ fn lock(dir: &Path) -> Result<File> {
 
 impl Host {
     /// Installs the plugin at `path` ([`plugin_files`]) into the plugins directory,
-    /// compiled once into `runtime`'s cache, and returns its catalogue entry.
+    /// compiled once into the cache, and returns its catalogue entry.
     ///
     /// Checked before anything is written: both files are regular files within
     /// their caps, the manifest parses, the name ([`NAME_RULE`]) and version are
@@ -144,19 +143,27 @@ impl Host {
     /// the bytes hash to the manifest's sha256, the requested origins parse, the
     /// name is not embedded (nor installed, unless `replace`, and then not used by
     /// a provider unless this is a provider plugin too), and the component
-    /// compiles and fits its world. Checks and writes hold the plugins
-    /// directory's lock. The component is written first, then its manifest (each
-    /// atomically, mode 0600), so a cut-short install leaves no manifest vouching
-    /// for other bytes.
+    /// compiles and fits its world. The checks of what is installed already, and
+    /// the writes, hold the plugins directory's lock. The component is written
+    /// first, then its manifest (each atomically, mode 0600): a cut-short first
+    /// install leaves no manifest, and a cut-short replacement leaves the old
+    /// manifest beside the new bytes, which loading refuses (sha256) until the
+    /// plugin is installed again.
     ///
     /// # Errors
     /// [`Kind::Usage`] for files that cannot be read; [`Kind::Refused`] for a
     /// plugin that fails a check; [`Kind::Internal`] for a plugins directory that
     /// cannot be written or is unsafe.
-    pub fn install(&self, runtime: &Arc<Runtime>, path: &Path, replace: bool) -> Result<Entry> {
+    pub fn install(&self, path: &Path, replace: bool) -> Result<Entry> {
         let (wasm_path, manifest_path) = plugin_files(path)?;
-        let manifest_bytes = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
-        let bytes = read_capped(&wasm_path, MAX_COMPONENT_BYTES)?;
+        // The file the user named is read first, so a typo is reported as typed.
+        let (manifest_bytes, bytes) = if path == manifest_path {
+            let manifest = read_capped(&manifest_path, MAX_MANIFEST_BYTES)?;
+            (manifest, read_capped(&wasm_path, MAX_COMPONENT_BYTES)?)
+        } else {
+            let bytes = read_capped(&wasm_path, MAX_COMPONENT_BYTES)?;
+            (read_capped(&manifest_path, MAX_MANIFEST_BYTES)?, bytes)
+        };
         let manifest_toml = String::from_utf8(manifest_bytes).map_err(|_| {
             Error::new(
                 Kind::Refused,
@@ -165,12 +172,19 @@ impl Host {
         })?;
         let manifest = Manifest::parse(&manifest_toml)
             .map_err(|e| Error::new(Kind::Refused, format!("{}: {e}", manifest_path.display())))?;
+        // Shown quoted (escaped) until checked: a version may carry a newline or an
+        // escape sequence meant for the user's terminal.
+        let version = if valid_version(&manifest.version) {
+            manifest.version.clone()
+        } else {
+            format!("{:?}", manifest.version)
+        };
         let refuse = |message: String| {
             Error::new(
                 Kind::Refused,
                 format!(
-                    "cannot install plugin {:?} {}: {message}",
-                    manifest.name, manifest.version
+                    "cannot install plugin {:?} {version}: {message}",
+                    manifest.name
                 ),
             )
         };
@@ -193,7 +207,7 @@ impl Host {
         if !installable(&manifest) {
             let (package, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
             return Err(refuse(format!(
-                "its world {} is not one qhub hosts",
+                "its world {:?} is not one qhub hosts",
                 manifest.world
             ))
             .with_hint(format!(
@@ -242,7 +256,9 @@ impl Host {
         }
 
         // Compiling through the cache proves the bytes are a component and means no
-        // later command compiles it again; linking it proves it fits its world.
+        // later command compiles it again; linking it proves it fits its world. The
+        // runtime is only built once every cheaper check has passed.
+        let runtime = self.runtime(Allocation::OnDemand)?;
         let loaded = runtime
             .load(&manifest_toml, &bytes)
             .map_err(|e| Error::new(Kind::Refused, e.to_string()))?;
@@ -267,7 +283,8 @@ impl Host {
     }
 
     /// Removes the installed plugin `name`, found by its files, so that one whose
-    /// manifest no longer parses can be removed too; returns its name. The
+    /// manifest no longer parses can be removed too; returns its version when its
+    /// manifest could still tell it. The
     /// manifest goes first, so that a removal cut short never leaves a manifest
     /// vouching for a missing component.
     ///
@@ -276,7 +293,7 @@ impl Host {
     /// [`Kind::Refused`] for an embedded plugin, or one a provider of
     /// `providers.toml` still uses; [`Kind::Internal`] when a file cannot be
     /// removed.
-    pub fn remove(&self, name: &str) -> Result<String> {
+    pub fn remove(&self, name: &str) -> Result<Option<String>> {
         if embedded_names()?.iter().any(|n| n == name) {
             return Err(Error::new(
                 Kind::Refused,
@@ -288,8 +305,13 @@ impl Host {
         check_dir(dir)?;
         let files = [format!("{name}.plugin.toml"), format!("{name}.wasm")];
         // By its files, not its manifest: a plugin whose manifest broke can still
-        // be removed. A name that is not a plugin name has no files here.
-        if !valid_name(name) || !files.iter().any(|f| dir.join(f).exists()) {
+        // be removed. Any name that stays inside the directory is looked for, also
+        // one an older qhub allowed and the name rule now refuses.
+        let path_safe = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !path_safe || !files.iter().any(|f| dir.join(f).exists()) {
             // The catalogue's error: the nearest name, or how to add one.
             self.find(name)?;
             return Err(Error::new(Kind::Usage, format!("no plugin named {name:?}")));
@@ -308,6 +330,11 @@ impl Host {
                 "remove those providers from providers.toml first, then remove the plugin",
             ));
         }
+        let version = read_capped(&dir.join(&files[0]), MAX_MANIFEST_BYTES)
+            .ok()
+            .and_then(|bytes| Manifest::parse(&String::from_utf8_lossy(&bytes)).ok())
+            .map(|m| m.version)
+            .filter(|v| valid_version(v));
         // The manifest first: a removal cut short never leaves a manifest vouching
         // for a missing component.
         for file in files {
@@ -323,7 +350,7 @@ impl Host {
                 }
             }
         }
-        Ok(name.to_owned())
+        Ok(version)
     }
 }
 

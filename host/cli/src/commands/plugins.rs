@@ -64,14 +64,16 @@ pub struct InstallArgs {
 
 impl Command {
     pub async fn run(self, ctx: &Context) -> CliResult {
+        if let Command::List = self
+            && let Some(server) = ctx.remote_server()?
+        {
+            return list_remote(ctx, &server).await;
+        }
         // QHUB_HOME holds the plugins: one that other users may change is refused
         // before any plugin in it is read, installed or removed.
         ctx.home.check()?;
         match self {
-            Command::List => match ctx.remote_server()? {
-                Some(server) => list_remote(ctx, &server).await,
-                None => list(ctx),
-            },
+            Command::List => list(ctx),
             Command::Inspect(args) => inspect(ctx, &args.name),
             Command::Install(args) => install(ctx, &args.path, args.force),
             Command::Remove(args) => remove(ctx, &args.name),
@@ -176,13 +178,13 @@ fn print_table(rows: &[PluginJson]) {
 
 /// Removes an installed plugin (`qhub_host::Host::remove` says what is refused).
 fn remove(ctx: &Context, name: &str) -> CliResult {
-    ctx.host().remove(name)?;
+    let version = ctx.host().remove(name)?;
     if ctx.json {
         output::json(&serde_json::json!({ "removed": name }));
     } else {
+        let version = version.map(|v| format!(" {v}")).unwrap_or_default();
         outln!(
-            "removed plugin {} from {}",
-            name,
+            "removed plugin {name}{version} from {}",
             ctx.home.plugins_dir().display()
         );
     }
@@ -318,14 +320,16 @@ fn print_list<'a>(label: &str, items: impl Iterator<Item = &'a str>, none: &str)
 
 /// Installs a plugin (`qhub_host::Host::install` says what it checks).
 fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
-    let runtime = runtime(ctx)?;
-    let entry = ctx.host().install(&runtime, path, force)?;
+    let entry = ctx.host().install(path, force)?;
     let manifest = &entry.manifest;
     let dir = ctx.home.plugins_dir();
     // The manifest names the plugin, whatever its files were called: say so when
     // they differ, since `--force` replaces by that name.
     let (wasm, _) = qhub_host::plugin_files(path)?;
-    let stem = wasm.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = wasm
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if stem != manifest.name {
         eprintln!(
             "note: {} is installed as {:?}, the name its manifest gives",
