@@ -302,10 +302,11 @@ fn copy_test_http(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -
 }
 
 /// Installs of one name started at once: exactly one wins, the others are told
-/// it is installed already, and the pair left is one build's (the checks and the
-/// writes hold the plugins directory's lock).
+/// it is installed already, and the pair left is one build's; removals started
+/// at once: exactly one removes it (the checks and the writes hold the plugins
+/// directory's lock).
 #[test]
-fn installs_racing_for_one_name_leave_one_winner_and_a_whole_pair() {
+fn installs_and_removals_racing_for_one_name_leave_one_winner_and_a_whole_pair() {
     const N: usize = 8;
     let qhub = Qhub::new().with_own_cache();
     // Compiled into the cache first, so the race is about the files only.
@@ -333,7 +334,25 @@ fn installs_racing_for_one_name_leave_one_winner_and_a_whole_pair() {
             .count();
         assert_eq!((won, refused), (1, N - 1), "round {round}: {runs:#?}");
         qhub.run(&["plugins", "inspect", "test-http"]).ok();
-        qhub.run(&["plugins", "remove", "test-http"]).ok();
+        // Removals racing for it: one removes it, the others find nothing.
+        let children: Vec<_> = (0..N)
+            .map(|_| {
+                crate::harness::spawn_piped(
+                    &mut qhub.command(&["plugins", "remove", "test-http"], &[]),
+                    None,
+                )
+            })
+            .collect();
+        let runs: Vec<_> = children
+            .into_iter()
+            .map(crate::harness::Run::finish)
+            .collect();
+        let removed = runs.iter().filter(|r| r.code == 0).count();
+        let absent = runs
+            .iter()
+            .filter(|r| r.code == 2 && r.stderr.contains("no plugin named \"test-http\""))
+            .count();
+        assert_eq!((removed, absent), (1, N - 1), "round {round}: {runs:#?}");
     }
 
     // Replacements racing with two different components under one name: each

@@ -100,6 +100,14 @@ pub fn plugin_files(path: &Path) -> Result<(PathBuf, PathBuf)> {
 fn valid_name(name: &str) -> bool {
     name.len() <= MAX_NAME_BYTES
         && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && path_safe(name)
+}
+
+/// Whether `name` names files inside the plugins directory only: lowercase ASCII
+/// letters, digits and dashes (the rule of older qhubs, which [`valid_name`]
+/// narrows).
+fn path_safe(name: &str) -> bool {
+    !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -284,9 +292,8 @@ impl Host {
 
     /// Removes the installed plugin `name`, found by its files, so that one whose
     /// manifest no longer parses can be removed too; returns its version when its
-    /// manifest could still tell it. The
-    /// manifest goes first, so that a removal cut short never leaves a manifest
-    /// vouching for a missing component.
+    /// manifest could still tell it. The manifest goes first, so that a removal
+    /// cut short never leaves a manifest vouching for a missing component.
     ///
     /// # Errors
     /// [`Kind::Usage`] for an unknown name (with the nearest one);
@@ -306,17 +313,21 @@ impl Host {
         let files = [format!("{name}.plugin.toml"), format!("{name}.wasm")];
         // By its files, not its manifest: a plugin whose manifest broke can still
         // be removed. Any name that stays inside the directory is looked for, also
-        // one an older qhub allowed and the name rule now refuses.
-        let path_safe = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !path_safe || !files.iter().any(|f| dir.join(f).exists()) {
+        // one an older qhub allowed and the name rule now refuses. Looked for again
+        // under the lock, so that of two removals at once only one succeeds.
+        let missing = || !path_safe(name) || !files.iter().any(|f| dir.join(f).exists());
+        let not_found = || {
             // The catalogue's error: the nearest name, or how to add one.
             self.find(name)?;
-            return Err(Error::new(Kind::Usage, format!("no plugin named {name:?}")));
+            Err(Error::new(Kind::Usage, format!("no plugin named {name:?}")))
+        };
+        if missing() {
+            return not_found();
         }
         let _lock = lock(dir)?;
+        if missing() {
+            return not_found();
+        }
         let users = self.users(name)?;
         if !users.is_empty() {
             return Err(Error::new(
