@@ -28,15 +28,13 @@ pub(crate) fn link<P>(
         })
 }
 
-/// A linker with WASI (no ambient capabilities are granted in the context) and the
-/// imports `add` registers.
+/// A linker with the imports `add` registers: one world's, WASI included (no
+/// ambient capability is granted in the context), from [`crate::capabilities`].
 pub(crate) fn linker(
     runtime: &Runtime,
     add: impl FnOnce(&mut Linker<State>) -> wasmtime::Result<()>,
 ) -> Result<Linker<State>> {
     let mut linker = Linker::<State>::new(runtime.engine());
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .map_err(|e| Error::Engine(e.to_string()))?;
     add(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
     Ok(linker)
 }
