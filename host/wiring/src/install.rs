@@ -38,7 +38,9 @@ const NAME_RULE: &str =
     "a plugin name is 1 to 64 lowercase ASCII letters, digits and dashes, starting with a letter";
 
 /// Reads `path`, which must be a regular file (a FIFO, a device or a directory is
-/// refused before it is opened) of at most `cap` bytes.
+/// refused before it is opened) of at most `cap` bytes. The file is then opened
+/// without blocking (`O_NONBLOCK`) and its type checked again on the open file, so
+/// a FIFO or a device swapped in between the two cannot hang or flood the read.
 ///
 /// # Errors
 /// [`Kind::Usage`] for a file that cannot be read or is not a regular file;
@@ -65,13 +67,33 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
         return Err(too_large());
     }
     let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|file| file.take(cap + 1).read_to_end(&mut bytes))
+    open_regular(path)
+        .map_err(unreadable)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| unreadable(e.to_string()))?;
     if bytes.len() as u64 > cap {
         return Err(too_large());
     }
     Ok(bytes)
+}
+
+/// Opens `path` for reading without blocking (`O_NONBLOCK`: opening a FIFO with no
+/// writer would wait for one; a file under a conflicting lease is refused rather
+/// than waited for) and without taking a terminal as the controlling one
+/// (`O_NOCTTY`), and keeps it only if the open file is a regular file. The error
+/// says why, for [`read_capped`]'s message.
+fn open_regular(path: &Path) -> std::result::Result<File, String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Ok(file),
+        Ok(_) => Err("not a regular file".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The component and manifest files `path` designates: `NAME.wasm` with
@@ -431,5 +453,26 @@ mod tests {
         assert!(err.message.ends_with("not a regular file"), "{err}");
         let err = read_capped(Path::new("/dev/zero"), 4).expect_err("a device");
         assert!(err.message.ends_with("not a regular file"), "{err}");
+    }
+
+    /// What closes the gap between `read_capped`'s first check and its open: a
+    /// FIFO (with no writer, a blocking open would wait forever) or a device met
+    /// at the open itself is refused at once.
+    #[test]
+    fn a_fifo_or_a_device_met_at_the_open_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let fifo = dir.path().join("swapped.wasm");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", fifo.display());
+        let err = open_regular(&fifo).expect_err("a FIFO");
+        assert_eq!(err, "not a regular file");
+        let err = open_regular(Path::new("/dev/zero")).expect_err("a device");
+        assert_eq!(err, "not a regular file");
+        let file = dir.path().join("plain.wasm");
+        std::fs::write(&file, b"\0asm").expect("written");
+        assert!(open_regular(&file).is_ok());
     }
 }
