@@ -35,6 +35,9 @@ fn main() {
         // Compiled into the account core (its HTTP API's routes and shapes).
         "host/api",
         "Cargo.lock",
+        // The plugins' build profile (`[profile.plugin]`) and the workspace's
+        // dependency versions they use.
+        "Cargo.toml",
         "host/plugin-build/src",
         ".cargo/config.toml",
     ] {

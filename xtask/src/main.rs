@@ -14,7 +14,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  build-plugins [--out DIR]   build every plugin under plugins/ for wasm32-wasip2 (release)
+  build-plugins [--out DIR]   build every plugin under plugins/ for wasm32-wasip2 (profile plugin)
                               and write NAME.wasm + NAME.plugin.toml into DIR
                               (default: target/plugins/dist)
   new-plugin oauth NAME [--path DIR]

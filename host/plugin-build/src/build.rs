@@ -12,6 +12,10 @@ use crate::manifest::{Manifest, WIT_PACKAGE, sha256_hex};
 /// The target every plugin is built for.
 pub(crate) const TARGET: &str = "wasm32-wasip2";
 
+/// The cargo profile the plugins are built with (`[profile.plugin]` in the
+/// workspace's `Cargo.toml`: release, with link-time optimisation).
+const PROFILE: &str = "plugin";
+
 /// A plugin crate found under `plugins/`, described by its `[package.metadata.qhub]`.
 #[derive(Debug, Clone)]
 pub struct PluginCrate {
@@ -148,7 +152,7 @@ fn workspace_version(root: &Path) -> Result<String, BuildError> {
         })
 }
 
-/// Builds `plugins` in release for `wasm32-wasip2` into `target_dir`, then writes
+/// Builds `plugins` with the `plugin` profile (release, LTO) for `wasm32-wasip2` into `target_dir`, then writes
 /// `NAME.wasm` and `NAME.plugin.toml` for each into `out_dir`.
 ///
 /// `cargo` is the cargo binary to run (a build script passes its `CARGO`). The child
@@ -187,7 +191,14 @@ pub fn build_reporting(
 ) -> Result<Vec<Built>, BuildError> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root)
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .args([
+            "build",
+            "--profile",
+            PROFILE,
+            "--target",
+            TARGET,
+            "--target-dir",
+        ])
         .arg(target_dir);
     for plugin in plugins {
         cmd.args(["--package", &plugin.package]);
@@ -208,7 +219,7 @@ pub fn build_reporting(
     }
 
     fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
-    let artifacts = target_dir.join(TARGET).join("release");
+    let artifacts = target_dir.join(TARGET).join(PROFILE);
     let mut built = Vec::new();
     for plugin in plugins {
         let produced = artifacts.join(format!("{}.wasm", plugin.package.replace('-', "_")));
