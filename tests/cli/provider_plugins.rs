@@ -301,6 +301,21 @@ fn copy_test_http(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -
     wasm
 }
 
+/// Runs `n` qhub processes at once, the `i`th with `args(i)`, and waits for all.
+fn race<'a>(
+    qhub: &Qhub,
+    n: usize,
+    args: impl Fn(usize) -> Vec<&'a str>,
+) -> Vec<crate::harness::Run> {
+    let children: Vec<_> = (0..n)
+        .map(|i| crate::harness::spawn_piped(&mut qhub.command(&args(i), &[]), None))
+        .collect();
+    children
+        .into_iter()
+        .map(crate::harness::Run::finish)
+        .collect()
+}
+
 /// Installs of one name started at once: exactly one wins, the others are told
 /// it is installed already, and the pair left is one build's; removals started
 /// at once: exactly one removes it (the checks and the writes hold the plugins
@@ -315,18 +330,9 @@ fn installs_and_removals_racing_for_one_name_leave_one_winner_and_a_whole_pair()
 
     let wasm = built("test-http");
     for round in 0..6 {
-        let children: Vec<_> = (0..N)
-            .map(|_| {
-                crate::harness::spawn_piped(
-                    &mut qhub.command(&["plugins", "install", wasm.to_str().unwrap()], &[]),
-                    None,
-                )
-            })
-            .collect();
-        let runs: Vec<_> = children
-            .into_iter()
-            .map(crate::harness::Run::finish)
-            .collect();
+        let runs = race(&qhub, N, |_| {
+            vec!["plugins", "install", wasm.to_str().unwrap()]
+        });
         let won = runs.iter().filter(|r| r.code == 0).count();
         let refused = runs
             .iter()
@@ -335,18 +341,7 @@ fn installs_and_removals_racing_for_one_name_leave_one_winner_and_a_whole_pair()
         assert_eq!((won, refused), (1, N - 1), "round {round}: {runs:#?}");
         qhub.run(&["plugins", "inspect", "test-http"]).ok();
         // Removals racing for it: one removes it, the others find nothing.
-        let children: Vec<_> = (0..N)
-            .map(|_| {
-                crate::harness::spawn_piped(
-                    &mut qhub.command(&["plugins", "remove", "test-http"], &[]),
-                    None,
-                )
-            })
-            .collect();
-        let runs: Vec<_> = children
-            .into_iter()
-            .map(crate::harness::Run::finish)
-            .collect();
+        let runs = race(&qhub, N, |_| vec!["plugins", "remove", "test-http"]);
         let removed = runs.iter().filter(|r| r.code == 0).count();
         let absent = runs
             .iter()
@@ -368,19 +363,11 @@ fn installs_and_removals_racing_for_one_name_leave_one_winner_and_a_whole_pair()
     std::fs::write(dir.path().join("test-http.plugin.toml"), manifest).unwrap();
     install_test_http(&qhub);
     for round in 0..6 {
-        let children: Vec<_> = (0..N)
-            .map(|i| {
-                let source = if i % 2 == 0 { &wasm } else { &other };
-                crate::harness::spawn_piped(
-                    &mut qhub.command(
-                        &["plugins", "install", source.to_str().unwrap(), "--force"],
-                        &[],
-                    ),
-                    None,
-                )
-            })
-            .collect();
-        for run in children.into_iter().map(crate::harness::Run::finish) {
+        let runs = race(&qhub, N, |i| {
+            let source = if i % 2 == 0 { &wasm } else { &other };
+            vec!["plugins", "install", source.to_str().unwrap(), "--force"]
+        });
+        for run in runs {
             assert_eq!(run.code, 0, "round {round}: {run:#?}");
         }
         qhub.run(&["plugins", "inspect", "test-http"]).ok();
