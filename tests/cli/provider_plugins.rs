@@ -132,6 +132,77 @@ fn embedded_names_are_reserved() {
     .fails(3, "an embedded plugin has that name");
 }
 
+/// A component of imports alone: `wasi:random/random@0.2.6` as WASI defines it
+/// (`get-random-u64: func() -> u64`), and the instance `other` exporting the
+/// resource type `resource`, as WASI's `wasi:filesystem/types` exports
+/// `descriptor` and `wasi:sockets/network` exports `network`. A linker holding
+/// all of WASI links both; one without `other`'s interface names it.
+fn component_importing(other: &str, resource: &str) -> Vec<u8> {
+    use wasm_encoder::{
+        Component, ComponentImportSection, ComponentTypeRef, ComponentTypeSection, InstanceType,
+        PrimitiveValType, TypeBounds,
+    };
+    let mut types = ComponentTypeSection::new();
+    let mut random = InstanceType::new();
+    random
+        .ty()
+        .function()
+        .params([] as [(&str, PrimitiveValType); 0])
+        .result(Some(PrimitiveValType::U64.into()));
+    random.export("get-random-u64", ComponentTypeRef::Func(0));
+    types.instance(&random);
+    let mut instance = InstanceType::new();
+    instance.export(resource, ComponentTypeRef::Type(TypeBounds::SubResource));
+    types.instance(&instance);
+    let mut imports = ComponentImportSection::new();
+    imports.import("wasi:random/random@0.2.6", ComponentTypeRef::Instance(0));
+    imports.import(other, ComponentTypeRef::Instance(1));
+    let mut component = Component::new();
+    component.section(&types).section(&imports);
+    component.finish()
+}
+
+/// docs/plugins.md promises store-backend authors the WASI interfaces Rust's
+/// standard library imports and no more: a backend importing the filesystem or
+/// sockets is refused at install, naming the import, and nothing is written.
+#[test]
+fn a_store_backend_importing_the_filesystem_or_sockets_is_refused_naming_the_import() {
+    let qhub = Qhub::new();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (package, version) = qhub_plugin_build::WIT_PACKAGE
+        .split_once('@')
+        .expect("the package has a version");
+    let world = format!("{package}/store-backend@{version}");
+    for (import, resource) in [
+        ("wasi:filesystem/types@0.2.6", "descriptor"),
+        ("wasi:sockets/network@0.2.6", "network"),
+    ] {
+        // wasi:random, which a backend gets, passes the linker's lookup: the
+        // refusal names the other import.
+        let bytes = component_importing(import, resource);
+        let wasm = dir.path().join("fs-backend.wasm");
+        std::fs::write(&wasm, &bytes).expect("the component is written");
+        std::fs::write(
+            dir.path().join("fs-backend.plugin.toml"),
+            format!(
+                "name = \"fs-backend\"\nversion = \"0.1.0\"\nworld = \"{world}\"\nsha256 = \"{}\"\nhosts = []\n",
+                qhub_plugin_build::sha256_hex(&bytes)
+            ),
+        )
+        .expect("the manifest is written");
+        qhub.run(&["plugins", "install", wasm.to_str().expect("a UTF-8 path")])
+            .fails(3, "plugin \"fs-backend\" 0.1.0: does not fit its world")
+            .fails(3, &format!("component imports instance `{import}`, but"))
+            .fails(3, "resource implementation is missing")
+            .fails(
+                3,
+                "hint: a store backend exports its world's interfaces and imports only",
+            );
+        assert!(!qhub.path("plugins").join("fs-backend.wasm").exists());
+        assert!(!qhub.path("plugins").join("fs-backend.plugin.toml").exists());
+    }
+}
+
 const PROVIDERS: &str = r#"
 [providers.local]
 plugin = "test-http"

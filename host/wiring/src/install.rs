@@ -294,7 +294,19 @@ impl Host {
             .map_err(|e| Error::new(Kind::Refused, e.to_string()))?;
         runtime
             .check_world(&loaded)
-            .map_err(|e| Error::new(Kind::Refused, e.to_string()))?;
+            .map_err(|e| {
+                let err = Error::new(Kind::Refused, e.to_string());
+                if manifest.is_provider() {
+                    return err;
+                }
+                // What a backend may import is narrower than all of WASI (see
+                // `host/runtime/src/capabilities.rs`), and toolchains other than Rust's
+                // often import more.
+                err.with_hint(
+                    "a store backend exports its world's interfaces and imports only its world's and \
+                     wasi:io, wasi:clocks, wasi:random and wasi:cli (docs/plugins.md, The contract)",
+                )
+            })?;
 
         let write = |file: PathBuf, bytes: &[u8]| {
             qhub_runtime::fsutil::write_private(&file, bytes)
