@@ -359,6 +359,85 @@ fn remove_takes_out_an_installed_plugin_and_refuses_embedded_ones() {
         );
 }
 
+/// A component without its manifest in the plugins directory (what an install or
+/// a removal cut short leaves) is not an installed plugin: installing that name
+/// replaces it without `--force`.
+#[test]
+fn a_component_left_without_its_manifest_is_replaced_by_an_install() {
+    let qhub = Qhub::new();
+    install_test_http(&qhub);
+    let dir = qhub.path("plugins");
+    std::fs::remove_file(dir.join("test-http.plugin.toml")).expect("the manifest is removed");
+    std::fs::write(dir.join("test-http.wasm"), b"left over").expect("debris is written");
+
+    install_test_http(&qhub);
+    assert_eq!(
+        std::fs::read(dir.join("test-http.wasm")).expect("the installed component"),
+        std::fs::read(built("test-http")).expect("the built component")
+    );
+    assert!(dir.join("test-http.plugin.toml").exists());
+}
+
+/// An install that finds the plugins directory locked by another qhub says it
+/// waits (else it looks hung), then installs once the lock is released.
+#[test]
+fn an_install_held_up_by_another_says_it_waits_then_installs() {
+    use std::io::BufRead;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
+    let qhub = Qhub::new();
+    let dir = qhub.path("plugins");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .expect("the plugins directory");
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(dir.join(".lock"))
+        .expect("the lock file");
+    held.lock().expect("the lock is taken");
+
+    let wasm = built("test-http");
+    let mut child = crate::harness::spawn_piped(
+        &mut qhub.command(&["plugins", "install", wasm.to_str().expect("UTF-8")], &[]),
+        None,
+    );
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (said, heard) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut other = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.expect("stderr is text");
+            if line.contains("waiting for another qhub to finish with the plugins directory") {
+                let _ = said.send(line);
+            } else {
+                other.push(line);
+            }
+        }
+        other
+    });
+    // Not a timing threshold: only a bound on a hang, should the notice never come.
+    let line = heard
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the install says it waits before the lock is released");
+    assert!(line.contains(".lock"), "{line}");
+    assert!(
+        !dir.join("test-http.wasm").exists(),
+        "nothing is installed while another holds the lock"
+    );
+    drop(held);
+
+    let status = child.wait().expect("the install finishes");
+    let rest = reader.join().expect("the reader");
+    assert!(status.success(), "{status:?}: {rest:?}");
+    assert!(dir.join("test-http.wasm").exists());
+    assert!(dir.join("test-http.plugin.toml").exists());
+}
+
 /// `dir/NAME.wasm` and `dir/NAME.plugin.toml`: the built `test-http`, its manifest
 /// changed by `edit`.
 fn copy_test_http(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {

@@ -89,7 +89,7 @@ impl Migrations {
 
 /// What the host wiring shows on a terminal ([`qhub_host::Observer`]): each
 /// runtime's compiles, and the migrations a command applies on its way (a line
-/// left saying how many).
+/// left saying how many); and, terminal or not, that a command waits for a lock.
 #[derive(Debug, Default)]
 pub struct Terminal {
     migrations: Migrations,
@@ -106,6 +106,16 @@ impl qhub_host::Observer for Terminal {
 
     fn migrated(&self, applied: usize) {
         self.migrations.finish(applied, true);
+    }
+
+    /// One line, on a terminal or not (as cargo says "Blocking waiting for file
+    /// lock"): a command that stops for another one says so, or it looks hung.
+    fn waiting_for_lock(&self, what: &str, lock: &std::path::Path) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "waiting for another qhub to finish with {what} (it holds {})...",
+            lock.display()
+        );
     }
 }
 

@@ -34,6 +34,10 @@ pub trait Observer: Send + Sync {
     fn migration(&self, _step: MigrationStep<'_>) {}
     /// The database is migrated: `applied` migrations were applied just now.
     fn migrated(&self, _applied: usize) {}
+    /// Another process holds the lock at `lock` (an install or a removal of
+    /// plugins), and this one waits for it; `what` says what it guards ("the
+    /// plugins directory").
+    fn waiting_for_lock(&self, _what: &str, _lock: &std::path::Path) {}
 }
 
 /// An observer that shows nothing.

@@ -12,7 +12,7 @@ use qhub_runtime::{Allocation, AllowList, Manifest, PROVIDER_WORLDS, WIT_PACKAGE
 
 use crate::catalog::{Entry, embedded_names, installable};
 use crate::error::{Error, Kind, Result};
-use crate::host::{Host, check_dir};
+use crate::host::{Host, Observer, check_dir};
 
 /// How to name a plugin's files, for errors about them.
 const FILES_HINT: &str =
@@ -148,8 +148,8 @@ fn valid_version(version: &str) -> bool {
 
 /// Holds the plugins directory's lock (an advisory lock on [`LOCK_FILE`]) until
 /// dropped, so that two installs or removals never interleave their checks and
-/// writes.
-fn lock(dir: &Path) -> Result<File> {
+/// writes. When another process holds it, tells `observer` before waiting.
+fn lock(dir: &Path, observer: &dyn Observer) -> Result<File> {
     qhub_runtime::fsutil::create_private_dir(dir).map_err(|e| Error::unusable(dir, &e))?;
     let path = dir.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
@@ -159,7 +159,14 @@ fn lock(dir: &Path) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(|e| Error::unusable(&path, &e))?;
-    file.lock().map_err(|e| Error::unusable(&path, &e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            observer.waiting_for_lock("the plugins directory", &path);
+            file.lock().map_err(|e| Error::unusable(&path, &e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::unusable(&path, &e)),
+    }
     Ok(file)
 }
 
@@ -263,14 +270,17 @@ impl Host {
         // Checked and written under the directory's lock, so that two installs of
         // one name never both pass the checks nor leave a mixed pair.
         let dir = &self.places.plugins_dir;
-        let _lock = lock(dir)?;
+        let _lock = lock(dir, self.observer.as_ref())?;
         if embedded_names()?.contains(&manifest.name) {
             return Err(refuse("an embedded plugin has that name".into()).with_hint(
                 "embedded plugin names are reserved; give the plugin another name in its manifest",
             ));
         }
+        // Installed means a manifest: a component alone is what an install or a
+        // removal cut short left (each writes or removes the manifest on the
+        // component's far side), which no command loads, so it is replaced.
         let manifest_file = dir.join(format!("{}.plugin.toml", manifest.name));
-        if manifest_file.exists() || dir.join(format!("{}.wasm", manifest.name)).exists() {
+        if manifest_file.exists() {
             if !replace {
                 return Err(refuse("a plugin of that name is installed already".into())
                     .with_hint("pass --force to replace it"));
@@ -358,7 +368,7 @@ impl Host {
         if missing() {
             return not_found();
         }
-        let _lock = lock(dir)?;
+        let _lock = lock(dir, self.observer.as_ref())?;
         if missing() {
             return not_found();
         }
