@@ -102,6 +102,12 @@ fn open_regular(path: &Path) -> std::result::Result<File, String> {
 /// # Errors
 /// [`Kind::Usage`] when `path` ends in neither `.wasm` nor `.plugin.toml`.
 pub fn plugin_files(path: &Path) -> Result<(PathBuf, PathBuf)> {
+    if path.is_dir() {
+        return Err(
+            Error::new(Kind::Usage, format!("{} is a directory", path.display()))
+                .with_hint(directory_hint(path)),
+        );
+    }
     let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let dir = path.parent().unwrap_or(Path::new(""));
     if let Some(stem) = file.strip_suffix(".plugin.toml") {
@@ -115,6 +121,39 @@ pub fn plugin_files(path: &Path) -> Result<(PathBuf, PathBuf)> {
         )
         .with_hint(FILES_HINT))
     }
+}
+
+/// The hint for a directory given where a plugin's file was expected: the
+/// plugins in it that can be installed (a `NAME.wasm` with its manifest), a few
+/// of them by path, or [`FILES_HINT`] when it holds none.
+fn directory_hint(dir: &Path) -> String {
+    const SHOWN: usize = 3;
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".wasm")?;
+            dir.join(format!("{stem}.plugin.toml"))
+                .is_file()
+                .then(|| dir.join(&name).display().to_string())
+        })
+        .collect();
+    if found.is_empty() {
+        return FILES_HINT.into();
+    }
+    found.sort();
+    let more = found.len().saturating_sub(SHOWN);
+    found.truncate(SHOWN);
+    let more = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
+    format!(
+        "install one plugin at a time, by its component or its manifest: {}{more}",
+        found.join(", ")
+    )
 }
 
 /// Whether `name` may name a plugin ([`NAME_RULE`]), as file names and
@@ -460,6 +499,37 @@ mod tests {
         for bad in ["", "1.0\nzz-hidden", "1 0", "1.0\u{1b}[2J", &"1".repeat(65)] {
             assert!(!valid_version(bad), "{bad}");
         }
+    }
+
+    /// A directory (`dist/`, or one named like a component) is refused as one,
+    /// with the installable plugins in it as the hint.
+    #[test]
+    fn a_directory_is_refused_naming_the_plugins_inside() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let dist = dir.path().join("dist.wasm");
+        std::fs::create_dir(&dist).expect("the directory");
+        let err = plugin_files(&dist).expect_err("a directory");
+        assert_eq!(err.kind, Kind::Usage);
+        assert!(err.message.ends_with("dist.wasm is a directory"), "{err}");
+        assert_eq!(err.hint.as_deref(), Some(FILES_HINT));
+
+        for name in ["b", "a", "c", "d"] {
+            std::fs::write(dist.join(format!("{name}.wasm")), b"").expect("written");
+            std::fs::write(dist.join(format!("{name}.plugin.toml")), b"").expect("written");
+        }
+        std::fs::write(dist.join("lone.wasm"), b"").expect("written");
+        let hint = plugin_files(&dist)
+            .expect_err("a directory")
+            .hint
+            .expect("a hint");
+        let shown = ["a", "b", "c"].map(|n| dist.join(format!("{n}.wasm")).display().to_string());
+        assert_eq!(
+            hint,
+            format!(
+                "install one plugin at a time, by its component or its manifest: {} (and 1 more)",
+                shown.join(", ")
+            )
+        );
     }
 
     #[test]
