@@ -2,7 +2,8 @@
 //! first run (about a second each) and applying database migrations.
 //!
 //! Drawn with indicatif, and only when stderr is a terminal: a pipe, a file or a
-//! test sees nothing at all. The runtime only reports events
+//! test sees none of it. (One line is the exception: a command that waits for
+//! another's lock says so wherever stderr goes.) The runtime only reports events
 //! ([`Runtime::on_compile`], [`qhub_runtime::Database::migrate_with`]); drawing
 //! them is this module's business ([`Terminal`] is what the host wiring shows).
 

@@ -124,36 +124,45 @@ pub fn plugin_files(path: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// The hint for a directory given where a plugin's file was expected: the
-/// plugins in it that can be installed (a `NAME.wasm` with its manifest), a few
-/// of them by path, or [`FILES_HINT`] when it holds none.
+/// plugins in it that `install` could take (a `NAME.wasm` beside a
+/// `NAME.plugin.toml` whose world is [`installable`] and whose name is not an
+/// embedded plugin's), a few of them by path, or [`FILES_HINT`] when it holds
+/// none. Only path-safe names are listed, so no file name can put control
+/// characters on the user's terminal.
 fn directory_hint(dir: &Path) -> String {
     const SHOWN: usize = 3;
+    let embedded = embedded_names().unwrap_or_default();
     let mut found: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(|entry| {
             let name = entry.ok()?.file_name().into_string().ok()?;
-            let stem = name.strip_suffix(".wasm")?;
-            dir.join(format!("{stem}.plugin.toml"))
-                .is_file()
-                .then(|| dir.join(&name).display().to_string())
+            let stem = name.strip_suffix(".plugin.toml").filter(|s| path_safe(s))?;
+            let manifest = read_capped(&dir.join(&name), MAX_MANIFEST_BYTES).ok()?;
+            let manifest = Manifest::parse(std::str::from_utf8(&manifest).ok()?).ok()?;
+            let wasm = dir.join(format!("{stem}.wasm"));
+            (installable(&manifest) && !embedded.contains(&manifest.name) && wasm.is_file())
+                .then(|| wasm.display().to_string())
         })
         .collect();
-    if found.is_empty() {
-        return FILES_HINT.into();
-    }
     found.sort();
-    let more = found.len().saturating_sub(SHOWN);
-    found.truncate(SHOWN);
-    let more = if more > 0 {
-        format!(" (and {more} more)")
-    } else {
-        String::new()
-    };
-    format!(
-        "install one plugin at a time, by its component or its manifest: {}{more}",
-        found.join(", ")
-    )
+    match found.as_slice() {
+        [] => FILES_HINT.into(),
+        [one] => format!("to install the plugin in it: qhub plugins install {one}"),
+        _ => {
+            let more = found.len().saturating_sub(SHOWN);
+            found.truncate(SHOWN);
+            let more = if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            };
+            format!(
+                "install one plugin at a time, by its component or its manifest: {}{more}",
+                found.join(", ")
+            )
+        }
+    }
 }
 
 /// Whether `name` may name a plugin ([`NAME_RULE`]), as file names and
@@ -513,18 +522,41 @@ mod tests {
         assert!(err.message.ends_with("dist.wasm is a directory"), "{err}");
         assert_eq!(err.hint.as_deref(), Some(FILES_HINT));
 
-        for name in ["b", "a", "c", "d"] {
+        let plugin = |name: &str, world: &str| {
+            let manifest = format!(
+                "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"{world}\"\nsha256 = \"{}\"\nhosts = []\n",
+                sha256_hex(b"")
+            );
+            std::fs::write(dist.join(format!("{name}.plugin.toml")), manifest).expect("written");
             std::fs::write(dist.join(format!("{name}.wasm")), b"").expect("written");
-            std::fs::write(dist.join(format!("{name}.plugin.toml")), b"").expect("written");
-        }
+        };
+        let provider = "qhub:provider/oauth-provider-plugin@0.1.0";
+        plugin("b", provider);
+        let only = dist.join("b.wasm").display().to_string();
+        // Not listed: a lone component, a world install refuses, an embedded
+        // plugin's name, and a name with a control character in it.
         std::fs::write(dist.join("lone.wasm"), b"").expect("written");
-        let hint = plugin_files(&dist)
-            .expect_err("a directory")
-            .hint
-            .expect("a hint");
+        plugin("core", "qhub:plugin/account-core@0.1.0");
+        let embedded = embedded_names().expect("the embedded plugins");
+        plugin(&embedded[0], provider);
+        plugin("esc\u{1b}[2J", provider);
+        let hint = |dist: &Path| {
+            plugin_files(dist)
+                .expect_err("a directory")
+                .hint
+                .expect("a hint")
+        };
+        assert_eq!(
+            hint(&dist),
+            format!("to install the plugin in it: qhub plugins install {only}")
+        );
+
+        for name in ["a", "d", "c"] {
+            plugin(name, provider);
+        }
         let shown = ["a", "b", "c"].map(|n| dist.join(format!("{n}.wasm")).display().to_string());
         assert_eq!(
-            hint,
+            hint(&dist),
             format!(
                 "install one plugin at a time, by its component or its manifest: {} (and 1 more)",
                 shown.join(", ")
@@ -559,7 +591,15 @@ mod tests {
             .status()
             .expect("mkfifo runs");
         assert!(made.success(), "mkfifo {}", fifo.display());
-        let err = open_regular(&fifo).expect_err("a FIFO");
+        // In a thread: without O_NONBLOCK the open would wait for a writer
+        // forever, and the test must fail rather than hang.
+        let (done, result) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || done.send(open_regular(&path).map(drop)));
+        let err = result
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("opening a FIFO does not wait for a writer")
+            .expect_err("a FIFO");
         assert_eq!(err, "not a regular file");
         let err = open_regular(Path::new("/dev/zero")).expect_err("a device");
         assert_eq!(err, "not a regular file");
