@@ -46,12 +46,17 @@ fn main() {
 
     // Failures are reported as cargo errors (one line each, no panic and no
     // backtrace): what to do about them is in the message.
+    // Cargo shows a build script's warnings once it has ended, and repeats them
+    // on every later build until the script runs again: said in the past tense,
+    // so that it stays true.
     let ensured =
-        qhub_plugin_build::ensure_target("rustc".as_ref(), "rustup".as_ref(), &mut |line| {
-            println!("cargo::warning={line}");
-        });
-    if let Err(err) = ensured {
-        return fail(&err.to_string());
+        qhub_plugin_build::ensure_target("rustc".as_ref(), "rustup".as_ref(), &mut |_| {});
+    match ensured {
+        Ok(qhub_plugin_build::TargetStatus::Installed) => println!(
+            "cargo::warning=installed the Rust target wasm32-wasip2 for the plugins (rustup target add wasm32-wasip2)"
+        ),
+        Ok(qhub_plugin_build::TargetStatus::Present) => {}
+        Err(err) => return fail(&err.to_string()),
     }
     let built = qhub_plugin_build::discover(&root).and_then(|plugins| {
         qhub_plugin_build::build(&root, &cargo, &plugin_target, &dist, &plugins)
