@@ -359,6 +359,33 @@ fn remove_takes_out_an_installed_plugin_and_refuses_embedded_ones() {
         );
 }
 
+/// Paths are quoted in messages as the user gave them, with control characters
+/// escaped: an escape sequence in a file name never reaches the terminal, and
+/// the name shown is still the one given (not one with characters dropped).
+#[test]
+fn control_characters_in_file_names_are_shown_escaped() {
+    let qhub = Qhub::new();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("missing\u{1b}]0;title\u{7}.plugin.toml");
+    let out = qhub.run(&["plugins", "install", missing.to_str().expect("UTF-8")]);
+    out.fails(2, "missing\\u{1b}]0;title\\u{7}.plugin.toml");
+    assert!(
+        !out.stderr.contains('\u{1b}') && !out.stderr.contains('\u{7}'),
+        "{out:#?}"
+    );
+
+    // Installed under its manifest's name, the note quotes the file escaped.
+    let wasm = copy_test_http(dir.path(), "odd\u{1b}[31m", |manifest| manifest);
+    let out = qhub.run(&["plugins", "install", wasm.to_str().expect("UTF-8")]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("odd\\u{1b}[31m.wasm is installed as \"test-http\""),
+        "{out:#?}"
+    );
+    assert!(!out.stderr.contains('\u{1b}'), "{out:#?}");
+}
+
 /// A component without its manifest in the plugins directory (what an install or
 /// a removal cut short leaves) is not an installed plugin: installing that name
 /// replaces it without `--force`.

@@ -73,9 +73,19 @@ impl CliError {
         // Styled on a terminal only: anstream strips the styles for a pipe or a
         // file, and when NO_COLOR is set.
         let mut stderr = anstream::stderr().lock();
-        let _ = writeln!(stderr, "{ERROR}error:{ERROR:#} {}", self.message);
+        // Messages quote paths and names as given: escaped, so none can carry
+        // a control sequence to the terminal.
+        let _ = writeln!(
+            stderr,
+            "{ERROR}error:{ERROR:#} {}",
+            crate::output::terminal_safe(&self.message)
+        );
         if let Some(hint) = &self.hint {
-            let _ = writeln!(stderr, "{HINT}hint:{HINT:#} {hint}");
+            let _ = writeln!(
+                stderr,
+                "{HINT}hint:{HINT:#} {}",
+                crate::output::terminal_safe(hint)
+            );
         }
         ExitCode::from(self.exit as u8)
     }

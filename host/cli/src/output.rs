@@ -75,6 +75,27 @@ pub fn header(text: &str) -> String {
     format!("{HEADER}{text}{HEADER:#}")
 }
 
+/// `text` with every control character but line feed and tab written as a Rust
+/// escape (`\u{1b}`, `\r`), for what stderr quotes from the user or from a file:
+/// an escape sequence in a file name must not restyle, move or retitle the
+/// terminal, and a carriage return must not overwrite the line (CWE-150).
+/// Escaped rather than dropped, so the name shown is still the one given.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escaped(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `n` with its thousands grouped by commas, as the README writes quotas:
 /// `1000000` -> `1,000,000`.
 pub fn grouped(n: u64) -> String {
@@ -91,6 +112,18 @@ pub fn grouped(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(
+            super::terminal_safe("plain\ttext\nline"),
+            "plain\ttext\nline"
+        );
+        assert_eq!(
+            super::terminal_safe("esc\u{1b}[31mred\u{7}\r\u{9b}.wasm"),
+            "esc\\u{1b}[31mred\\u{7}\\r\\u{9b}.wasm"
+        );
+    }
+
     #[test]
     fn numbers_are_grouped_by_thousands() {
         for (n, text) in [

@@ -333,7 +333,7 @@ fn install(ctx: &Context, path: &Path, force: bool) -> CliResult {
     if stem != manifest.name {
         eprintln!(
             "note: {} is installed as {:?}, the name its manifest gives",
-            wasm.display(),
+            crate::output::terminal_safe(&wasm.display().to_string()),
             manifest.name
         );
     }
